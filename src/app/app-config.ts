@@ -1,0 +1,137 @@
+/** Keyward's configuration: one zod schema, parsed once at start-up from defaults, a YAML file, env and flags. */
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseDocument } from 'yaml';
+import { ValidationError, type ErrorDetail } from '../core/errors.js';
+import { postureConfigSchema } from '../inventory/index.js';
+
+export const appConfigSchema = z
+  .object({
+    dataDir: z
+      .string()
+      .min(1)
+      .default('.keyward')
+      .describe('Directory for the SQLite file, the master key and the admin token file'),
+    databaseUrl: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'postgres://… to use PostgreSQL; sqlite:PATH for another SQLite file; absent: <dataDir>/keyward.db',
+      ),
+    host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server listens on'),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(7300)
+      .describe('Port the HTTP server listens on (0: any free port)'),
+    masterKey: z
+      .string()
+      .optional()
+      .describe('32-byte master key, base64 or hex; absent: generated into <dataDir>/master.key (0600)'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Server log level'),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1_048_576)
+      .describe('Largest JSON request body the API accepts'),
+    maxImportBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1_048_576)
+      .describe('Largest import file, in bytes'),
+    posture: postureConfigSchema
+      .default(postureConfigSchema.parse({}))
+      .describe('Posture finding thresholds'),
+  })
+  .strict();
+
+/** Validated, frozen configuration. */
+export type AppConfig = Readonly<z.infer<typeof appConfigSchema>>;
+
+/** Turns zod issues into error details with dotted paths, prefixed by where the value came from. */
+export function zodDetails(error: z.ZodError, prefix: string): ErrorDetail[] {
+  return error.issues.map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'),
+    message: i.message,
+  }));
+}
+
+/** Reads a YAML config file; errors name the file and line. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path))
+    throw new ValidationError(`config file ${path} does not exist`, { code: 'KW_INVALID_CONFIG' });
+  const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    throw new ValidationError(`${path}${line ? `:${line}` : ''}: ${e.message.split('\n')[0]}`, {
+      code: 'KW_INVALID_CONFIG',
+    });
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(`${path}: the config file must be a YAML mapping`, {
+      code: 'KW_INVALID_CONFIG',
+    });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Reads the KEYWARD_* environment variables that map to config fields. */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (env.KEYWARD_DATA_DIR) out.dataDir = env.KEYWARD_DATA_DIR;
+  if (env.KEYWARD_DATABASE_URL) out.databaseUrl = env.KEYWARD_DATABASE_URL;
+  if (env.KEYWARD_HOST) out.host = env.KEYWARD_HOST;
+  if (env.KEYWARD_PORT) out.port = Number(env.KEYWARD_PORT);
+  if (env.KEYWARD_MASTER_KEY) out.masterKey = env.KEYWARD_MASTER_KEY;
+  if (env.KEYWARD_LOG_LEVEL) out.logLevel = env.KEYWARD_LOG_LEVEL;
+  return out;
+}
+
+/**
+ * Builds the configuration: defaults, then the file (`--config` or `<dataDir>/keyward.yaml` when present),
+ * then the environment, then flags. Throws ValidationError naming the source and field of a bad value.
+ */
+export function loadConfig(sources: {
+  env: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+  configFile?: string;
+}): AppConfig {
+  const fromEnv = configFromEnv(sources.env);
+  const flags = Object.fromEntries(Object.entries(sources.flags ?? {}).filter(([, v]) => v !== undefined));
+  const dataDir = String(flags.dataDir ?? fromEnv.dataDir ?? '.keyward');
+  const filePath = sources.configFile ?? `${dataDir}/keyward.yaml`;
+  const fromFile = sources.configFile || existsSync(filePath) ? readConfigFile(filePath) : {};
+
+  for (const [name, layer] of [
+    [filePath, fromFile],
+    ['environment', fromEnv],
+  ] as const) {
+    const partial = appConfigSchema.partial().safeParse(layer);
+    if (!partial.success) {
+      throw new ValidationError(`invalid configuration in ${name}`, {
+        code: 'KW_INVALID_CONFIG',
+        details: zodDetails(partial.error, ''),
+      });
+    }
+  }
+  const merged = { ...fromFile, ...fromEnv, ...flags };
+  const parsed = appConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ValidationError('invalid configuration', {
+      code: 'KW_INVALID_CONFIG',
+      details: zodDetails(parsed.error, ''),
+    });
+  }
+  return Object.freeze(parsed.data);
+}

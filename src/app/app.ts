@@ -1,0 +1,58 @@
+/** The composition root: opens the store and builds one service per capability. */
+import { ValidationError } from '../core/errors.js';
+import { createFingerprinter, keyCheckValue, type Fingerprinter } from '../core/fingerprint.js';
+import { systemClock, type Clock } from '../core/time.js';
+import { openStore, type Store } from '../store/index.js';
+import { createInventoryService, type InventoryService } from '../inventory/index.js';
+import type { AppConfig } from './app-config.js';
+import { loadMasterKey } from './keys.js';
+
+/** A running Keyward: its config, store and services. */
+export interface App {
+  config: AppConfig;
+  store: Store;
+  clock: Clock;
+  fingerprinter: Fingerprinter;
+  inventory: InventoryService;
+  /** Where the master key came from (a file path or the env variable name), never the key. */
+  masterKeySource: string;
+  close(): Promise<void>;
+}
+
+/** Opens the store, checks the master key against it, and wires the services. */
+export async function openApp(config: AppConfig, options: { clock?: Clock } = {}): Promise<App> {
+  const master = loadMasterKey(config.dataDir, config.masterKey);
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    const check = keyCheckValue(master.key);
+    const stored = await store.setSettingIfAbsent('master_key_check', check);
+    if (stored !== check) {
+      throw new ValidationError(
+        `the master key from ${master.source} is not the one this store was created with; fingerprints would not match. ` +
+          'Use the original key (KEYWARD_MASTER_KEY or <data-dir>/master.key).',
+        { code: 'KW_INVALID_CONFIG' },
+      );
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const clock = options.clock ?? systemClock;
+  const fingerprinter = createFingerprinter(master.key);
+  const inventory = createInventoryService({
+    store,
+    fingerprinter,
+    clock,
+    posture: config.posture,
+    maxImportBytes: config.maxImportBytes,
+  });
+  return {
+    config,
+    store,
+    clock,
+    fingerprinter,
+    inventory,
+    masterKeySource: master.source,
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,17 @@
+/** The persistence layer's public surface. */
+export type {
+  Store,
+  Page,
+  PageQuery,
+  IdentityFilter,
+  CredentialFilter,
+  GrantFilter,
+  ResourceFilter,
+  PersonFilter,
+  FindingFilter,
+  IdentityPatch,
+  ChangeContext,
+  StoreStats,
+} from './store-types.js';
+export { createSqliteStore } from './sqlite/sqlite-store.js';
+export { openStore, type OpenStoreOptions } from './open-store.js';

@@ -1,0 +1,162 @@
+/**
+ * Versioned schema migrations. One schema, written once per dialect: the two columns of each entry must
+ * create the same tables, columns and constraints. JSON is kept as text and timestamps as ISO-8601 text in
+ * both, so values round-trip identically.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+const v1Tables = (dialect: 'sqlite' | 'postgres'): string => {
+  const bigint = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
+  return `
+CREATE TABLE identities (
+  id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  environment TEXT,
+  owner TEXT,
+  sponsor TEXT,
+  description TEXT,
+  tags TEXT NOT NULL DEFAULT '[]',
+  attributes TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  last_seen_at TEXT,
+  content_hash TEXT NOT NULL,
+  risk_score INTEGER,
+  UNIQUE (provider, external_id)
+);
+CREATE INDEX identities_name ON identities (name);
+CREATE INDEX identities_owner ON identities (owner);
+CREATE INDEX identities_risk ON identities (risk_score);
+
+CREATE TABLE credentials (
+  id TEXT PRIMARY KEY,
+  identity_id TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  fingerprint_source TEXT NOT NULL,
+  preview TEXT NOT NULL,
+  external_id TEXT,
+  name TEXT,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  status TEXT NOT NULL,
+  created_at TEXT,
+  expires_at TEXT,
+  last_used_at TEXT,
+  last_rotated_at TEXT,
+  attributes TEXT NOT NULL DEFAULT '{}',
+  recorded_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  UNIQUE (identity_id, fingerprint)
+);
+CREATE INDEX credentials_fingerprint ON credentials (fingerprint);
+
+CREATE TABLE credential_locations (
+  credential_id TEXT NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,
+  loc_key TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  path TEXT NOT NULL,
+  line INTEGER,
+  key TEXT,
+  first_seen_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  PRIMARY KEY (credential_id, loc_key)
+);
+
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  identity_id TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  grant_key TEXT NOT NULL,
+  effect TEXT NOT NULL,
+  actions TEXT NOT NULL,
+  resources TEXT NOT NULL,
+  source TEXT NOT NULL,
+  admin INTEGER NOT NULL DEFAULT 0,
+  attributes TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  UNIQUE (identity_id, grant_key)
+);
+
+CREATE TABLE resources (
+  id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  environment TEXT,
+  attributes TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  UNIQUE (provider, name)
+);
+
+CREATE TABLE people (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT,
+  status TEXT NOT NULL,
+  department TEXT,
+  manager TEXT,
+  left_at TEXT,
+  updated_at TEXT NOT NULL,
+  content_hash TEXT NOT NULL
+);
+
+CREATE TABLE findings (
+  id TEXT PRIMARY KEY,
+  rule_id TEXT NOT NULL,
+  owasp TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  message TEXT NOT NULL,
+  remediation TEXT NOT NULL,
+  identity_id TEXT NOT NULL,
+  credential_id TEXT,
+  evidence TEXT NOT NULL DEFAULT '{}',
+  first_seen_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL
+);
+CREATE INDEX findings_identity ON findings (identity_id);
+CREATE INDEX findings_rank ON findings (severity_rank);
+
+CREATE TABLE events (
+  seq ${bigint} PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  time TEXT NOT NULL,
+  type TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  subject TEXT,
+  data TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX events_subject ON events (subject);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+};
+
+/** All migrations in order. Append new ones; never edit an applied one. */
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'inventory, findings, event log, settings',
+    sqlite: v1Tables('sqlite'),
+    postgres: v1Tables('postgres'),
+  },
+];

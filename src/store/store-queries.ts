@@ -1,0 +1,137 @@
+/**
+ * SQL shared by both adapters, written with `?` placeholders; the PostgreSQL adapter renumbers them to `$n`.
+ * Only statements whose text is the same in both dialects live here.
+ */
+import { severityRank } from '../core/types.js';
+import type {
+  CredentialFilter,
+  FindingFilter,
+  GrantFilter,
+  IdentityFilter,
+  PersonFilter,
+  ResourceFilter,
+} from './store-types.js';
+import { pageBounds } from './store-batch.js';
+
+/** A statement and its parameters. */
+export interface Sql {
+  text: string;
+  params: unknown[];
+}
+
+/** A listing: the page query and the count query over the same filter. */
+export interface ListSql {
+  page: Sql;
+  count: Sql;
+  limit: number;
+  offset: number;
+}
+
+function list(
+  table: string,
+  where: string[],
+  params: unknown[],
+  orderBy: string,
+  q: { limit?: number; offset?: number } | undefined,
+): ListSql {
+  const { limit, offset } = pageBounds(q);
+  const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+  return {
+    page: {
+      text: `SELECT * FROM ${table}${w} ORDER BY ${orderBy} LIMIT ? OFFSET ?`,
+      params: [...params, limit, offset],
+    },
+    count: { text: `SELECT COUNT(*) AS n FROM ${table}${w}`, params },
+    limit,
+    offset,
+  };
+}
+
+/** Collects WHERE conditions and their parameters. */
+function conditions(): {
+  where: string[];
+  params: unknown[];
+  add: (clause: string, ...values: unknown[]) => void;
+} {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  return { where, params, add: (clause, ...values) => void (where.push(clause), params.push(...values)) };
+}
+
+/** Escapes LIKE wildcards in user text (used with ESCAPE '\\'). */
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function listIdentitiesSql(f: IdentityFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.kind) add('kind = ?', f.kind);
+  if (f.provider) add('provider = ?', f.provider);
+  if (f.environment) add('environment = ?', f.environment);
+  if (f.owner) add('lower(owner) = ?', f.owner.toLowerCase());
+  if (f.tag) add(`tags LIKE ? ESCAPE '\\'`, `%${likeEscape(JSON.stringify(f.tag))}%`);
+  if (f.q) {
+    const p = `%${likeEscape(f.q.toLowerCase())}%`;
+    add(`(lower(name) LIKE ? ESCAPE '\\' OR lower(external_id) LIKE ? ESCAPE '\\')`, p, p);
+  }
+  if (f.minRisk !== undefined) add('risk_score >= ?', f.minRisk);
+  return list(
+    'identities',
+    where,
+    params,
+    f.sort === 'risk' ? 'COALESCE(risk_score, -1) DESC, name, id' : 'name, id',
+    f,
+  );
+}
+
+export function listCredentialsSql(f: CredentialFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.identityId) add('identity_id = ?', f.identityId);
+  if (f.type) add('type = ?', f.type);
+  if (f.fingerprint) add('fingerprint = ?', f.fingerprint);
+  return list('credentials', where, params, 'identity_id, recorded_at, id', f);
+}
+
+export function listGrantsSql(f: GrantFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.identityId) add('identity_id = ?', f.identityId);
+  return list('grants', where, params, 'identity_id, grant_key', f);
+}
+
+export function listResourcesSql(f: ResourceFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.provider) add('provider = ?', f.provider);
+  if (f.type) add('type = ?', f.type);
+  return list('resources', where, params, 'provider, name', f);
+}
+
+export function listPeopleSql(f: PersonFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.status) add('status = ?', f.status);
+  return list('people', where, params, 'email', f);
+}
+
+export function listFindingsSql(f: FindingFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.minSeverity) add('severity_rank >= ?', severityRank(f.minSeverity));
+  if (f.owasp) add('owasp = ?', f.owasp);
+  if (f.identityId) add('identity_id = ?', f.identityId);
+  if (f.ruleId) add('rule_id = ?', f.ruleId);
+  return list('findings', where, params, 'severity_rank DESC, owasp, identity_id, id', f);
+}
+
+/** `INSERT INTO t (a, b) VALUES (?, ?)` for the given columns. */
+export function insertSql(table: string, columns: readonly string[]): string {
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+}
+
+/** `UPDATE t SET b = ?, c = ? WHERE id = ?` for every column but the first (the key). */
+export function updateByIdSql(table: string, columns: readonly string[]): string {
+  const [key, ...rest] = columns;
+  return `UPDATE ${table} SET ${rest.map((c) => `${c} = ?`).join(', ')} WHERE ${key} = ?`;
+}
+
+/** Moves the first value (the key) to the end, to match updateByIdSql. */
+export function updateValues(values: unknown[]): unknown[] {
+  return [...values.slice(1), values[0]];
+}
