@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { canonicalJson } from './canonical-json.js';
+import { GENESIS_HASH, hashEvent } from './event-hash.js';
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('is the same for objects that differ only in key order (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
+        const reversed = Object.fromEntries(Object.entries(obj).reverse());
+        expect(canonicalJson(reversed)).toBe(canonicalJson(obj));
+        expect(JSON.parse(canonicalJson(obj))).toEqual(JSON.parse(JSON.stringify(obj)));
+      }),
+    );
+  });
+});
+
+describe('hashEvent', () => {
+  const base = { seq: 1, id: 'evt_1', time: '2026-01-01T00:00:00.000Z', type: 't', actor: 'a', subject: null, data: { x: 1 }, prevHash: GENESIS_HASH };
+  it('changes when any field changes', () => {
+    const h = hashEvent(base);
+    expect(h).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashEvent({ ...base, data: { x: 2 } })).not.toBe(h);
+    expect(hashEvent({ ...base, seq: 2 })).not.toBe(h);
+    expect(hashEvent({ ...base, prevHash: '1'.repeat(64) })).not.toBe(h);
+    expect(hashEvent({ ...base, data: { x: 1 } })).toBe(h);
+  });
+});
