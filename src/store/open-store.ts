@@ -10,9 +10,11 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite:PATH` a SQLite file; absent: `<dataDir>/keyward.db`. */
   databaseUrl?: string | undefined;
+  /** Apply pending migrations before returning (default true); `keyward migrate` applies them itself to report them. */
+  migrate?: boolean;
 }
 
-/** Opens the configured store and applies pending migrations. */
+/** Opens the configured store and applies pending migrations (unless `migrate: false`). */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const url = options.databaseUrl;
   let store: Store;
@@ -32,6 +34,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     store = createSqliteStore({ filename: join(options.dataDir, 'keyward.db') });
   }
+  if (options.migrate === false) return store;
   try {
     await store.migrate();
   } catch (err) {
