@@ -12,7 +12,7 @@ export interface Migration {
 
 const v1Tables = (dialect: 'sqlite' | 'postgres'): string => {
   const bigint = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
-  return `
+  const sql = `
 CREATE TABLE identities (
   id TEXT PRIMARY KEY,
   provider TEXT NOT NULL,
@@ -149,6 +149,9 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 `;
+  // SQLite compares text byte-wise (BINARY); the "C" collation makes PostgreSQL sort, compare and lower-case
+  // the same way whatever the database's locale, so listings come back in the same order from both.
+  return dialect === 'postgres' ? sql.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') : sql;
 };
 
 /** All migrations in order. Append new ones; never edit an applied one. */

@@ -50,9 +50,12 @@ export function identityKey(ref: IdentityRef): string {
   return `${ref.provider}\u0000${ref.externalId}`;
 }
 
-/** Natural key of a credential location. */
+/**
+ * Natural key of a credential location, stored as `loc_key`. JSON rather than a NUL-separated string: it is
+ * unambiguous, and PostgreSQL text cannot hold NUL characters.
+ */
 export function locationKey(loc: LocationInput): string {
-  return `${loc.kind}\u0000${loc.path}\u0000${loc.line ?? ''}\u0000${loc.key ?? ''}`;
+  return JSON.stringify([loc.kind, loc.path, loc.line ?? null, loc.key ?? null]);
 }
 
 function hashOf(value: unknown): string {
@@ -378,7 +381,9 @@ export function chainEvents(events: NewEvent[], last: { seq: number; hash: strin
       type: e.type,
       actor: e.actor,
       subject: e.subject,
-      data: e.data,
+      // Hash exactly what will be stored and read back: a value JSON does not round-trip (a Date, say)
+      // would otherwise make the record look changed to every later verification.
+      data: JSON.parse(JSON.stringify(e.data ?? {})) as Record<string, unknown>,
       prevHash,
     };
     const hash = hashEvent(body);

@@ -69,7 +69,9 @@ export function listIdentitiesSql(f: IdentityFilter = {}): ListSql {
   if (f.provider) add('provider = ?', f.provider);
   if (f.environment) add('environment = ?', f.environment);
   if (f.owner) add('lower(owner) = ?', f.owner.toLowerCase());
-  if (f.tag) add(`tags LIKE ? ESCAPE '\\'`, `%${likeEscape(JSON.stringify(f.tag))}%`);
+  // Exact, case-sensitive element match in both dialects (SQLite's LIKE ignores ASCII case, PostgreSQL's does
+  // not): the JSON-quoted tag occurs in the stored JSON array exactly when replacing it changes the text.
+  if (f.tag) add("replace(tags, ?, '') <> tags", JSON.stringify(f.tag));
   if (f.q) {
     const p = `%${likeEscape(f.q.toLowerCase())}%`;
     add(`(lower(name) LIKE ? ESCAPE '\\' OR lower(external_id) LIKE ? ESCAPE '\\')`, p, p);

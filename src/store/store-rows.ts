@@ -319,6 +319,19 @@ export function findingValues(f: Finding): unknown[] {
   ];
 }
 
+/** Event data as stored; text that is not a JSON object (only tampering produces it) is kept, wrapped, so
+ * that verification reports the record as changed instead of failing to read the log. */
+function eventData(v: unknown): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(str(v));
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  return { unreadable: str(v) };
+}
+
 export function rowToEvent(r: Row): EventRecord {
   return {
     seq: Number(r.seq),
@@ -327,7 +340,7 @@ export function rowToEvent(r: Row): EventRecord {
     type: str(r.type),
     actor: str(r.actor),
     subject: strOrNull(r.subject),
-    data: json(r.data, {}),
+    data: eventData(r.data),
     prevHash: str(r.prev_hash),
     hash: str(r.hash),
   };

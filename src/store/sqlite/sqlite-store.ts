@@ -76,6 +76,8 @@ import type { IdentityPatch, Page, Store, StoreStats, ChangeContext } from '../s
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
   filename: string;
+  /** Receives the open connection; the conformance tests use it to reach an in-memory database directly. */
+  onOpen?: (db: Database.Database) => void;
 }
 
 /** Opens (creating when absent) a SQLite store. Call `migrate()` before use. */
@@ -87,6 +89,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    options.onOpen?.(db);
   } catch (err) {
     throw new StoreError(`cannot open SQLite database ${options.filename}: ${(err as Error).message}`, {
       cause: err,
@@ -436,7 +439,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           for (const id of before.keys()) if (!seen.has(id)) resolved++;
           run('UPDATE identities SET risk_score = 0');
           const setRisk = 'UPDATE identities SET risk_score = ? WHERE id = ?';
-          for (const [id, score] of riskScores) run(setRisk, score, id);
+          for (const [id, score] of riskScores) run(setRisk, Math.round(score), id);
           return { open: seen.size, created, resolved };
         })(),
       ),
