@@ -1,0 +1,15 @@
+/** The audit capability's public surface: append to, stream and verify the hash-chained event log. */
+export {
+  appendEvent,
+  appendEvents,
+  readEventStream,
+  verifyEventLog,
+  MAX_EVENT_BATCH,
+  RENUMBER_WINDOW,
+  type EventAppender,
+  type EventReader,
+  type EventStreamOptions,
+  type EventLogVerification,
+  type EventLogProblem,
+  type EventLogProblemKind,
+} from './audit-log.js';
