@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IDENTITY_KINDS, type Finding, type Identity } from '../core/types.js';
 import { emptyBatch, type InventoryBatch } from '../core/inventory-batch.js';
@@ -583,6 +585,43 @@ describe('event log', () => {
     expect(events[0]).toMatchObject({ type: 'identity.created', actor: 'api:admin' });
     const bad = await call(t, 'GET', '/api/v1/events?after=-1');
     expect(bad.json()).toEqual(invalid([{ path: 'query.after', message: 'must be at least 0' }]));
+  });
+});
+
+describe('audit verify', () => {
+  it('reports an intact chain, then the first edited record', async () => {
+    t = await createTestServer();
+    for (const name of ['v1', 'v2', 'v3'])
+      await call(t, 'POST', '/api/v1/identities', { name, kind: 'bot', owner: 'o' });
+    const events = await t.app.store.readEvents(0, 100);
+    const ok = await call(t, 'GET', '/api/v1/audit/verify');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ ok: true, checked: 3, lastSeq: 3, lastHash: events[2]!.hash });
+
+    const db = new Database(join(t.dataDir, 'keyward.db'));
+    try {
+      db.prepare('UPDATE events SET actor = ? WHERE seq = 2').run('someone-else');
+    } finally {
+      db.close();
+    }
+    const broken = await call(t, 'GET', '/api/v1/audit/verify');
+    expect(broken.statusCode).toBe(200);
+    expect(broken.json()).toEqual({
+      ok: false,
+      checked: 1,
+      problem: {
+        seq: 2,
+        kind: 'changed',
+        message: 'record 2 does not match its hash: its content or hash was edited',
+      },
+    });
+  });
+
+  it('requires the token and takes no query', async () => {
+    t = await createTestServer();
+    expect((await t.server.inject({ method: 'GET', url: '/api/v1/audit/verify' })).statusCode).toBe(401);
+    const res = await call(t, 'GET', '/api/v1/audit/verify?deep=1');
+    expect(res.json()).toEqual(invalid([{ path: 'query.deep', message: 'unknown field' }]));
   });
 });
 

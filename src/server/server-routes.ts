@@ -5,12 +5,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../app/app.js';
+import { verifyEventLog } from '../audit/index.js';
 import { NotFoundError } from '../core/errors.js';
 import type { IdentityInput } from '../core/inventory-batch.js';
 import { POSTURE_RULES } from '../inventory/index.js';
 import type { Metrics } from './server-metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import {
+  auditVerificationSchema,
   createIdentityBody,
   credentialListQuery,
   credentialPageSchema,
@@ -433,5 +435,17 @@ export const API_ROUTES: readonly ApiRoute[] = [
         next: last !== undefined && last < stats.events ? last : null,
       };
     },
+  }),
+  route({
+    operationId: 'verifyEventLog',
+    method: 'GET',
+    path: `${API_PREFIX}/audit/verify`,
+    tag: 'events',
+    summary: 'Verify the hash chain of the whole event log',
+    description:
+      'Walks every record and reports the first changed, missing or reordered one. A broken chain is a 200 with `ok: false`: the check ran, and that is its result.',
+    auth: true,
+    response: { status: 200, description: 'The verification result', schema: auditVerificationSchema },
+    handler: async ({ app }) => verifyEventLog(app.store),
   }),
 ];

@@ -352,6 +352,30 @@ export const eventPageSchema = named(
   }),
 );
 
+/** The outcome of verifying the hash chain of the event log. */
+export const auditVerificationSchema = named(
+  'AuditVerification',
+  z.discriminatedUnion('ok', [
+    z.object({
+      ok: z.literal(true),
+      checked: z.number().int().describe('Records confirmed intact (all of them)'),
+      lastSeq: z.number().int(),
+      lastHash: z
+        .string()
+        .describe('Hash of the last record; record it elsewhere to detect truncation later'),
+    }),
+    z.object({
+      ok: z.literal(false),
+      checked: z.number().int().describe('Records confirmed intact before the first problem'),
+      problem: z.object({
+        seq: z.number().int(),
+        kind: z.enum(['changed', 'missing', 'reordered']),
+        message: z.string(),
+      }),
+    }),
+  ]),
+);
+
 /** Liveness response. */
 export const healthSchema = named('Health', z.object({ status: z.literal('ok') }));
 
