@@ -1,16 +1,25 @@
-// IN PROGRESS (posture helper replaces this file).
-import type { Finding } from '../../core/types.js';
-import type { InventorySnapshot } from '../../core/inventory-batch.js';
-import type { PostureConfig, PostureRuleMeta, RiskBreakdown } from './posture-types.js';
-
-export type IdentityGraph = { nodes: unknown[]; edges: unknown[] };
-export const POSTURE_RULES: PostureRuleMeta[] = [];
-export function evaluatePosture(_s: InventorySnapshot, _c: PostureConfig, _now: Date): Finding[] {
-  return [];
-}
-export function computeRiskScores(_s: InventorySnapshot, _f: Finding[]): Map<string, RiskBreakdown> {
-  return new Map();
-}
-export function buildIdentityGraph(_s: InventorySnapshot, _id: string): IdentityGraph {
-  return { nodes: [], edges: [] };
-}
+/** Posture: findings mapped to the OWASP NHI Top 10 (2025), risk scores, and identity graphs. */
+export { POSTURE_RULES, evaluatePosture } from './posture-engine.js';
+export { computeRiskScores, computeIdentityRisk } from './risk-score.js';
+export {
+  buildIdentityGraph,
+  type IdentityGraph,
+  type IdentityGraphNode,
+  type IdentityGraphEdge,
+  type IdentityGraphIdentityNode,
+  type IdentityGraphCredentialNode,
+  type IdentityGraphGrantNode,
+  type IdentityGraphResourceNode,
+  type IdentityGraphPatternNode,
+} from './identity-graph.js';
+export { matchesPattern } from './glob-match.js';
+export { isProductionEnvironment } from './posture-context.js';
+export { findingId } from './posture-rule.js';
+export {
+  postureConfigSchema,
+  DEFAULT_POSTURE_CONFIG,
+  type PostureConfig,
+  type PostureRuleMeta,
+  type RiskBreakdown,
+  type RiskFactor,
+} from './posture-types.js';

@@ -1,0 +1,56 @@
+/** NHI6 Insecure Cloud Deployment Configurations: CI pipelines holding static cloud keys instead of OIDC. */
+import type { Credential } from '../../core/types.js';
+import { describeCredential, fingerprintPrefix } from './posture-context.js';
+import { definePostureRule, type PostureRule } from './posture-rule.js';
+
+const CLOUD_PROVIDERS: ReadonlySet<string> = new Set(['aws', 'gcp', 'google', 'azure']);
+const CLOUD_KEY_TYPES: ReadonlySet<Credential['type']> = new Set([
+  'api-key',
+  'private-key',
+  'service-account-token',
+]);
+
+/** True for a static cloud key: any access key, or an API key / service-account key issued by AWS, GCP or Azure. */
+export function isStaticCloudKey(c: Credential): boolean {
+  if (c.type === 'access-key') return true;
+  return CLOUD_PROVIDERS.has(c.provider.toLowerCase()) && CLOUD_KEY_TYPES.has(c.type);
+}
+
+/** NHI6: a CI pipeline holds an active static cloud key; one finding per key. */
+export const ciStaticCloudKeyRule: PostureRule = definePostureRule({
+  meta: {
+    id: 'nhi6-ci-static-cloud-key',
+    title: 'CI pipeline uses a static cloud key',
+    owasp: 'NHI6',
+    severity: 'high',
+    tags: ['ci', 'cloud', 'oidc'],
+    docs:
+      'A CI pipeline holds a long-lived cloud key (an AWS access key, a GCP service-account key, an Azure ' +
+      'secret) stored as a CI secret. Any job, fork or leaked log can use it from anywhere. CI providers ' +
+      'federate to every major cloud with OIDC, issuing credentials that live for one job.',
+  },
+  remediation:
+    'Configure OIDC federation between the CI provider and the cloud (a role trusted for this repository and branch), then delete the static key.',
+  check(ctx, report) {
+    for (const identity of ctx.snapshot.identities) {
+      if (identity.kind !== 'ci-pipeline') continue;
+      for (const c of ctx.credentialsOf(identity.id)) {
+        if (c.status !== 'active' || !isStaticCloudKey(c)) continue;
+        report({
+          identityId: identity.id,
+          credentialId: c.id,
+          message: `CI pipeline "${identity.name}" holds the static ${c.provider} key ${describeCredential(c)} instead of using OIDC federation.`,
+          evidence: {
+            identity: identity.name,
+            type: c.type,
+            provider: c.provider,
+            fingerprint: fingerprintPrefix(c.fingerprint),
+          },
+        });
+      }
+    }
+  },
+});
+
+/** The NHI6 rules, in evaluation order. */
+export const NHI6_RULES: readonly PostureRule[] = [ciStaticCloudKeyRule];
