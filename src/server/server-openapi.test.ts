@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from './index.js';
 import { toOpenApiPath } from './server-openapi.js';
@@ -190,5 +191,15 @@ describe('buildOpenApiDocument', () => {
     const a = buildOpenApiDocument() as Doc;
     a.info.title = 'changed';
     expect((buildOpenApiDocument() as Doc).info.title).toBe('Keyward API');
+  });
+
+  it('every route is listed in docs/http-api.md', () => {
+    const doc = readFileSync(new URL('../../docs/http-api.md', import.meta.url), 'utf8');
+    for (const r of API_ROUTES) {
+      const path = toOpenApiPath(r.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(doc, `${r.method} ${r.path}`).toMatch(
+        new RegExp(`\\|\\s*${r.method}\\s*\\|\\s*\`${path}\`\\s*\\|`),
+      );
+    }
   });
 });

@@ -168,6 +168,14 @@ describe('authentication', () => {
     expect(res.statusCode).toBe(401);
   });
 
+  it('protects the HEAD twins of GET routes too', async () => {
+    t = await createTestServer();
+    const res = await t.server.inject({ method: 'HEAD', url: '/api/v1/identities' });
+    expect(res.statusCode).toBe(401);
+    const ok = await t.server.inject({ method: 'HEAD', url: '/api/v1/identities', headers: t.auth });
+    expect(ok.statusCode).toBe(200);
+  });
+
   it('accepts the admin token with a case-insensitive scheme', async () => {
     t = await createTestServer();
     const res = await t.server.inject({
