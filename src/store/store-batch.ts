@@ -368,6 +368,18 @@ export function apiContentHash(record: unknown): string {
   return hashOf({ api: record });
 }
 
+/**
+ * Events as they will read back from the store: data that JSON does not round-trip unchanged (a Date, say)
+ * would otherwise be hashed in one form and stored in another, and look changed to every later verification.
+ * Adapters apply it to events from outside; the events a batch builds are plain JSON already.
+ */
+export function normaliseEvents(events: NewEvent[]): NewEvent[] {
+  return events.map((e) => ({
+    ...e,
+    data: JSON.parse(JSON.stringify(e.data ?? {})) as Record<string, unknown>,
+  }));
+}
+
 /** Assigns seq, id and hashes to new events, continuing the chain after `last`. */
 export function chainEvents(events: NewEvent[], last: { seq: number; hash: string } | null): EventRecord[] {
   let seq = last?.seq ?? 0;
@@ -381,9 +393,7 @@ export function chainEvents(events: NewEvent[], last: { seq: number; hash: strin
       type: e.type,
       actor: e.actor,
       subject: e.subject,
-      // Hash exactly what will be stored and read back: a value JSON does not round-trip (a Date, say)
-      // would otherwise make the record look changed to every later verification.
-      data: JSON.parse(JSON.stringify(e.data ?? {})) as Record<string, unknown>,
+      data: e.data,
       prevHash,
     };
     const hash = hashEvent(body);

@@ -1,6 +1,6 @@
 /**
  * Set-based SQL helpers for the PostgreSQL adapter: placeholder renumbering, and reads and writes of many rows
- * per round trip through `unnest` over one array parameter per column.
+ * per round trip (writes as one JSON parameter, keyed reads through `unnest` over text arrays).
  */
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
@@ -23,15 +23,6 @@ export const PG_TYPES: CustomTypesConfig = {
 
 /** Rows per statement for bulk reads and writes; keeps each message well under the protocol limits. */
 export const CHUNK_ROWS = 5000;
-
-/** Columns holding integers (every other column of the schema is text, except the BIGINT `seq`). */
-const INTEGER_COLUMNS = new Set(['admin', 'line', 'severity_rank', 'risk_score']);
-
-/** The array type an `unnest` parameter for this column is cast to. */
-export function arrayTypeOf(column: string): string {
-  if (column === 'seq') return 'bigint[]';
-  return INTEGER_COLUMNS.has(column) ? 'int[]' : 'text[]';
-}
 
 /** Rewrites `?` placeholders to `$1, $2, …`, leaving quoted literals and identifiers alone. */
 export function renumberPlaceholders(sql: string): string {
@@ -59,17 +50,21 @@ export function chunks<T>(items: readonly T[], size = CHUNK_ROWS): T[][] {
   return out;
 }
 
-/** Turns rows of values into one array per column. */
-function transpose(rows: readonly unknown[][], width: number): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(rows.length));
-  rows.forEach((row, r) => {
-    for (let c = 0; c < width; c++) cols[c]![r] = row[c] ?? null;
-  });
-  return cols;
-}
-
-function unnestOf(columns: readonly string[]): string {
-  return `unnest(${columns.map((c, i) => `$${i + 1}::${arrayTypeOf(c)}`).join(', ')})`;
+/**
+ * Rows as one JSON array of objects keyed by column name. `json_populate_recordset` turns it back into rows of
+ * the table's own type on the server: one parameter per statement, serialised by V8's JSON.stringify, which
+ * is several times cheaper than pg's escaping of one text array per column.
+ */
+function rowsJson(columns: readonly string[], rows: readonly unknown[][]): string {
+  const keys = columns.map((c) => `${JSON.stringify(c)}:`);
+  const parts = new Array<string>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    let o = '{';
+    for (let c = 0; c < keys.length; c++) o += `${c ? ',' : ''}${keys[c]!}${JSON.stringify(row[c] ?? null)}`;
+    parts[r] = `${o}}`;
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /** Runs a query and returns its rows. */
@@ -85,8 +80,9 @@ export async function insertMany(
   rows: readonly unknown[][],
   suffix = '',
 ): Promise<void> {
-  const text = `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM ${unnestOf(columns)}${suffix}`;
-  for (const part of chunks(rows)) await db.query(text, transpose(part, columns.length));
+  const list = columns.join(', ');
+  const text = `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table}, $1::json)${suffix}`;
+  for (const part of chunks(rows)) await db.query(text, [rowsJson(columns, part)]);
 }
 
 /**
@@ -106,8 +102,8 @@ export async function updateMany(
     : '';
   const text =
     `UPDATE ${table} AS t SET ${rest.map((c) => `${c} = v.${c}`).join(', ')} ` +
-    `FROM ${unnestOf(columns)} AS v(${columns.join(', ')}) WHERE t.${key} = v.${key}${changed}`;
-  for (const part of chunks(rows)) await db.query(text, transpose(part, columns.length));
+    `FROM json_populate_recordset(NULL::${table}, $1::json) AS v WHERE t.${key} = v.${key}${changed}`;
+  for (const part of chunks(rows)) await db.query(text, [rowsJson(columns, part)]);
 }
 
 /** Reads the rows of `table` whose two text columns match one of the given pairs, a chunk per statement. */

@@ -36,6 +36,7 @@ import {
   dedupeBatch,
   identityKey,
   locationKey,
+  normaliseEvents,
   planCredential,
   planGrant,
   planIdentity,
@@ -644,7 +645,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     appendEvents: (events) =>
       guard('append events', () =>
-        events.length === 0 ? Promise.resolve([]) : tx((c) => appendEventsTx(c, events)),
+        events.length === 0 ? Promise.resolve([]) : tx((c) => appendEventsTx(c, normaliseEvents(events))),
       ),
     readEvents: (afterSeq, limit) =>
       guard('read events', async () =>

@@ -25,6 +25,7 @@ import {
   dedupeBatch,
   identityKey,
   locationKey,
+  normaliseEvents,
   planCredential,
   planGrant,
   planIdentity,
@@ -446,7 +447,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     listFindings: (f) => guard('list findings', () => page(listFindingsSql(f), rowToFinding)),
 
-    appendEvents: (events) => guard('append events', () => db.transaction(() => appendEventsTx(events))()),
+    appendEvents: (events) =>
+      guard('append events', () => db.transaction(() => appendEventsTx(normaliseEvents(events)))()),
     readEvents: (afterSeq, limit) =>
       guard('read events', () =>
         all(
