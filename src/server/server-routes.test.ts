@@ -430,11 +430,23 @@ describe('identities', () => {
   it('returns the reachability graph of an identity', async () => {
     t = await createTestServer();
     await seed(t);
+    const [deployer] = await t.app.store.findIdentitiesByName('deployer');
     const res = await call(t, 'GET', '/api/v1/identities/deployer/graph');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual(JSON.parse(JSON.stringify(await t.app.inventory.graph('deployer'))));
-    expect(Array.isArray(res.json().nodes)).toBe(true);
-    expect(Array.isArray(res.json().edges)).toBe(true);
+    const graph = res.json();
+    expect(graph).toEqual(JSON.parse(JSON.stringify(await t.app.inventory.graph(deployer!.id))));
+    expect(graph.identityId).toBe(deployer!.id);
+    expect(
+      graph.nodes
+        .filter((n: { type: string }) => n.type === 'credential')
+        .map((n: { preview: string }) => n.preview),
+    ).toEqual(['AKIA…WXYZ']);
+    expect(
+      graph.nodes.filter((n: { type: string }) => n.type === 'grant').map((n: { label: string }) => n.label),
+    ).toEqual(['AdministratorAccess']);
+    expect(new Set(graph.edges.map((e: { type: string }) => e.type))).toEqual(
+      new Set(['holds', 'granted', 'allows']),
+    );
     const missing = await call(t, 'GET', '/api/v1/identities/nobody/graph');
     expect(missing.statusCode).toBe(404);
   });
@@ -768,23 +780,72 @@ describe('imports', () => {
     });
   });
 
-  it.skipIf(!IMPORTERS.dotenv)('imports a real .env file', async () => {
-    t = await createTestServer();
-    const content = 'STRIPE_SECRET_KEY=sk_live_0123456789abcdefghijklmn\n';
-    const res = await call(t, 'POST', '/api/v1/imports/dotenv?filename=.env', content, {
-      'content-type': 'text/plain',
-    });
-    expect(res.statusCode).toBe(201);
-    const body = res.json() as ImportResult;
-    expect(body).toMatchObject({
-      kind: 'dotenv',
-      file: '.env',
-      sha256: sha256Hex(content),
-      bytes: content.length,
-    });
-    expect(res.body).not.toContain('sk_live_0123456789abcdefghijklmn');
-    const creds = await call(t, 'GET', '/api/v1/credentials');
-    expect(creds.json().total).toBeGreaterThan(0);
-    expect(creds.body).not.toContain('sk_live_0123456789abcdefghijklmn');
-  });
+  it.skipIf(!IMPORTERS.dotenv)(
+    'imports a real .env file, storing fingerprints and never the value',
+    async () => {
+      t = await createTestServer();
+      const secret = 'sk_live_0123456789abcdefghijklmn';
+      const content = `STRIPE_SECRET_KEY=${secret}\nDEBUG=true\n`;
+      const res = await call(t, 'POST', '/api/v1/imports/dotenv?filename=deploy%2F.env', content, {
+        'content-type': 'text/plain',
+      });
+      expect(res.statusCode).toBe(201);
+      const body = res.json() as ImportResult;
+      const findings = (await t.app.store.listFindings()).total;
+      const events = await t.app.store.readEvents(0, 100);
+      expect(body).toEqual({
+        kind: 'dotenv',
+        file: 'deploy/.env',
+        sha256: sha256Hex(content),
+        bytes: Buffer.byteLength(content),
+        changes: {
+          identities: { created: 1, updated: 0, unchanged: 0 },
+          credentials: { created: 1, updated: 0, unchanged: 0 },
+          grants: { created: 0, updated: 0, unchanged: 0 },
+          resources: { created: 0, updated: 0, unchanged: 0 },
+          people: { created: 0, updated: 0, unchanged: 0 },
+          eventSeq: events.at(-1)!.seq,
+        },
+        findings: { open: findings, created: findings, resolved: 0 },
+      });
+      const creds = await call(t, 'GET', '/api/v1/credentials');
+      expect(creds.json().items).toEqual([
+        expect.objectContaining({
+          name: 'STRIPE_SECRET_KEY',
+          preview: 'sk_l…klmn',
+          fingerprint: t.app.fingerprinter.fingerprint(secret),
+          locations: [
+            expect.objectContaining({ kind: 'file', path: 'deploy/.env', line: 1, key: 'STRIPE_SECRET_KEY' }),
+          ],
+        }),
+      ]);
+      for (const r of [
+        res,
+        creds,
+        await call(t, 'GET', '/api/v1/findings'),
+        await call(t, 'GET', '/api/v1/events'),
+      ]) {
+        expect(r.body).not.toContain(secret);
+      }
+      expect(events.at(-1)).toMatchObject({ actor: 'api:admin' });
+    },
+  );
+
+  it.skipIf(!IMPORTERS.aws)(
+    'answers an invalid file with 400 KW_INVALID_IMPORT and stores nothing',
+    async () => {
+      t = await createTestServer();
+      const before = await t.app.store.stats();
+      const res = await call(t, 'POST', '/api/v1/imports/aws?filename=iam.json', '{"x": 1}', {
+        'content-type': 'application/json',
+      });
+      expect(res.statusCode).toBe(400);
+      const body = res.json();
+      expect(body.code).toBe('KW_INVALID_IMPORT');
+      expect(body.message).toMatch(/^iam\.json: /);
+      expect(body.details[0].path).toBe('iam.json');
+      expect(body.requestId).toBe('req-1');
+      expect(await t.app.store.stats()).toEqual(before);
+    },
+  );
 });

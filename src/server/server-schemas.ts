@@ -17,7 +17,7 @@ import {
   type Resource,
 } from '../core/types.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { ImportResult, RiskBreakdown } from '../inventory/index.js';
+import type { IdentityGraph, ImportResult, RiskBreakdown } from '../inventory/index.js';
 import { IMPORTER_KINDS } from '../inventory/index.js';
 
 /** Named schemas that become `components.schemas` entries in the OpenAPI document. */
@@ -255,12 +255,80 @@ export const identityDetailSchema = named(
   }),
 );
 
+const graphNodeSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('identity'),
+    id: z.string(),
+    label: z.string(),
+    kind: z.enum(IDENTITY_KINDS),
+    provider: z.string(),
+    environment: z.string().nullable(),
+    owner: z.string().nullable(),
+    riskScore: z.number().nullable(),
+  }),
+  z.object({
+    type: z.literal('credential'),
+    id: z.string(),
+    label: z.string(),
+    credentialType: z.enum(CREDENTIAL_TYPES),
+    provider: z.string(),
+    preview: z.string(),
+    fingerprint: z.string().describe('First 12 hex characters of the keyed fingerprint'),
+    status: z.enum(['active', 'inactive']),
+    expiresAt: nullableTime,
+  }),
+  z.object({
+    type: z.literal('grant'),
+    id: z.string(),
+    label: z.string(),
+    effect: z.enum(['allow', 'deny']),
+    actions: z.array(z.string()),
+    resources: z.array(z.string()),
+    admin: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('resource'),
+    id: z.string(),
+    label: z.string(),
+    resourceType: z.string(),
+    provider: z.string(),
+    environment: z.string().nullable(),
+  }),
+  z.object({
+    type: z.literal('pattern'),
+    id: z.string().describe('`pattern:<pattern>`'),
+    label: z.string(),
+  }),
+]);
+
 /** The reachability graph of one identity (identity → credentials → grants → resources). */
-export const identityGraphSchema = named(
+export const identityGraphSchema: z.ZodType<IdentityGraph> = named(
   'IdentityGraph',
-  z.looseObject({
-    nodes: z.array(z.unknown()),
-    edges: z.array(z.unknown()),
+  z.object({
+    identityId: z.string(),
+    nodes: z.array(graphNodeSchema),
+    edges: z.array(
+      z.object({
+        type: z
+          .enum(['holds', 'granted', 'allows', 'denies'])
+          .describe(
+            '`holds` identity→credential, `granted` identity→grant, `allows`/`denies` grant→resource or pattern',
+          ),
+        from: z.string(),
+        to: z.string(),
+        actions: z.array(z.string()).optional().describe("On `allows`/`denies`: the grant's actions"),
+        pattern: z
+          .string()
+          .optional()
+          .describe('On `allows`/`denies`: the grant resource pattern that reached the target'),
+        reach: z
+          .enum(['all', 'part'])
+          .optional()
+          .describe(
+            'On edges to resources: `all` when the pattern matches the name, `part` when only things inside it',
+          ),
+      }),
+    ),
   }),
 );
 
