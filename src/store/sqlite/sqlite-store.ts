@@ -280,20 +280,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         db.exec(
           'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
         );
-        const done = new Set(all('SELECT version FROM schema_migrations').map((r) => Number(r.version)));
         const applied: number[] = [];
         for (const m of MIGRATIONS) {
-          if (done.has(m.version)) continue;
-          db.transaction(() => {
-            db.exec(m.sqlite);
-            run(
-              'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-              m.version,
-              m.name,
-              new Date().toISOString(),
-            );
-          })();
-          applied.push(m.version);
+          // Checked inside an IMMEDIATE transaction: a second process starting at once waits, then skips.
+          const now = db
+            .transaction(() => {
+              if (get('SELECT version FROM schema_migrations WHERE version = ?', m.version)) return false;
+              db.exec(m.sqlite);
+              run(
+                'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+                m.version,
+                m.name,
+                new Date().toISOString(),
+              );
+              return true;
+            })
+            .immediate();
+          if (now) applied.push(m.version);
         }
         return applied;
       }),
@@ -302,77 +305,85 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     close: () => guard('close', () => void db.close()),
 
-    applyInventoryBatch: (batch, ctx) => guard('apply the batch', () => applyBatch(batch, ctx)),
+    // IMMEDIATE: take the write lock before reading, so another process writing the same file makes this one
+    // wait (busy_timeout) instead of failing when it upgrades from reading to writing.
+    applyInventoryBatch: (batch, ctx) => guard('apply the batch', () => applyBatch.immediate(batch, ctx)),
 
     createIdentity: (input: IdentityInput, ctx: ChangeContext) =>
       guard('create the identity', () =>
-        db.transaction(() => {
-          if (
-            get(
-              'SELECT id FROM identities WHERE provider = ? AND external_id = ?',
-              input.provider,
-              input.externalId,
-            )
-          ) {
-            throw new ConflictError(`an identity ${input.provider}:${input.externalId} already exists`, {
-              details: [{ path: 'externalId', message: 'already exists for this provider' }],
-            });
-          }
-          const planned = planIdentity(input, undefined, ctx.time);
-          write('identities', IDENTITY_COLUMNS, identityValues, planned);
-          appendEventsTx(
-            batchEvents({ ...ctx, source: { kind: 'api' } }, [planned], [], {
-              identities: countOps([planned]),
-              credentials: countOps([]),
-              grants: countOps([]),
-              resources: countOps([]),
-              people: countOps([]),
-            }).slice(0, 1),
-          );
-          return planned.record;
-        })(),
+        db
+          .transaction(() => {
+            if (
+              get(
+                'SELECT id FROM identities WHERE provider = ? AND external_id = ?',
+                input.provider,
+                input.externalId,
+              )
+            ) {
+              throw new ConflictError(`an identity ${input.provider}:${input.externalId} already exists`, {
+                details: [{ path: 'externalId', message: 'already exists for this provider' }],
+              });
+            }
+            const planned = planIdentity(input, undefined, ctx.time);
+            write('identities', IDENTITY_COLUMNS, identityValues, planned);
+            appendEventsTx(
+              batchEvents({ ...ctx, source: { kind: 'api' } }, [planned], [], {
+                identities: countOps([planned]),
+                credentials: countOps([]),
+                grants: countOps([]),
+                resources: countOps([]),
+                people: countOps([]),
+              }).slice(0, 1),
+            );
+            return planned.record;
+          })
+          .immediate(),
       ),
 
     updateIdentity: (id: string, patch: IdentityPatch, ctx: ChangeContext) =>
       guard('update the identity', () =>
-        db.transaction(() => {
-          const prev = getIdentityNow(id);
-          if (!prev) throw new NotFoundError(`no identity with id ${id}`);
-          const next: Identity = { ...prev, ...stripUndefined(patch), updatedAt: ctx.time };
-          run(
-            updateByIdSql('identities', IDENTITY_COLUMNS),
-            ...updateValues(identityValues(next, apiContentHash(next))),
-          );
-          appendEventsTx([
-            {
-              time: ctx.time,
-              type: 'identity.updated',
-              actor: ctx.actor,
-              subject: id,
-              data: { id, name: next.name, changed: Object.keys(stripUndefined(patch)).sort() },
-            },
-          ]);
-          return next;
-        })(),
+        db
+          .transaction(() => {
+            const prev = getIdentityNow(id);
+            if (!prev) throw new NotFoundError(`no identity with id ${id}`);
+            const next: Identity = { ...prev, ...stripUndefined(patch), updatedAt: ctx.time };
+            run(
+              updateByIdSql('identities', IDENTITY_COLUMNS),
+              ...updateValues(identityValues(next, apiContentHash(next))),
+            );
+            appendEventsTx([
+              {
+                time: ctx.time,
+                type: 'identity.updated',
+                actor: ctx.actor,
+                subject: id,
+                data: { id, name: next.name, changed: Object.keys(stripUndefined(patch)).sort() },
+              },
+            ]);
+            return next;
+          })
+          .immediate(),
       ),
 
     deleteIdentity: (id: string, ctx: ChangeContext) =>
       guard('delete the identity', () =>
-        db.transaction(() => {
-          const prev = getIdentityNow(id);
-          if (!prev) throw new NotFoundError(`no identity with id ${id}`);
-          run('DELETE FROM findings WHERE identity_id = ?', id);
-          run('DELETE FROM identities WHERE id = ?', id);
-          appendEventsTx([
-            {
-              time: ctx.time,
-              type: 'identity.deleted',
-              actor: ctx.actor,
-              subject: id,
-              data: { id, name: prev.name, provider: prev.provider, externalId: prev.externalId },
-            },
-          ]);
-        })(),
+        db
+          .transaction(() => {
+            const prev = getIdentityNow(id);
+            if (!prev) throw new NotFoundError(`no identity with id ${id}`);
+            run('DELETE FROM findings WHERE identity_id = ?', id);
+            run('DELETE FROM identities WHERE id = ?', id);
+            appendEventsTx([
+              {
+                time: ctx.time,
+                type: 'identity.deleted',
+                actor: ctx.actor,
+                subject: id,
+                data: { id, name: prev.name, provider: prev.provider, externalId: prev.externalId },
+              },
+            ]);
+          })
+          .immediate(),
       ),
 
     getIdentity: (id) => guard('read the identity', () => getIdentityNow(id)),
@@ -418,37 +429,39 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     replaceFindings: (findings: Finding[], riskScores: ReadonlyMap<string, number>, time: string) =>
       guard('store findings', () =>
-        db.transaction(() => {
-          const before = new Map<string, string>();
-          for (const r of all('SELECT id, first_seen_at FROM findings'))
-            before.set(String(r.id), String(r.first_seen_at));
-          run('DELETE FROM findings');
-          const ins = insertSql('findings', FINDING_COLUMNS);
-          let created = 0;
-          const seen = new Set<string>();
-          for (const f of findings) {
-            if (seen.has(f.id)) continue;
-            seen.add(f.id);
-            const first = before.get(f.id);
-            if (!first) created++;
-            run(
-              ins,
-              ...findingValues({ ...f, firstSeenAt: first ?? f.firstSeenAt ?? time, lastSeenAt: time }),
-            );
-          }
-          let resolved = 0;
-          for (const id of before.keys()) if (!seen.has(id)) resolved++;
-          run('UPDATE identities SET risk_score = 0');
-          const setRisk = 'UPDATE identities SET risk_score = ? WHERE id = ?';
-          for (const [id, score] of riskScores) run(setRisk, Math.round(score), id);
-          return { open: seen.size, created, resolved };
-        })(),
+        db
+          .transaction(() => {
+            const before = new Map<string, string>();
+            for (const r of all('SELECT id, first_seen_at FROM findings'))
+              before.set(String(r.id), String(r.first_seen_at));
+            run('DELETE FROM findings');
+            const ins = insertSql('findings', FINDING_COLUMNS);
+            let created = 0;
+            const seen = new Set<string>();
+            for (const f of findings) {
+              if (seen.has(f.id)) continue;
+              seen.add(f.id);
+              const first = before.get(f.id);
+              if (!first) created++;
+              run(
+                ins,
+                ...findingValues({ ...f, firstSeenAt: first ?? f.firstSeenAt ?? time, lastSeenAt: time }),
+              );
+            }
+            let resolved = 0;
+            for (const id of before.keys()) if (!seen.has(id)) resolved++;
+            run('UPDATE identities SET risk_score = 0');
+            const setRisk = 'UPDATE identities SET risk_score = ? WHERE id = ?';
+            for (const [id, score] of riskScores) run(setRisk, Math.round(score), id);
+            return { open: seen.size, created, resolved };
+          })
+          .immediate(),
       ),
 
     listFindings: (f) => guard('list findings', () => page(listFindingsSql(f), rowToFinding)),
 
     appendEvents: (events) =>
-      guard('append events', () => db.transaction(() => appendEventsTx(normaliseEvents(events)))()),
+      guard('append events', () => db.transaction(() => appendEventsTx(normaliseEvents(events))).immediate()),
     readEvents: (afterSeq, limit) =>
       guard('read events', () =>
         all(
