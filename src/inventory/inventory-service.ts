@@ -132,7 +132,9 @@ export function createInventoryService(deps: InventoryServiceDeps) {
     resolveIdentity,
 
     async createIdentity(input: IdentityInput, actor: string): Promise<Identity> {
-      return store.createIdentity(input, { time: now(), actor });
+      const created = await store.createIdentity(input, { time: now(), actor });
+      await refreshFindings();
+      return (await store.getIdentity(created.id)) ?? created;
     },
     async updateIdentity(id: string, patch: IdentityPatch, actor: string): Promise<Identity> {
       const updated = await store.updateIdentity(id, patch, { time: now(), actor });
