@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // PostgreSQL suites share one server: each creates its own schema, so files may run in parallel.
     pool: 'forks',
+    // End-to-end tests run the built CLI: build dist/ once before any test file runs.
+    globalSetup: ['test/e2e/global-setup.ts'],
   },
 });

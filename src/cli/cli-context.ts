@@ -79,11 +79,16 @@ export function createCliContext(io: CliIo, cmd: Command): CliContext {
     config,
     async withApp(fn, flags) {
       const app = await openApp(config(flags));
+      let result: Awaited<ReturnType<typeof fn>>;
       try {
-        return await fn(app);
-      } finally {
-        await app.close();
+        result = await fn(app);
+      } catch (err) {
+        // The command's error is the one to report, not a failure to close after it.
+        await app.close().catch(() => undefined);
+        throw err;
       }
+      await app.close();
+      return result;
     },
     out: (text) => void io.stdout.write(text),
     json: (value) => void io.stdout.write(JSON.stringify(value, null, 2) + '\n'),

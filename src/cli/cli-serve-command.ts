@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { openApp } from '../app/app.js';
 import { adminTokenPath, ensureAdminToken } from '../app/keys.js';
-import { startServer } from '../server/index.js';
+import type { RunningServer } from '../server/index.js';
 import type { CliAction } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
 import { parseIntOption, parseNonEmpty } from './cli-options.js';
@@ -79,7 +79,7 @@ export function registerServeCommand(program: Command, action: CliAction): void 
         // the banner, must still shut down cleanly instead of killing the process with the store open.
         const shutdown = ctx.io.waitForShutdown();
         const app = await openApp(config);
-        let running: Awaited<ReturnType<typeof startServer>>;
+        let running: RunningServer;
         let token: 'created' | 'exists' | 'missing';
         let demo: { loaded: boolean; identities: number } | null = null;
         try {
@@ -90,6 +90,8 @@ export function registerServeCommand(program: Command, action: CliAction): void 
             if (before === 0) await app.inventory.loadDemo('cli');
             demo = { loaded: before === 0, identities: (await app.store.stats()).identities };
           }
+          // Loaded here, not at the top: the other commands start faster without the HTTP stack.
+          const { startServer } = await import('../server/index.js');
           try {
             // Request logs go to stderr, so stdout holds only the banner (or its JSON form).
             const stream = { write: (line: string) => void ctx.io.stderr.write(line) };
