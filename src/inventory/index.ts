@@ -6,7 +6,7 @@ export {
   type IdentityDetail,
 } from './inventory-service.js';
 export { IMPORTER_KINDS, type ImporterKind } from './importers/importer-types.js';
-export { getImporter, IMPORTERS } from './importers/index.js';
+export { detectImporterKind, getImporter, IMPORTERS } from './importers/index.js';
 export {
   postureConfigSchema,
   DEFAULT_POSTURE_CONFIG,
