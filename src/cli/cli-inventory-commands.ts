@@ -4,7 +4,7 @@ import { Argument, Option, type Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { IDENTITY_KINDS, OWASP_NHI_IDS, SEVERITIES, severityRank } from '../core/types.js';
 import type { Finding, IdentityKind, OwaspNhiId, Severity } from '../core/types.js';
-import { IMPORTER_KINDS, type ImporterKind } from '../inventory/index.js';
+import { detectImporterKind, IMPORTER_KINDS, type ImporterKind } from '../inventory/index.js';
 import type { App } from '../app/app.js';
 import type { FindingFilter } from '../store/index.js';
 import { EXIT } from './cli-errors.js';
@@ -225,10 +225,13 @@ export function registerInventoryCommands(program: Command, action: CliAction): 
     );
 }
 
-/** The importer kind to use: the one given, or for `auto` the one detected from the file. */
-function resolveImportKind(kind: string, _file: string, _content: Buffer): ImporterKind {
-  if (kind === 'auto') {
-    throw new ValidationError('import kind "auto" is not available yet; give the kind of the file');
-  }
-  return kind as ImporterKind;
+/** The importer kind to use: the one given, or for `auto` the one detected from the file's name and content. */
+function resolveImportKind(kind: string, file: string, content: Buffer): ImporterKind {
+  if (kind !== 'auto') return kind as ImporterKind;
+  const detected = detectImporterKind(file, content);
+  if (detected) return detected;
+  throw new ValidationError(
+    `cannot tell what kind of export ${file} is; name the kind: keyward import <${IMPORTER_KINDS.join('|')}> ${file}`,
+    { code: 'KW_INVALID_IMPORT' },
+  );
 }

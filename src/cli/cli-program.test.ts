@@ -121,6 +121,16 @@ describe('input errors exit 2 with one line', () => {
     });
   });
 
+  it('says when `import auto` cannot tell the kind of a file', async () => {
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'just some notes\n');
+    expect(await run(['import', 'auto', file])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `keyward: cannot tell what kind of export ${file} is; name the kind: keyward import <mcp|dotenv|aws|kubernetes|github|directory> ${file}\n`,
+    });
+  });
+
   it('names an identity that does not exist', async () => {
     expect(await run(['identity', 'nobody'])).toEqual({
       code: 2,
@@ -168,6 +178,21 @@ describe('listings on an empty store', () => {
 
   it('passes --fail-on when there are no findings', async () => {
     expect((await run(['findings', '--fail-on', 'high'])).code).toBe(0);
+  });
+});
+
+describe('import', () => {
+  it('detects the kind with `auto` and prints a summary', async () => {
+    const file = join(dir, 'orders-api.env');
+    writeFileSync(file, 'LOG_LEVEL=debug\nOPENAI_API_KEY=sk-proj-FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000unit\n');
+    const r = await run(['import', 'auto', file]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(
+      /^imported dotenv file .*orders-api\.env \(\d+ B, sha256 [0-9a-f]{12}…\)$/,
+    );
+    expect(r.stdout).toContain('  credentials  1        0        0\n');
+    expect(r.stdout).not.toContain('FAKEFAKE');
   });
 });
 
