@@ -14,11 +14,6 @@ export interface CsvRow {
 /** Largest record accepted; a file with a longer one is not the export it claims to be. */
 const MAX_RECORD_BYTES = 1 << 20;
 
-interface RawRecord {
-  values: string[];
-  bytes: number;
-}
-
 function csvErrorMessage(err: CsvError): string {
   switch (err.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
@@ -70,9 +65,8 @@ export function readCsv(
       skip_empty_lines: true,
       max_record_size: MAX_RECORD_BYTES,
       on_record: (values: string[], context): null => {
-        const rec: RawRecord = { values, bytes: context.bytes };
         const line = lineAt(prevBytes);
-        prevBytes = rec.bytes;
+        prevBytes = context.bytes;
         if (header === null) {
           const names = values.map((h) => h.trim());
           header = names.map((h) => h.toLowerCase());
@@ -88,7 +82,8 @@ export function readCsv(
   } catch (err) {
     if (err instanceof CsvError) {
       const where = `${fileName}:${typeof err.lines === 'number' ? err.lines : lineAt(prevBytes)}`;
-      throw importError(where, csvErrorMessage(err), undefined, undefined);
+      // The csv-parse error is not kept as the cause: its message can quote field values.
+      throw importError(where, csvErrorMessage(err));
     }
     throw err;
   }
