@@ -166,44 +166,41 @@ describe('the demo in a store', () => {
     expect((await s.stats()).identities).toBe(DEMO_IDENTITIES.length);
   });
 
-  // The posture rules are built separately; until they are registered there is nothing to evaluate.
-  it.skipIf(POSTURE_RULES.length === 0)(
-    'produces every planted finding, and none on the healthy identities',
-    async () => {
-      const s = await open();
-      const inventory = createInventoryService({
-        store: s,
-        fingerprinter,
-        clock: fixedClock(NOW),
-        posture: DEFAULT_POSTURE_CONFIG,
-        maxImportBytes: 1 << 20,
-      });
-      const { findings } = await inventory.loadDemo('test');
-      expect(findings.open).toBeGreaterThan(0);
-      const all = (await s.listFindings({ limit: 1000 })).items;
-      const byIdentity = new Map<string, Set<OwaspNhiId>>();
-      for (const f of all) {
-        let set = byIdentity.get(f.identityId);
-        if (!set) byIdentity.set(f.identityId, (set = new Set()));
-        set.add(f.owasp);
-      }
-      const owasp = new Set(all.map((f) => f.owasp));
-      for (const id of ['NHI1', 'NHI2', 'NHI4', 'NHI5', 'NHI6', 'NHI7', 'NHI8', 'NHI9'] as const) {
-        expect(owasp, id).toContain(id);
-      }
-      const identities = (await s.listIdentities({ limit: 1000 })).items;
-      const idOf = (externalId: string): string => identities.find((i) => i.externalId === externalId)!.id;
-      for (const demo of DEMO_IDENTITIES) {
-        const got = [...(byIdentity.get(idOf(demo.externalId)) ?? [])].sort();
-        // Exactly what docs/demo-data.md promises: the planted findings, and nothing on a healthy identity.
-        expect(got, demo.externalId).toEqual([...new Set(demo.planted)].sort());
-      }
-      // Loading the demo again (same day) leaves the findings as they were.
-      const healthy = DEMO_IDENTITIES.filter((d) => d.planted.length === 0).map((d) => d.name);
-      expect(healthy).toEqual(expect.arrayContaining(['code-review-agent', 'orders-api', 'billing-service']));
-      expect(healthy.length).toBeGreaterThanOrEqual(20);
-      const again = await inventory.loadDemo('test');
-      expect(again.findings).toEqual({ open: findings.open, created: 0, resolved: 0 });
-    },
-  );
+  it('produces every planted finding, and none on the healthy identities', async () => {
+    expect(POSTURE_RULES.length).toBeGreaterThan(0);
+    const s = await open();
+    const inventory = createInventoryService({
+      store: s,
+      fingerprinter,
+      clock: fixedClock(NOW),
+      posture: DEFAULT_POSTURE_CONFIG,
+      maxImportBytes: 1 << 20,
+    });
+    const { findings } = await inventory.loadDemo('test');
+    expect(findings.open).toBeGreaterThan(0);
+    const all = (await s.listFindings({ limit: 1000 })).items;
+    const byIdentity = new Map<string, Set<OwaspNhiId>>();
+    for (const f of all) {
+      let set = byIdentity.get(f.identityId);
+      if (!set) byIdentity.set(f.identityId, (set = new Set()));
+      set.add(f.owasp);
+    }
+    const owasp = new Set(all.map((f) => f.owasp));
+    for (const id of ['NHI1', 'NHI2', 'NHI4', 'NHI5', 'NHI6', 'NHI7', 'NHI8', 'NHI9'] as const) {
+      expect(owasp, id).toContain(id);
+    }
+    const identities = (await s.listIdentities({ limit: 1000 })).items;
+    const idOf = (externalId: string): string => identities.find((i) => i.externalId === externalId)!.id;
+    for (const demo of DEMO_IDENTITIES) {
+      const got = [...(byIdentity.get(idOf(demo.externalId)) ?? [])].sort();
+      // Exactly what docs/demo-data.md promises: the planted findings, and nothing on a healthy identity.
+      expect(got, demo.externalId).toEqual([...new Set(demo.planted)].sort());
+    }
+    // Loading the demo again (same day) leaves the findings as they were.
+    const healthy = DEMO_IDENTITIES.filter((d) => d.planted.length === 0).map((d) => d.name);
+    expect(healthy).toEqual(expect.arrayContaining(['code-review-agent', 'orders-api', 'billing-service']));
+    expect(healthy.length).toBeGreaterThanOrEqual(20);
+    const again = await inventory.loadDemo('test');
+    expect(again.findings).toEqual({ open: findings.open, created: 0, resolved: 0 });
+  });
 });
