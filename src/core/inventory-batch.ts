@@ -23,6 +23,8 @@ export interface IdentityInput {
   externalId: string;
   name: string;
   kind: IdentityKind;
+  /** True when the importer could only guess the kind (weak evidence): an identity already stored keeps its kind. */
+  kindIsGuess?: boolean;
   environment?: string | null;
   owner?: string | null;
   sponsor?: string | null;

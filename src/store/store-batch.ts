@@ -125,7 +125,7 @@ export function planIdentity(
   const record: Identity = {
     id: prev?.id ?? newId(ID_PREFIX.identity),
     name: input.name,
-    kind: input.kind,
+    kind: input.kindIsGuess && prev ? prev.kind : input.kind,
     provider: input.provider,
     externalId: input.externalId,
     environment: input.environment ?? prev?.environment ?? null,

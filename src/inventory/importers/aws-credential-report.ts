@@ -141,6 +141,9 @@ export function parseCredentialReport(
         externalId: arnText,
         name: user,
         kind: isRoot ? 'other' : (kindFromIamPath(arn.path) ?? 'service-account'),
+        // The report has no tags: without a telling path the kind is a guess and must not overwrite one
+        // set from the authorization details' tags.
+        ...(!isRoot && kindFromIamPath(arn.path) === null ? { kindIsGuess: true } : {}),
         createdAt: created,
         lastSeenAt: latest(passwordLastUsed, ...keys.map((k) => k.lastUsed)),
         attributes: {

@@ -486,3 +486,46 @@ describe('awsExportShape', () => {
     expect(awsExportShape('email,name\n')).toBeNull();
   });
 });
+
+describe('aws: the two exports merge without flipping the kind', () => {
+  it('keeps a tag-set kind when the credential report (which has no tags) is imported afterwards', async () => {
+    const { createSqliteStore } = await import('../../store/index.js');
+    const store = createSqliteStore({ filename: ':memory:' });
+    await store.migrate();
+    const fp = createFingerprinter(Buffer.alloc(32, 3));
+    const ctx = { fingerprinter: fp, now: '2026-11-29T00:00:00.000Z' };
+    const auth = {
+      UserDetailList: [
+        {
+          Path: '/',
+          UserName: 'triage-agent',
+          UserId: 'AIDAEXAMPLE000000001',
+          Arn: 'arn:aws:iam::111122223333:user/triage-agent',
+          CreateDate: '2025-01-01T00:00:00Z',
+          GroupList: [],
+          AttachedManagedPolicies: [],
+          Tags: [{ Key: 'keyward:kind', Value: 'ai-agent' }],
+        },
+      ],
+      GroupDetailList: [],
+      RoleDetailList: [],
+      Policies: [],
+    };
+    const report = [
+      'user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated',
+      'triage-agent,arn:aws:iam::111122223333:user/triage-agent,2025-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2025-01-01T00:00:00+00:00,2026-11-01T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A',
+    ].join('\n');
+    const imp = awsImporter;
+    const apply = (name: string, text: string) =>
+      store.applyInventoryBatch(imp.parse({ fileName: name, content: Buffer.from(text) }, ctx), {
+        time: ctx.now,
+        actor: 'test',
+        source: {},
+      });
+    await apply('auth.json', JSON.stringify(auth));
+    await apply('report.csv', report);
+    const [identity] = await store.findIdentitiesByName('triage-agent');
+    expect(identity?.kind).toBe('ai-agent');
+    await store.close();
+  });
+});
