@@ -151,7 +151,13 @@ describe('identities', () => {
     const body = res.json() as Identity;
     expect(body.id).toMatch(/^idn_[0-9a-z]{16}$/);
     expect(body).toEqual(
-      expectedIdentity({ id: body.id, name: 'billing-agent', kind: 'ai-agent', owner: 'ann@example.com' }),
+      expectedIdentity({
+        id: body.id,
+        name: 'billing-agent',
+        kind: 'ai-agent',
+        owner: 'ann@example.com',
+        riskScore: 0,
+      }),
     );
     expect(res.headers.location).toBe(`/api/v1/identities/${body.id}`);
     expect(await t.app.store.getIdentity(body.id)).toEqual(body);
@@ -186,6 +192,8 @@ describe('identities', () => {
         description: 'Syncs invoices',
         tags: ['finance', 'tier-1'],
         attributes: { workspace: 'acme' },
+        // Creation runs the posture rules: an owned identity without credentials scores 0.
+        riskScore: 0,
       }),
     );
   });
@@ -780,72 +788,66 @@ describe('imports', () => {
     });
   });
 
-  it(
-    'imports a real .env file, storing fingerprints and never the value',
-    async () => {
-      t = await createTestServer();
-      const secret = 'sk-FAKE-0123456789abcdefghijklmn';
-      const content = `STRIPE_SECRET_KEY=${secret}\nDEBUG=true\n`;
-      const res = await call(t, 'POST', '/api/v1/imports/dotenv?filename=deploy%2F.env', content, {
-        'content-type': 'text/plain',
-      });
-      expect(res.statusCode).toBe(201);
-      const body = res.json() as ImportResult;
-      const findings = (await t.app.store.listFindings()).total;
-      const events = await t.app.store.readEvents(0, 100);
-      expect(body).toEqual({
-        kind: 'dotenv',
-        file: 'deploy/.env',
-        sha256: sha256Hex(content),
-        bytes: Buffer.byteLength(content),
-        changes: {
-          identities: { created: 1, updated: 0, unchanged: 0 },
-          credentials: { created: 1, updated: 0, unchanged: 0 },
-          grants: { created: 0, updated: 0, unchanged: 0 },
-          resources: { created: 0, updated: 0, unchanged: 0 },
-          people: { created: 0, updated: 0, unchanged: 0 },
-          eventSeq: events.at(-1)!.seq,
-        },
-        findings: { open: findings, created: findings, resolved: 0 },
-      });
-      const creds = await call(t, 'GET', '/api/v1/credentials');
-      expect(creds.json().items).toEqual([
-        expect.objectContaining({
-          name: 'STRIPE_SECRET_KEY',
-          preview: 'sk_l…klmn',
-          fingerprint: t.app.fingerprinter.fingerprint(secret),
-          locations: [
-            expect.objectContaining({ kind: 'file', path: 'deploy/.env', line: 1, key: 'STRIPE_SECRET_KEY' }),
-          ],
-        }),
-      ]);
-      for (const r of [
-        res,
-        creds,
-        await call(t, 'GET', '/api/v1/findings'),
-        await call(t, 'GET', '/api/v1/events'),
-      ]) {
-        expect(r.body).not.toContain(secret);
-      }
-      expect(events.at(-1)).toMatchObject({ actor: 'api:admin' });
-    },
-  );
+  it('imports a real .env file, storing fingerprints and never the value', async () => {
+    t = await createTestServer();
+    const secret = 'sk-FAKE-0123456789abcdefghijklmn';
+    const content = `STRIPE_SECRET_KEY=${secret}\nDEBUG=true\n`;
+    const res = await call(t, 'POST', '/api/v1/imports/dotenv?filename=deploy%2F.env', content, {
+      'content-type': 'text/plain',
+    });
+    expect(res.statusCode).toBe(201);
+    const body = res.json() as ImportResult;
+    const findings = (await t.app.store.listFindings()).total;
+    const events = await t.app.store.readEvents(0, 100);
+    expect(body).toEqual({
+      kind: 'dotenv',
+      file: 'deploy/.env',
+      sha256: sha256Hex(content),
+      bytes: Buffer.byteLength(content),
+      changes: {
+        identities: { created: 1, updated: 0, unchanged: 0 },
+        credentials: { created: 1, updated: 0, unchanged: 0 },
+        grants: { created: 0, updated: 0, unchanged: 0 },
+        resources: { created: 0, updated: 0, unchanged: 0 },
+        people: { created: 0, updated: 0, unchanged: 0 },
+        eventSeq: events.at(-1)!.seq,
+      },
+      findings: { open: findings, created: findings, resolved: 0 },
+    });
+    const creds = await call(t, 'GET', '/api/v1/credentials');
+    expect(creds.json().items).toEqual([
+      expect.objectContaining({
+        name: 'STRIPE_SECRET_KEY',
+        preview: 'sk-F…klmn',
+        fingerprint: t.app.fingerprinter.fingerprint(secret),
+        locations: [
+          expect.objectContaining({ kind: 'file', path: 'deploy/.env', line: 1, key: 'STRIPE_SECRET_KEY' }),
+        ],
+      }),
+    ]);
+    for (const r of [
+      res,
+      creds,
+      await call(t, 'GET', '/api/v1/findings'),
+      await call(t, 'GET', '/api/v1/events'),
+    ]) {
+      expect(r.body).not.toContain(secret);
+    }
+    expect(events.at(-1)).toMatchObject({ actor: 'api:admin' });
+  });
 
-  it(
-    'answers an invalid file with 400 KW_INVALID_IMPORT and stores nothing',
-    async () => {
-      t = await createTestServer();
-      const before = await t.app.store.stats();
-      const res = await call(t, 'POST', '/api/v1/imports/aws?filename=iam.json', '{"x": 1}', {
-        'content-type': 'application/json',
-      });
-      expect(res.statusCode).toBe(400);
-      const body = res.json();
-      expect(body.code).toBe('KW_INVALID_IMPORT');
-      expect(body.message).toMatch(/^iam\.json: /);
-      expect(body.details[0].path).toBe('iam.json');
-      expect(body.requestId).toBe('req-1');
-      expect(await t.app.store.stats()).toEqual(before);
-    },
-  );
+  it('answers an invalid file with 400 KW_INVALID_IMPORT and stores nothing', async () => {
+    t = await createTestServer();
+    const before = await t.app.store.stats();
+    const res = await call(t, 'POST', '/api/v1/imports/aws?filename=iam.json', '{"x": 1}', {
+      'content-type': 'application/json',
+    });
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(body.code).toBe('KW_INVALID_IMPORT');
+    expect(body.message).toMatch(/^iam\.json: /);
+    expect(body.details[0].path).toBe('iam.json');
+    expect(body.requestId).toBe('req-1');
+    expect(await t.app.store.stats()).toEqual(before);
+  });
 });
