@@ -8,6 +8,11 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1}');
   });
 
+  it('serialises values with toJSON (dates) the way JSON.stringify does', () => {
+    const d = new Date('2026-01-02T03:04:05.000Z');
+    expect(canonicalJson({ at: d })).toBe('{"at":"2026-01-02T03:04:05.000Z"}');
+  });
+
   it('is the same for objects that differ only in key order (property)', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {

@@ -3,6 +3,10 @@
  * serialise to the same string, so hashes over them are stable across processes and databases.
  */
 export function canonicalJson(value: unknown): string {
+  // Like JSON.stringify, honour toJSON (a Date becomes its ISO string), so the hash matches what is stored.
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return canonicalJson((value as { toJSON: () => unknown }).toJSON());
+  }
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) return 'null';
     if (value === undefined) return 'null';

@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
 
-const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+// 32 symbols, so `byte & 31` is unbiased (base 36 with `% 36` favours the first symbols).
+const ALPHABET = '0123456789abcdefghijklmnopqrstuv';
 
 // One randomBytes call per id costs several microseconds; a batch import makes tens of thousands of ids, so
 // random bytes are drawn from a pool refilled 4 KiB at a time.
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
-/** A new random id with a type prefix, e.g. `idn_4f9k2m…` (16 base-36 characters, ~82 bits). */
+/** A new random id with a type prefix, e.g. `idn_4f9k2m…` (16 base-32 characters, 80 bits). */
 export function newId(prefix: string): string {
   if (poolOffset + 16 > pool.length) {
     pool = randomBytes(4096);
     poolOffset = 0;
   }
   let out = '';
-  for (let i = poolOffset; i < poolOffset + 16; i++) out += ALPHABET[pool[i]! % 36];
+  for (let i = poolOffset; i < poolOffset + 16; i++) out += ALPHABET[pool[i]! & 31];
   poolOffset += 16;
   return `${prefix}_${out}`;
 }

@@ -14,4 +14,5 @@ export type {
   StoreStats,
 } from './store-types.js';
 export { createSqliteStore } from './sqlite/sqlite-store.js';
+export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
 export { openStore, type OpenStoreOptions } from './open-store.js';
