@@ -75,6 +75,18 @@ describe('import → identities → findings', () => {
   });
 });
 
+describe('import auto', () => {
+  it('detects a .env file', async () => {
+    const r = await kwJson<{ kind: string; changes: { credentials: { created: number } } }>(
+      'import',
+      'auto',
+      ENV_FIXTURE,
+    );
+    expect(r.kind).toBe('dotenv');
+    expect(r.changes.credentials.created).toBe(2);
+  });
+});
+
 describe('--fail-on', () => {
   it('exits 1 on the demo data set, which has high findings', async () => {
     expect((await kw('demo', 'load')).code).toBe(0);
