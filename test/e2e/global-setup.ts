@@ -4,6 +4,7 @@
  * error is handed to the end-to-end tests, which fail with it. `KEYWARD_E2E_SKIP_BUILD=1` uses dist/ as it is.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -15,15 +16,40 @@ declare module 'vitest' {
   }
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
 
-/** True when the command line names test files and none of them is an end-to-end test. */
+/** Vitest options whose value is the next argument (not a file filter). */
+const VALUE_OPTIONS = new Set([
+  '-t',
+  '--testNamePattern',
+  '--reporter',
+  '--project',
+  '-c',
+  '--config',
+  '-r',
+  '--root',
+  '--dir',
+  '--pool',
+  '--shard',
+  '--outputFile',
+  '--environment',
+]);
+
+/** True when the command line names test files (vitest matches them as substrings) and no e2e file matches. */
 function onlyUnitTestsSelected(argv: string[]): boolean {
   const i = argv.findIndex((a) => a === 'run' || a === 'watch' || a === 'dev');
-  const filters = argv.slice(i + 1).filter((a) => !a.startsWith('-'));
-  return (
-    filters.length > 0 && !filters.some((f) => f.includes('e2e') || f === 'test' || f.startsWith('test/'))
-  );
+  const filters: string[] = [];
+  for (let k = i + 1; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (VALUE_OPTIONS.has(a)) k++;
+    else if (!a.startsWith('-')) filters.push(a);
+  }
+  if (filters.length === 0) return false;
+  const e2eFiles = readdirSync(here)
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join('test', 'e2e', f));
+  return !filters.some((f) => e2eFiles.some((file) => file.includes(f.replace(/^\.\//, ''))));
 }
 
 /** Runs `npm run build` (tsc, then the post-build step). */
