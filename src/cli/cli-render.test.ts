@@ -362,6 +362,15 @@ describe('renderAuditVerify', () => {
     );
   });
 
+  it('says so when the log is empty, and counts one record in the singular', () => {
+    expect(renderAuditVerify({ ok: true, checked: 0, lastSeq: 0, lastHash: '0'.repeat(64) }, pipe)).toBe(
+      'ok: 0 records, the event log is empty\n',
+    );
+    expect(renderAuditVerify({ ok: true, checked: 1, lastSeq: 1, lastHash: 'a'.repeat(64) }, pipe)).toBe(
+      `ok: 1 record, chain intact (last hash ${'a'.repeat(64)})\n`,
+    );
+  });
+
   it('names the first bad record', () => {
     expect(
       renderAuditVerify(
@@ -371,7 +380,10 @@ describe('renderAuditVerify', () => {
           problem: { seq: 2, kind: 'hash-mismatch', message: 'stored hash does not match' },
         },
         pipe,
-      ).split('\n')[0],
-    ).toBe('broken: record seq 2 (hash-mismatch): stored hash does not match');
+      ),
+    ).toBe(
+      'broken: record seq 2 (hash-mismatch): stored hash does not match\n' +
+        '1 record checked intact before it; the event log was changed outside Keyward\n',
+    );
   });
 });

@@ -442,12 +442,15 @@ export type AuditVerifyView =
 
 /** `keyward audit verify`: one line saying the chain is intact, or where it first breaks. */
 export function renderAuditVerify(r: AuditVerifyView, opts: RenderOptions): string {
+  const records = (n: number): string => `${n} record${n === 1 ? '' : 's'}`;
   if (r.ok) {
-    return `${paint('ok', 'green', opts.color)}: ${r.checked} records, chain intact (last hash ${r.lastHash})\n`;
+    const ok = paint('ok', 'green', opts.color);
+    if (r.checked === 0) return `${ok}: 0 records, the event log is empty\n`;
+    return `${ok}: ${records(r.checked)}, chain intact (last hash ${r.lastHash})\n`;
   }
   return (
     `${paint('broken', 'boldRed', opts.color)}: record seq ${r.problem.seq} (${r.problem.kind}): ${r.problem.message}\n` +
-    `${r.checked} records checked; the event log was changed outside Keyward\n`
+    `${records(r.checked)} checked intact before it; the event log was changed outside Keyward\n`
   );
 }
 
