@@ -450,9 +450,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
             }
             let resolved = 0;
             for (const id of before.keys()) if (!seen.has(id)) resolved++;
-            run('UPDATE identities SET risk_score = 0');
+            // Only rows whose score changes are written (as in the PostgreSQL adapter): never-scored rows
+            // become 0 in one statement, then only identities whose score moved are updated one by one.
+            run('UPDATE identities SET risk_score = 0 WHERE risk_score IS NULL');
             const setRisk = 'UPDATE identities SET risk_score = ? WHERE id = ?';
-            for (const [id, score] of riskScores) run(setRisk, Math.round(score), id);
+            for (const r of all('SELECT id, risk_score FROM identities')) {
+              const id = String(r.id);
+              const score = Math.round(riskScores.get(id) ?? 0);
+              if (score !== Number(r.risk_score)) run(setRisk, score, id);
+            }
             return { open: seen.size, created, resolved };
           })
           .immediate(),
