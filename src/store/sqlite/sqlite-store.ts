@@ -416,14 +416,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           if (!list) locs.set(id, (list = []));
           list.push(rowToLocation(r));
         }
+        // Mapped while iterating: building the intermediate row arrays of all() costs about a third more
+        // time and memory on a 100k-identity inventory (see bench/inventory.ts).
+        const mapRows = <T>(sql: string, map: (r: Row) => T): T[] => {
+          const out: T[] = [];
+          for (const r of stmt(sql).iterate() as Iterable<Row>) out.push(map(r));
+          return out;
+        };
         return {
-          identities: all('SELECT * FROM identities ORDER BY id').map(rowToIdentity),
-          credentials: all('SELECT * FROM credentials ORDER BY id').map((r) =>
+          identities: mapRows('SELECT * FROM identities ORDER BY id', rowToIdentity),
+          credentials: mapRows('SELECT * FROM credentials ORDER BY id', (r) =>
             rowToCredential(r, locs.get(String(r.id)) ?? []),
           ),
-          grants: all('SELECT * FROM grants ORDER BY id').map(rowToGrant),
-          resources: all('SELECT * FROM resources ORDER BY id').map(rowToResource),
-          people: all('SELECT * FROM people ORDER BY email').map(rowToPerson),
+          grants: mapRows('SELECT * FROM grants ORDER BY id', rowToGrant),
+          resources: mapRows('SELECT * FROM resources ORDER BY id', rowToResource),
+          people: mapRows('SELECT * FROM people ORDER BY email', rowToPerson),
         };
       }),
 
