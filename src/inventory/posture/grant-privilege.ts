@@ -29,6 +29,13 @@ export function isOverprivilegedGrant(grant: Grant): boolean {
 
 const ESCALATION_ACTIONS = new Set(['iam:*', 'iam:passrole']);
 
+/** True for an allow grant on `*` with `iam:*` or `iam:PassRole` (no allocation: used once per grant per run). */
+export function canEscalate(grant: Grant): boolean {
+  if (grant.effect !== 'allow' || !hasWildcardResource(grant)) return false;
+  for (const a of grant.actions) if (ESCALATION_ACTIONS.has(a.toLowerCase())) return true;
+  return false;
+}
+
 /** The actions of an allow grant on `*` that let the holder escalate (`iam:*`, `iam:PassRole`); empty when none. */
 export function escalationActions(grant: Grant): string[] {
   if (grant.effect !== 'allow' || !hasWildcardResource(grant)) return [];

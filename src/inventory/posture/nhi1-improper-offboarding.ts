@@ -1,6 +1,6 @@
 /** NHI1 Improper Offboarding: identities whose owner is missing, gone or unknown, and identities nobody uses. */
 import type { Identity, Person } from '../../core/types.js';
-import { normaliseName, timeMs, wholeDays, type PostureContext } from './posture-context.js';
+import { CREDENTIAL_FLAG, normaliseName, timeMs, wholeDays, type PostureContext } from './posture-context.js';
 import { definePostureRule, type FindingDraft, type PostureRule } from './posture-rule.js';
 
 /** How an identity's owner field resolves against the imported directory. */
@@ -11,6 +11,22 @@ export type OwnerResolution =
   | { state: 'found'; owner: string; person: Person };
 
 const STATUS_PREFERENCE: Record<Person['status'], number> = { active: 0, suspended: 1, left: 2 };
+
+const ownerCache = new WeakMap<PostureContext, OwnerResolution[]>();
+
+/** Visits every identity with its owner resolution; resolutions are computed once per run and shared by the NHI1 rules. */
+export function eachOwner(
+  ctx: PostureContext,
+  visit: (identity: Identity, owner: OwnerResolution) => void,
+): void {
+  const identities = ctx.snapshot.identities;
+  let owners = ownerCache.get(ctx);
+  if (!owners) {
+    owners = identities.map((identity) => resolveOwner(ctx, identity));
+    ownerCache.set(ctx, owners);
+  }
+  for (let i = 0; i < identities.length; i++) visit(identities[i]!, owners[i]!);
+}
 
 /**
  * Resolves an owner (email, `Name <email>`, or a name) against the directory: email case-insensitively,
@@ -46,14 +62,14 @@ export const ownerMissingRule: PostureRule = definePostureRule({
   },
   remediation: 'Assign an accountable owner (a person in the directory) to the identity.',
   check(ctx, report) {
-    for (const identity of ctx.snapshot.identities) {
-      if (resolveOwner(ctx, identity).state !== 'missing') continue;
+    eachOwner(ctx, (identity, r) => {
+      if (r.state !== 'missing') return;
       report({
         identityId: identity.id,
         message: `Identity "${identity.name}" has no owner.`,
         evidence: { identity: identity.name, owner: null, sponsor: identity.sponsor },
       });
-    }
+    });
   },
 });
 
@@ -63,9 +79,8 @@ function checkOwnerStatus(
   status: 'left' | 'suspended',
   report: (draft: FindingDraft) => void,
 ): void {
-  for (const identity of ctx.snapshot.identities) {
-    const r = resolveOwner(ctx, identity);
-    if (r.state !== 'found' || r.person.status !== status) continue;
+  eachOwner(ctx, (identity, r) => {
+    if (r.state !== 'found' || r.person.status !== status) return;
     const since = r.person.leftAt ? ` on ${r.person.leftAt.slice(0, 10)}` : '';
     report({
       identityId: identity.id,
@@ -81,7 +96,7 @@ function checkOwnerStatus(
         leftAt: r.person.leftAt,
       },
     });
-  }
+  });
 }
 
 /** NHI1: the owner has left the organisation. */
@@ -132,15 +147,14 @@ export const ownerUnknownRule: PostureRule = definePostureRule({
   },
   remediation: 'Correct the owner to the email of a person in the directory, or assign a new owner.',
   check(ctx, report) {
-    for (const identity of ctx.snapshot.identities) {
-      const r = resolveOwner(ctx, identity);
-      if (r.state !== 'not-found') continue;
+    eachOwner(ctx, (identity, r) => {
+      if (r.state !== 'not-found') return;
       report({
         identityId: identity.id,
         message: `Identity "${identity.name}" names owner "${r.owner}", who is not in the directory.`,
         evidence: { identity: identity.name, owner: r.owner, directorySize: ctx.snapshot.people.length },
       });
-    }
+    });
   },
 });
 
@@ -161,16 +175,23 @@ export const identityUnusedRule: PostureRule = definePostureRule({
     'Confirm with the owner that the identity is no longer needed, then revoke its credentials and delete it.',
   check(ctx, report) {
     const threshold = ctx.config.unusedDays;
-    for (const identity of ctx.snapshot.identities) {
-      const credentials = ctx.credentialsOf(identity.id);
-      let last = timeMs(identity.lastSeenAt);
-      let activeCredentials = 0;
-      for (const c of credentials) {
-        if (c.status === 'active') activeCredentials++;
-        const used = timeMs(c.lastUsedAt);
-        if (used !== null && (last === null || used > last)) last = used;
-      }
-      const createdMs = timeMs(identity.createdAt);
+    const identities = ctx.snapshot.identities;
+    // One pass over the credentials: latest use and number of active credentials per identity.
+    const lastUsed = new Float64Array(identities.length).fill(-Infinity);
+    const activeCount = new Int32Array(identities.length);
+    const { owner, flags, lastUsedAt } = ctx.credentialFacts;
+    for (let k = 0; k < owner.length; k++) {
+      const i = owner[k]!;
+      if (i < 0) continue;
+      if (flags[k]! & CREDENTIAL_FLAG.active) activeCount[i]!++;
+      // NaN (never used) compares false and leaves the latest use as it is.
+      if (lastUsedAt[k]! > lastUsed[i]!) lastUsed[i] = lastUsedAt[k]!;
+    }
+    for (let i = 0; i < identities.length; i++) {
+      const identity = identities[i]!;
+      const latest = Math.max(timeMs(identity.lastSeenAt) ?? -Infinity, lastUsed[i]!);
+      const last = latest === -Infinity ? null : latest;
+      const activeCredentials = activeCount[i]!;
       const severity = activeCredentials === 0 ? 'low' : 'medium';
       if (last !== null) {
         const idleDays = wholeDays(last, ctx.nowMs);
@@ -190,6 +211,7 @@ export const identityUnusedRule: PostureRule = definePostureRule({
         });
         continue;
       }
+      const createdMs = timeMs(identity.createdAt);
       if (createdMs === null) continue;
       const ageDays = wholeDays(createdMs, ctx.nowMs);
       if (ageDays < threshold) continue;

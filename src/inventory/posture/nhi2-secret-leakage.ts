@@ -1,10 +1,17 @@
 /** NHI2 Secret Leakage: secret values found in files, configs and environment variables. */
 import type { CredentialLocation } from '../../core/types.js';
-import { describeCredential, fingerprintPrefix, isProductionEnvironment } from './posture-context.js';
+import {
+  CREDENTIAL_FLAG,
+  describeCredential,
+  fingerprintPrefix,
+  isProductionEnvironment,
+} from './posture-context.js';
 import { isAdminGrant } from './grant-privilege.js';
 import { definePostureRule, type PostureRule } from './posture-rule.js';
 
-const LEAK_KINDS: ReadonlySet<CredentialLocation['kind']> = new Set(['file', 'config', 'env']);
+/** True for a location where a secret sits in plain text: a file, a config or an environment variable. */
+const isLeakLocation = (l: CredentialLocation): boolean =>
+  l.kind === 'file' || l.kind === 'config' || l.kind === 'env';
 
 /** How a location is shown in evidence: `path:line key`, leaving out what is unknown. */
 export function formatLocation(l: Pick<CredentialLocation, 'path' | 'line' | 'key'>): string {
@@ -27,35 +34,34 @@ export const secretInPlaintextRule: PostureRule = definePostureRule({
   remediation:
     'Rotate the secret, remove it from the listed files and variables, and fetch it at run time from a secrets manager or the Keyward broker.',
   check(ctx, report) {
-    for (const c of ctx.snapshot.credentials) {
-      if (c.fingerprintSource !== 'value') continue;
-      const locations: string[] = [];
-      for (const l of c.locations) if (LEAK_KINDS.has(l.kind)) locations.push(formatLocation(l));
-      if (locations.length === 0) continue;
-      const identity = ctx.identityById.get(c.identityId);
-      if (!identity) continue;
-      const production = isProductionEnvironment(identity.environment);
-      const adminSources = ctx
-        .grantsOf(identity.id)
-        .filter(isAdminGrant)
-        .map((g) => g.source);
-      const shown = locations.slice(0, 3).join(', ');
-      const more = locations.length > 3 ? ` and ${locations.length - 3} more` : '';
-      report({
-        identityId: identity.id,
-        credentialId: c.id,
-        severity: production || adminSources.length > 0 ? 'critical' : 'high',
-        message: `Secret ${describeCredential(c)} of identity "${identity.name}" is stored in plain text at ${shown}${more}.`,
-        evidence: {
-          identity: identity.name,
-          fingerprint: fingerprintPrefix(c.fingerprint),
-          locations,
-          environment: identity.environment,
-          production,
-          adminGrants: adminSources,
-        },
-      });
-    }
+    const leaked = CREDENTIAL_FLAG.valueFingerprint | CREDENTIAL_FLAG.plaintextLocation;
+    ctx.selectCredentials(
+      (f, k) => (f.flags[k]! & leaked) === leaked,
+      (c, identity, k) => {
+        const locations = c.locations.filter(isLeakLocation).map(formatLocation);
+        const production = isProductionEnvironment(identity.environment);
+        const adminSources = ctx
+          .grantsOf(ctx.credentialFacts.owner[k]!)
+          .filter(isAdminGrant)
+          .map((g) => g.source);
+        const shown = locations.slice(0, 3).join(', ');
+        const more = locations.length > 3 ? ` and ${locations.length - 3} more` : '';
+        report({
+          identityId: identity.id,
+          credentialId: c.id,
+          severity: production || adminSources.length > 0 ? 'critical' : 'high',
+          message: `Secret ${describeCredential(c)} of identity "${identity.name}" is stored in plain text at ${shown}${more}.`,
+          evidence: {
+            identity: identity.name,
+            fingerprint: fingerprintPrefix(c.fingerprint),
+            locations,
+            environment: identity.environment,
+            production,
+            adminGrants: adminSources,
+          },
+        });
+      },
+    );
   },
 });
 

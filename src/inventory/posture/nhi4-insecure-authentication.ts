@@ -1,32 +1,40 @@
 /** NHI4 Insecure Authentication: passwords, basic auth, classic GitHub PATs and AWS console passwords. */
-import type { Credential } from '../../core/types.js';
-import { describeCredential, fingerprintPrefix, type PostureContext } from './posture-context.js';
+import type { Credential, CredentialType } from '../../core/types.js';
+import {
+  CREDENTIAL_TYPE_CODE,
+  describeCredential,
+  fingerprintPrefix,
+  type PostureContext,
+} from './posture-context.js';
 import { definePostureRule, type FindingDraft, type PostureRule } from './posture-rule.js';
 
-/** Reports every credential (of a known identity) that `matches`, with one message per credential. */
+/** Reports every credential (of a known identity) of one of `types` that `matches`, one message per credential. */
 function checkCredentials(
   ctx: PostureContext,
   report: (draft: FindingDraft) => void,
+  types: readonly CredentialType[],
   matches: (c: Credential) => boolean,
   message: (c: Credential, identityName: string) => string,
 ): void {
-  for (const c of ctx.snapshot.credentials) {
-    if (!matches(c)) continue;
-    const identity = ctx.identityById.get(c.identityId);
-    if (!identity) continue;
-    report({
-      identityId: identity.id,
-      credentialId: c.id,
-      message: message(c, identity.name),
-      evidence: {
-        identity: identity.name,
-        type: c.type,
-        provider: c.provider,
-        status: c.status,
-        fingerprint: fingerprintPrefix(c.fingerprint),
-      },
-    });
-  }
+  const codes = types.map((t) => CREDENTIAL_TYPE_CODE[t]);
+  ctx.selectCredentials(
+    (f, k) => codes.includes(f.type[k]!),
+    (c, identity) => {
+      if (!matches(c)) return;
+      report({
+        identityId: identity.id,
+        credentialId: c.id,
+        message: message(c, identity.name),
+        evidence: {
+          identity: identity.name,
+          type: c.type,
+          provider: c.provider,
+          status: c.status,
+          fingerprint: fingerprintPrefix(c.fingerprint),
+        },
+      });
+    },
+  );
 }
 
 const isAws = (c: Credential): boolean => c.provider.toLowerCase() === 'aws';
@@ -49,7 +57,8 @@ export const staticPasswordRule: PostureRule = definePostureRule({
     checkCredentials(
       ctx,
       report,
-      (c) => c.type === 'basic-auth' || (c.type === 'password' && !isAws(c)),
+      ['password', 'basic-auth'],
+      (c) => c.type === 'basic-auth' || !isAws(c),
       (c, name) =>
         `Identity "${name}" authenticates with a static ${c.type === 'basic-auth' ? 'basic-auth credential' : 'password'} ${describeCredential(c)}.`,
     ),
@@ -78,6 +87,7 @@ export const classicPatRule: PostureRule = definePostureRule({
     checkCredentials(
       ctx,
       report,
+      ['pat'],
       isClassicPat,
       (c, name) =>
         `Identity "${name}" uses the classic GitHub personal access token ${describeCredential(c)}.`,
@@ -102,7 +112,8 @@ export const awsConsolePasswordRule: PostureRule = definePostureRule({
     checkCredentials(
       ctx,
       report,
-      (c) => c.type === 'password' && isAws(c),
+      ['password'],
+      isAws,
       (c, name) => `Machine identity "${name}" has an AWS console password ${describeCredential(c)}.`,
     ),
 });

@@ -1,8 +1,26 @@
 /** NHI5 Overprivileged NHI: admin and wildcard grants, and grants that allow privilege escalation. */
-import type { Grant } from '../../core/types.js';
-import { isProductionEnvironment } from './posture-context.js';
-import { escalationActions, isOverprivilegedGrant } from './grant-privilege.js';
+import type { Grant, Identity } from '../../core/types.js';
+import { isProductionEnvironment, type PostureContext } from './posture-context.js';
+import { canEscalate, escalationActions, isOverprivilegedGrant } from './grant-privilege.js';
 import { definePostureRule, type PostureRule } from './posture-rule.js';
+
+/** The grants matching `offending`, grouped by identity position, identities in snapshot order. */
+function offendingGrantsByIdentity(
+  ctx: PostureContext,
+  offending: (g: Grant) => boolean,
+): Array<[identity: Identity, grants: Grant[]]> {
+  const byOwner = new Map<number, Grant[]>();
+  const grants = ctx.snapshot.grants;
+  for (let k = 0; k < grants.length; k++) {
+    const owner = ctx.grantOwner[k]!;
+    const g = grants[k]!;
+    if (owner < 0 || !offending(g)) continue;
+    const list = byOwner.get(owner);
+    if (list) list.push(g);
+    else byOwner.set(owner, [g]);
+  }
+  return [...byOwner.keys()].sort((a, b) => a - b).map((i) => [ctx.snapshot.identities[i]!, byOwner.get(i)!]);
+}
 
 /** The distinct sources of some grants, sorted. */
 function sourcesOf(grants: readonly Grant[]): string[] {
@@ -25,11 +43,7 @@ export const overprivilegedRule: PostureRule = definePostureRule({
   remediation:
     'Replace the admin and wildcard grants with policies listing the actions and resources the workload uses (start from its access logs).',
   check(ctx, report) {
-    for (const identity of ctx.snapshot.identities) {
-      const grants = ctx.grantsOf(identity.id);
-      if (grants.length === 0) continue;
-      const offending = grants.filter(isOverprivilegedGrant);
-      if (offending.length === 0) continue;
+    for (const [identity, offending] of offendingGrantsByIdentity(ctx, isOverprivilegedGrant)) {
       const production = isProductionEnvironment(identity.environment);
       const sources = sourcesOf(offending);
       report({
@@ -68,18 +82,9 @@ export const privilegeEscalationRule: PostureRule = definePostureRule({
   remediation:
     'Remove iam:* and restrict iam:PassRole to the specific role ARNs the workload must pass (with an iam:PassedToService condition).',
   check(ctx, report) {
-    for (const identity of ctx.snapshot.identities) {
-      const grants = ctx.grantsOf(identity.id);
-      if (grants.length === 0) continue;
-      const offending: Grant[] = [];
+    for (const [identity, offending] of offendingGrantsByIdentity(ctx, canEscalate)) {
       const actions = new Set<string>();
-      for (const g of grants) {
-        const found = escalationActions(g);
-        if (found.length === 0) continue;
-        offending.push(g);
-        for (const a of found) actions.add(a);
-      }
-      if (offending.length === 0) continue;
+      for (const g of offending) for (const a of escalationActions(g)) actions.add(a);
       const sources = sourcesOf(offending);
       const actionList = [...actions].sort();
       report({

@@ -1,6 +1,12 @@
 /** NHI6 Insecure Cloud Deployment Configurations: CI pipelines holding static cloud keys instead of OIDC. */
 import type { Credential } from '../../core/types.js';
-import { describeCredential, fingerprintPrefix } from './posture-context.js';
+import {
+  CREDENTIAL_FLAG,
+  CREDENTIAL_TYPE_CODE,
+  describeCredential,
+  fingerprintPrefix,
+  type CredentialFacts,
+} from './posture-context.js';
 import { definePostureRule, type PostureRule } from './posture-rule.js';
 
 const CLOUD_PROVIDERS: ReadonlySet<string> = new Set(['aws', 'gcp', 'google', 'azure']);
@@ -9,6 +15,9 @@ const CLOUD_KEY_TYPES: ReadonlySet<Credential['type']> = new Set([
   'private-key',
   'service-account-token',
 ]);
+
+/** Every type a static cloud key can have. */
+const CANDIDATE_TYPES: ReadonlySet<Credential['type']> = new Set(['access-key', ...CLOUD_KEY_TYPES]);
 
 /** True for a static cloud key: any access key, or an API key / service-account key issued by AWS, GCP or Azure. */
 export function isStaticCloudKey(c: Credential): boolean {
@@ -32,23 +41,23 @@ export const ciStaticCloudKeyRule: PostureRule = definePostureRule({
   remediation:
     'Configure OIDC federation between the CI provider and the cloud (a role trusted for this repository and branch), then delete the static key.',
   check(ctx, report) {
-    for (const identity of ctx.snapshot.identities) {
-      if (identity.kind !== 'ci-pipeline') continue;
-      for (const c of ctx.credentialsOf(identity.id)) {
-        if (c.status !== 'active' || !isStaticCloudKey(c)) continue;
-        report({
-          identityId: identity.id,
-          credentialId: c.id,
-          message: `CI pipeline "${identity.name}" holds the static ${c.provider} key ${describeCredential(c)} instead of using OIDC federation.`,
-          evidence: {
-            identity: identity.name,
-            type: c.type,
-            provider: c.provider,
-            fingerprint: fingerprintPrefix(c.fingerprint),
-          },
-        });
-      }
-    }
+    const candidates = [...CANDIDATE_TYPES].map((t) => CREDENTIAL_TYPE_CODE[t]);
+    const select = (f: CredentialFacts, k: number): boolean =>
+      (f.flags[k]! & CREDENTIAL_FLAG.active) !== 0 && candidates.includes(f.type[k]!);
+    ctx.selectCredentials(select, (c, identity) => {
+      if (identity.kind !== 'ci-pipeline' || !isStaticCloudKey(c)) return;
+      report({
+        identityId: identity.id,
+        credentialId: c.id,
+        message: `CI pipeline "${identity.name}" holds the static ${c.provider} key ${describeCredential(c)} instead of using OIDC federation.`,
+        evidence: {
+          identity: identity.name,
+          type: c.type,
+          provider: c.provider,
+          fingerprint: fingerprintPrefix(c.fingerprint),
+        },
+      });
+    });
   },
 });
 

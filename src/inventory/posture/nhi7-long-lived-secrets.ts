@@ -2,6 +2,7 @@
 import { DAY_MS } from '../../core/time.js';
 import type { Credential, Identity } from '../../core/types.js';
 import {
+  CREDENTIAL_FLAG,
   describeCredential,
   fingerprintPrefix,
   timeMs,
@@ -10,12 +11,20 @@ import {
 } from './posture-context.js';
 import { definePostureRule, type PostureRule } from './posture-rule.js';
 
-/** Calls `visit` for every active credential of a known identity, with its parsed expiry (null when none). */
+/**
+ * Calls `visit` for every active credential of a known identity whose parsed expiry (NaN when it has none)
+ * passes `expiry`; the test runs on the facts table, so records are only read for candidates.
+ */
 function eachActiveCredential(
   ctx: PostureContext,
-  visit: (c: Credential, identity: Identity, expiresMs: number | null) => void,
+  expiry: (expiresMs: number) => boolean,
+  visit: (c: Credential, identity: Identity, expiresMs: number) => void,
 ): void {
-  for (const a of ctx.activeCredentials()) visit(a.credential, a.identity, a.expiresMs);
+  const { flags, expiresAt } = ctx.credentialFacts;
+  ctx.selectCredentials(
+    (_f, k) => (flags[k]! & CREDENTIAL_FLAG.active) !== 0 && expiry(expiresAt[k]!),
+    (c, identity, k) => visit(c, identity, expiresAt[k]!),
+  );
 }
 
 /** The facts every NHI7 finding carries. */
@@ -48,15 +57,11 @@ export const secretNotRotatedRule: PostureRule = definePostureRule({
     'Rotate the secret now and automate rotation (or replace it with short-lived credentials issued on demand).',
   check(ctx, report) {
     const max = ctx.config.maxSecretAgeDays;
-    eachActiveCredential(ctx, (c, identity, expiresMs) => {
-      if (expiresMs !== null) return;
-      const [since, from] =
-        c.lastRotatedAt !== null
-          ? (['lastRotatedAt', c.lastRotatedAt] as const)
-          : c.createdAt !== null
-            ? (['createdAt', c.createdAt] as const)
-            : (['recordedAt', c.recordedAt] as const);
-      const fromMs = timeMs(from);
+    eachActiveCredential(ctx, Number.isNaN, (c, identity) => {
+      const since =
+        c.lastRotatedAt !== null ? 'lastRotatedAt' : c.createdAt !== null ? 'createdAt' : 'recordedAt';
+      // Parsed here rather than as a column: only credentials without an expiry need their age.
+      const fromMs = timeMs(c[since]);
       if (fromMs === null) return;
       const ageDays = wholeDays(fromMs, ctx.nowMs);
       if (ageDays <= max) return;
@@ -91,8 +96,8 @@ export const longLifetimeRule: PostureRule = definePostureRule({
     'Reissue the credential with a lifetime under the policy maximum and rotate it before it expires.',
   check(ctx, report) {
     const max = ctx.config.maxLifetimeDays;
-    eachActiveCredential(ctx, (c, identity, expiresMs) => {
-      if (expiresMs === null || expiresMs <= ctx.nowMs) return;
+    const unexpired = (e: number): boolean => e > ctx.nowMs;
+    eachActiveCredential(ctx, unexpired, (c, identity, expiresMs) => {
       const createdMs = timeMs(c.createdAt ?? c.recordedAt);
       if (createdMs === null) return;
       const lifetimeDays = wholeDays(createdMs, expiresMs);
@@ -121,8 +126,8 @@ export const expiredStillActiveRule: PostureRule = definePostureRule({
   },
   remediation: 'Revoke or deactivate the expired credential and make sure its replacement is inventoried.',
   check(ctx, report) {
-    eachActiveCredential(ctx, (c, identity, expiresMs) => {
-      if (expiresMs === null || expiresMs > ctx.nowMs) return;
+    const expired = (e: number): boolean => e <= ctx.nowMs;
+    eachActiveCredential(ctx, expired, (c, identity, expiresMs) => {
       const expiredDays = wholeDays(expiresMs, ctx.nowMs);
       report({
         identityId: identity.id,
@@ -147,8 +152,8 @@ export const expiringSoonRule: PostureRule = definePostureRule({
   remediation: 'Rotate the credential before it expires and update every consumer.',
   check(ctx, report) {
     const windowMs = ctx.config.expiringSoonDays * DAY_MS;
-    eachActiveCredential(ctx, (c, identity, expiresMs) => {
-      if (expiresMs === null || expiresMs <= ctx.nowMs || expiresMs - ctx.nowMs > windowMs) return;
+    const soon = (e: number): boolean => e > ctx.nowMs && e - ctx.nowMs <= windowMs;
+    eachActiveCredential(ctx, soon, (c, identity, expiresMs) => {
       const daysLeft = wholeDays(ctx.nowMs, expiresMs);
       report({
         identityId: identity.id,

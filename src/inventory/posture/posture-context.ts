@@ -1,76 +1,135 @@
-import { DAY_MS } from '../../core/time.js';
 import type { InventorySnapshot } from '../../core/inventory-batch.js';
-import type { Credential, Grant, Identity, Person } from '../../core/types.js';
+import type { Credential, CredentialType, Grant, Identity, Person } from '../../core/types.js';
+import { CREDENTIAL_TYPES } from '../../core/types.js';
+import { repeatedKeys } from './string-groups.js';
+import { timeMs } from './posture-time.js';
+import { indexIdentities, ownerPositions } from './snapshot-index.js';
 import type { PostureConfig } from './posture-types.js';
 
-/** The snapshot indexed once (by identity id, fingerprint, owner) so every rule runs in linear time. */
+export { timeMs, wholeDays } from './posture-time.js';
+
+/**
+ * The facts about every credential that rules filter on, one typed-array slot per credential position, read in
+ * one pass. Rules scan these and touch a credential record only when it is a candidate, so a run over 300k
+ * credentials makes one pass over the records instead of one per rule.
+ */
+export interface CredentialFacts {
+  /** Position of the credential's identity in `snapshot.identities`; -1 when the identity is not in the snapshot. */
+  owner: Int32Array;
+  /** `CREDENTIAL_FLAG` bits. */
+  flags: Uint8Array;
+  /** `CREDENTIAL_TYPE_CODE` of the credential's type (255 for a type Keyward does not know). */
+  type: Uint8Array;
+  /** Epoch milliseconds, NaN when absent or unparseable. */
+  expiresAt: Float64Array;
+  /** Epoch milliseconds, NaN when absent or unparseable. */
+  lastUsedAt: Float64Array;
+}
+
+/** Bits of `CredentialFacts.flags`. */
+export const CREDENTIAL_FLAG = Object.freeze({
+  active: 1,
+  /** The fingerprint was taken from the secret value itself. */
+  valueFingerprint: 2,
+  /** Seen in a file, config or environment variable. */
+  plaintextLocation: 4,
+});
+
+/** Small integer codes of the credential types, for `CredentialFacts.type`. */
+export const CREDENTIAL_TYPE_CODE: Readonly<Record<CredentialType, number>> = Object.freeze(
+  Object.fromEntries(CREDENTIAL_TYPES.map((t, i) => [t, i])) as Record<CredentialType, number>,
+);
+const TYPE_CODES: ReadonlyMap<string, number> = new Map(CREDENTIAL_TYPES.map((t, i) => [t, i]));
+
+/**
+ * The snapshot indexed once, so that every rule is one linear scan. Records are addressed by their position in
+ * the snapshot's arrays; nothing here is quadratic or keyed by more than one map lookup per record.
+ */
 export interface PostureContext {
   snapshot: InventorySnapshot;
   config: PostureConfig;
   now: Date;
   nowMs: number;
   nowIso: string;
-  identityById: ReadonlyMap<string, Identity>;
-  /** Every identity's credentials in snapshot order (an empty array when it has none). */
-  credentialsOf(identityId: string): readonly Credential[];
-  /** Every identity's grants in snapshot order (an empty array when it has none). */
-  grantsOf(identityId: string): readonly Grant[];
-  /** Fingerprints held by two or more credentials of known identities, with those credentials. */
-  sharedFingerprints: ReadonlyMap<string, Credential[]>;
+  /** Position of every identity id in `snapshot.identities`. */
+  identityIndex: ReadonlyMap<string, number>;
+  credentialFacts: CredentialFacts;
+  /**
+   * Visits, in snapshot order, the credentials of known identities whose facts pass `select` (a test on the
+   * typed arrays that never touches the record), with their identity and position.
+   */
+  selectCredentials(
+    select: (facts: CredentialFacts, position: number) => boolean,
+    visit: (credential: Credential, identity: Identity, position: number) => void,
+  ): void;
+  /** For each grant (by position), the position of its identity; -1 when the identity is not in the snapshot. */
+  grantOwner: Int32Array;
+  /** The grants of the identity at position `i`, in snapshot order. */
+  grantsOf(i: number): Grant[];
+  /**
+   * Credentials of known identities grouped by fingerprint, only fingerprints held by two or more credentials,
+   * each group in snapshot order, groups in order of first appearance; computed on first use.
+   */
+  sharedFingerprints(): readonly (readonly Credential[])[];
   /** Directory entries by lower-cased email. */
   peopleByEmail: ReadonlyMap<string, Person>;
   /** Directory entries by normalised name (lower case, single spaces); names are not unique. */
   peopleByName: ReadonlyMap<string, Person[]>;
-  /** Active credentials of known identities with their parsed expiry (computed once, shared by the NHI7 rules). */
-  activeCredentials(): readonly ActiveCredential[];
 }
 
-/** An active credential, its identity, and its expiry in epoch milliseconds (null when it never expires). */
-export interface ActiveCredential {
-  credential: Credential;
-  identity: Identity;
-  expiresMs: number | null;
-}
-
-const EMPTY: readonly never[] = Object.freeze([]);
-
-/** Groups items by a key, keeping snapshot order inside each group. */
-export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = out.get(k);
-    if (list) list.push(item);
-    else out.set(k, [item]);
+/** Reads the facts of every credential in one pass. */
+function readCredentialFacts(credentials: readonly Credential[], owner: Int32Array): CredentialFacts {
+  const n = credentials.length;
+  const flags = new Uint8Array(n);
+  const type = new Uint8Array(n);
+  const expiresAt = new Float64Array(n);
+  const lastUsedAt = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const c = credentials[k]!;
+    let f = c.status === 'active' ? CREDENTIAL_FLAG.active : 0;
+    if (c.fingerprintSource === 'value') f |= CREDENTIAL_FLAG.valueFingerprint;
+    for (const l of c.locations) {
+      if (l.kind === 'file' || l.kind === 'config' || l.kind === 'env') {
+        f |= CREDENTIAL_FLAG.plaintextLocation;
+        break;
+      }
+    }
+    flags[k] = f;
+    type[k] = TYPE_CODES.get(c.type) ?? 255;
+    expiresAt[k] = timeMs(c.expiresAt) ?? Number.NaN;
+    lastUsedAt[k] = timeMs(c.lastUsedAt) ?? Number.NaN;
   }
-  return out;
+  return { owner, flags, type, expiresAt, lastUsedAt };
 }
 
-/** Indexes a snapshot for the posture rules; one pass over each table. */
+/** Counting sort of record positions by owner (records with owner -1 left out); stable. */
+function groupByOwner(owner: Int32Array, owners: number): { start: Int32Array; order: Int32Array } {
+  const start = new Int32Array(owners + 1);
+  for (let k = 0; k < owner.length; k++) {
+    const o = owner[k]!;
+    if (o >= 0) start[o + 1]!++;
+  }
+  for (let i = 0; i < owners; i++) start[i + 1]! += start[i]!;
+  const fill = start.slice(0, owners);
+  const order = new Int32Array(start[owners]!);
+  for (let k = 0; k < owner.length; k++) {
+    const o = owner[k]!;
+    if (o >= 0) order[fill[o]!++] = k;
+  }
+  return { start, order };
+}
+
+/** Indexes a snapshot for the posture rules: a few linear passes, nothing quadratic. */
 export function buildPostureContext(
   snapshot: InventorySnapshot,
   config: PostureConfig,
   now: Date,
 ): PostureContext {
-  const identityById = new Map<string, Identity>();
-  for (const i of snapshot.identities) identityById.set(i.id, i);
-  const credentialsByIdentity = groupBy(snapshot.credentials, (c) => c.identityId);
-  const grantsByIdentity = groupBy(snapshot.grants, (g) => g.identityId);
-
-  // Most fingerprints are unique: remember the first holder and only allocate a list on a repeat.
-  const first = new Map<string, Credential>();
-  const sharedFingerprints = new Map<string, Credential[]>();
-  for (const c of snapshot.credentials) {
-    if (!identityById.has(c.identityId)) continue;
-    const seen = first.get(c.fingerprint);
-    if (seen === undefined) {
-      first.set(c.fingerprint, c);
-      continue;
-    }
-    const list = sharedFingerprints.get(c.fingerprint);
-    if (list) list.push(c);
-    else sharedFingerprints.set(c.fingerprint, [seen, c]);
-  }
+  const { identities, credentials, grants } = snapshot;
+  const identityIndex = indexIdentities(identities);
+  const credentialFacts = readCredentialFacts(credentials, ownerPositions(credentials, identities));
+  const grantOwner = ownerPositions(grants, identities);
+  let grantGroups: ReturnType<typeof groupByOwner> | null = null;
 
   const peopleByEmail = new Map<string, Person>();
   const peopleByName = new Map<string, Person[]>();
@@ -84,17 +143,7 @@ export function buildPostureContext(
     }
   }
 
-  let active: ActiveCredential[] | null = null;
-  const activeCredentials = (): readonly ActiveCredential[] => {
-    if (active) return active;
-    active = [];
-    for (const credential of snapshot.credentials) {
-      if (credential.status !== 'active') continue;
-      const identity = identityById.get(credential.identityId);
-      if (identity) active.push({ credential, identity, expiresMs: timeMs(credential.expiresAt) });
-    }
-    return active;
-  };
+  let shared: Credential[][] | null = null;
 
   return {
     snapshot,
@@ -102,13 +151,35 @@ export function buildPostureContext(
     now,
     nowMs: now.getTime(),
     nowIso: now.toISOString(),
-    identityById,
-    credentialsOf: (id) => credentialsByIdentity.get(id) ?? EMPTY,
-    grantsOf: (id) => grantsByIdentity.get(id) ?? EMPTY,
-    sharedFingerprints,
+    identityIndex,
+    credentialFacts,
+    selectCredentials(select, visit) {
+      const { owner } = credentialFacts;
+      for (let k = 0; k < credentials.length; k++) {
+        if (owner[k]! >= 0 && select(credentialFacts, k)) visit(credentials[k]!, identities[owner[k]!]!, k);
+      }
+    },
+    grantOwner,
+    grantsOf(i) {
+      grantGroups ??= groupByOwner(grantOwner, identities.length);
+      const out: Grant[] = [];
+      for (let k = grantGroups.start[i]!; k < grantGroups.start[i + 1]!; k++) {
+        out.push(grants[grantGroups.order[k]!]!);
+      }
+      return out;
+    },
+    sharedFingerprints() {
+      if (shared) return shared;
+      const { owner } = credentialFacts;
+      shared = [];
+      for (const group of repeatedKeys(credentials.length, (k) => credentials[k]!.fingerprint)) {
+        const known = group.filter((k) => owner[k]! >= 0);
+        if (known.length > 1) shared.push(known.map((k) => credentials[k]!));
+      }
+      return shared;
+    },
     peopleByEmail,
     peopleByName,
-    activeCredentials,
   };
 }
 
@@ -118,26 +189,22 @@ export function normaliseName(name: string): string {
 }
 
 const PRODUCTION_TOKENS = new Set(['prod', 'production', 'prd']);
+// Inventories have a handful of environment names; remember the answer instead of splitting every time.
+const productionCache = new Map<string, boolean>();
 
 /** True when an environment name looks like production: a token `prod`, `production` or `prd` (`prod-eu`, `us-prd`). */
 export function isProductionEnvironment(environment: string | null | undefined): boolean {
   if (!environment) return false;
-  for (const token of environment.toLowerCase().split(/[^a-z0-9]+/)) {
-    if (PRODUCTION_TOKENS.has(token)) return true;
+  let production = productionCache.get(environment);
+  if (production === undefined) {
+    production = environment
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .some((token) => PRODUCTION_TOKENS.has(token));
+    if (productionCache.size >= 1024) productionCache.clear();
+    productionCache.set(environment, production);
   }
-  return false;
-}
-
-/** Milliseconds since the epoch of an ISO timestamp, or null when absent or unparseable. */
-export function timeMs(iso: string | null | undefined): number | null {
-  if (!iso) return null;
-  const t = Date.parse(iso);
-  return Number.isNaN(t) ? null : t;
-}
-
-/** Whole days from `fromMs` to `toMs` (negative when `toMs` is earlier). */
-export function wholeDays(fromMs: number, toMs: number): number {
-  return Math.floor((toMs - fromMs) / DAY_MS);
+  return production;
 }
 
 /** The first 12 hex characters of a fingerprint: enough to correlate, never the whole keyed hash. */

@@ -2,8 +2,9 @@
 import type { InventorySnapshot } from '../../core/inventory-batch.js';
 import type { Credential, Finding, Grant, Identity, Severity } from '../../core/types.js';
 import { severityRank } from '../../core/types.js';
-import { escalationActions, isOverprivilegedGrant } from './grant-privilege.js';
-import { groupBy, isProductionEnvironment } from './posture-context.js';
+import { canEscalate, isOverprivilegedGrant } from './grant-privilege.js';
+import { isProductionEnvironment } from './posture-context.js';
+import { indexIdentities, ownerPositions } from './snapshot-index.js';
 import type { RiskBreakdown, RiskFactor } from './posture-types.js';
 
 /** Points of the most severe finding type, by severity. */
@@ -34,21 +35,21 @@ export const RISK_MULTIPLIERS = Object.freeze({
 const ORDINALS = ['1st', '2nd', '3rd'];
 const ordinal = (k: number): string => ORDINALS[k] ?? `${k + 1}th`;
 
-/**
- * Computes one identity's risk from only the identity, its own credentials, grants and findings (findings of
- * other identities are ignored), so a detail view can recompute it from the identity's records alone.
- * The factors' points always add up to the score.
- */
-export function computeIdentityRisk(
+/** True for a grant that widens the blast radius: admin, wildcard, or able to escalate. */
+function isPrivileged(g: Grant): boolean {
+  return isOverprivilegedGrant(g) || canEscalate(g);
+}
+
+/** The score from an identity's own findings, its privileged grants' sources, and its active credential count. */
+function scoreIdentity(
   identity: Identity,
-  credentials: readonly Credential[],
-  grants: readonly Grant[],
   findings: readonly Finding[],
+  privilegedSources: readonly string[],
+  activeCredentials: number,
 ): RiskBreakdown {
   // Distinct finding types: one entry per rule, at its most severe finding.
   const byRule = new Map<string, { finding: Finding; count: number }>();
   for (const f of findings) {
-    if (f.identityId !== identity.id) continue;
     const prev = byRule.get(f.ruleId);
     if (!prev) byRule.set(f.ruleId, { finding: f, count: 1 });
     else {
@@ -82,27 +83,24 @@ export function computeIdentityRisk(
     factors.push({ name, points, detail: `×${percent / 100}: ${detail}` });
   };
 
-  const privileged = grants.filter(
-    (g) => g.identityId === identity.id && (isOverprivilegedGrant(g) || escalationActions(g).length > 0),
-  );
-  if (privileged.length > 0) {
-    const sources = [...new Set(privileged.map((g) => g.source))].sort();
+  if (privilegedSources.length > 0) {
+    const sources = [...new Set(privilegedSources)].sort();
+    const more = sources.length > 5 ? ` and ${sources.length - 5} more` : '';
     amplify(
       'privileged-grants',
       RISK_MULTIPLIERS.privileged,
-      `admin, wildcard or escalation grants (${sources.slice(0, 5).join(', ')}${sources.length > 5 ? ` and ${sources.length - 5} more` : ''})`,
+      `admin, wildcard or escalation grants (${sources.slice(0, 5).join(', ')}${more})`,
     );
   }
   if (isProductionEnvironment(identity.environment)) {
     amplify('production', RISK_MULTIPLIERS.production, `environment "${identity.environment}" is production`);
   }
-  const active = credentials.filter((c) => c.identityId === identity.id && c.status === 'active').length;
-  if (active >= 2) {
-    const extra = Math.min(active - 1, RISK_MULTIPLIERS.maxExtraCredentials);
+  if (activeCredentials >= 2) {
+    const extra = Math.min(activeCredentials - 1, RISK_MULTIPLIERS.maxExtraCredentials);
     amplify(
       'active-credentials',
       100 + RISK_MULTIPLIERS.perExtraCredential * extra,
-      `${active} active credentials`,
+      `${activeCredentials} active credentials`,
     );
   }
   if (identity.kind === 'ai-agent') {
@@ -116,7 +114,28 @@ export function computeIdentityRisk(
 }
 
 /**
- * Computes the risk breakdown of every identity in the snapshot (0 with no factors when it has no findings).
+ * Computes one identity's risk from only the identity, its own credentials, grants and findings (records of
+ * other identities are ignored), so a detail view can recompute it from the identity's records alone.
+ * The factors' points always add up to the score.
+ */
+export function computeIdentityRisk(
+  identity: Identity,
+  credentials: readonly Credential[],
+  grants: readonly Grant[],
+  findings: readonly Finding[],
+): RiskBreakdown {
+  const own = (r: { identityId: string }): boolean => r.identityId === identity.id;
+  return scoreIdentity(
+    identity,
+    findings.filter(own),
+    grants.filter((g) => own(g) && isPrivileged(g)).map((g) => g.source),
+    credentials.filter((c) => own(c) && c.status === 'active').length,
+  );
+}
+
+/**
+ * Computes the risk breakdown of every identity in the snapshot (0 with no factors when it has no findings),
+ * in linear time: one pass each over credentials, grants and findings.
  * @example
  * const risks = computeRiskScores(snapshot, evaluatePosture(snapshot, config, now));
  * risks.get(identity.id)?.score; // 0–100
@@ -125,21 +144,39 @@ export function computeRiskScores(
   snapshot: InventorySnapshot,
   findings: readonly Finding[],
 ): Map<string, RiskBreakdown> {
-  const findingsOf = groupBy(findings, (f) => f.identityId);
-  const credentialsOf = groupBy(snapshot.credentials, (c) => c.identityId);
-  const grantsOf = groupBy(snapshot.grants, (g) => g.identityId);
+  const { identities } = snapshot;
+  const index = indexIdentities(identities);
+  const findingsOf = new Map<number, Finding[]>();
+  for (const f of findings) {
+    const i = index.get(f.identityId);
+    if (i === undefined) continue;
+    const list = findingsOf.get(i);
+    if (list) list.push(f);
+    else findingsOf.set(i, [f]);
+  }
+  const active = new Int32Array(identities.length);
+  const credentialOwner = ownerPositions(snapshot.credentials, identities);
+  snapshot.credentials.forEach((c, k) => {
+    if (c.status === 'active' && credentialOwner[k]! >= 0) active[credentialOwner[k]!]!++;
+  });
+  const privileged = new Map<number, string[]>();
+  const grantOwner = ownerPositions(snapshot.grants, identities);
+  for (let k = 0; k < snapshot.grants.length; k++) {
+    const g = snapshot.grants[k]!;
+    const i = grantOwner[k]!;
+    if (i < 0 || !isPrivileged(g)) continue;
+    const list = privileged.get(i);
+    if (list) list.push(g.source);
+    else privileged.set(i, [g.source]);
+  }
   const out = new Map<string, RiskBreakdown>();
-  for (const identity of snapshot.identities) {
-    const own = findingsOf.get(identity.id);
+  for (let i = 0; i < identities.length; i++) {
+    const identity = identities[i]!;
+    const own = findingsOf.get(i);
     out.set(
       identity.id,
       own
-        ? computeIdentityRisk(
-            identity,
-            credentialsOf.get(identity.id) ?? [],
-            grantsOf.get(identity.id) ?? [],
-            own,
-          )
+        ? scoreIdentity(identity, own, privileged.get(i) ?? [], active[i]!)
         : { identityId: identity.id, score: 0, factors: [] },
     );
   }

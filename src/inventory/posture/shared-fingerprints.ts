@@ -17,17 +17,17 @@ export function eachSharedFingerprint(
   ctx: PostureContext,
   visit: (fingerprint: string, holders: FingerprintHolder[]) => void,
 ): void {
-  for (const [fingerprint, credentials] of ctx.sharedFingerprints) {
+  const identities = ctx.snapshot.identities;
+  for (const credentials of ctx.sharedFingerprints()) {
     const holders: FingerprintHolder[] = [];
-    const seen = new Set<string>();
+    const seen = new Set<number>();
     for (const c of credentials) {
-      if (seen.has(c.identityId)) continue;
-      const identity = ctx.identityById.get(c.identityId);
-      if (!identity) continue;
-      seen.add(c.identityId);
-      holders.push({ identity, credential: c });
+      const i = ctx.identityIndex.get(c.identityId)!;
+      if (seen.has(i)) continue;
+      seen.add(i);
+      holders.push({ identity: identities[i]!, credential: c });
     }
-    if (holders.length >= 2) visit(fingerprint, holders);
+    if (holders.length >= 2) visit(credentials[0]!.fingerprint, holders);
   }
 }
 
