@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../core/fingerprint.js';
-import { POSTURE_RULES, evaluatePosture } from './posture-engine.js';
+import { POSTURE_RULES, RULES, evaluatePosture } from './posture-engine.js';
 import { DEFAULT_POSTURE_CONFIG } from './posture-types.js';
 import {
   credential,
@@ -178,6 +179,20 @@ describe('POSTURE_RULES', () => {
       expect(r.title.length).toBeGreaterThan(0);
       expect(r.docs.length).toBeGreaterThan(0);
       expect(r.tags.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('docs/posture.md', () => {
+  const doc = readFileSync(new URL('../../../docs/posture.md', import.meta.url), 'utf8');
+
+  it('documents every rule with its OWASP id, severity and remediation', () => {
+    for (const rule of RULES) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${rule.meta.id}\``));
+      expect(row, rule.meta.id).toBeDefined();
+      expect(row, rule.meta.id).toContain(rule.meta.severity);
+      expect(row, rule.meta.id).toContain(rule.remediation);
+      expect(doc, rule.meta.id).toMatch(new RegExp(`### ${rule.meta.owasp} `));
     }
   });
 });

@@ -94,6 +94,33 @@ describe('computeIdentityRisk', () => {
     });
   });
 
+  it('computes the worked example of docs/posture.md', () => {
+    const svc = identity({ id: 'i1', name: 'billing', environment: 'prod', owner: null });
+    const creds = [credential({ id: 'c1', identityId: 'i1' }), credential({ id: 'c2', identityId: 'i1' })];
+    const risk = computeIdentityRisk(
+      svc,
+      creds,
+      [],
+      [finding('i1', 'nhi7-secret-not-rotated', 'high', 'c1'), finding('i1', 'nhi1-owner-missing', 'medium')],
+    );
+    expect(risk.factors.map((f) => [f.name, f.points])).toEqual([
+      ['nhi7-secret-not-rotated', 25],
+      ['nhi1-owner-missing', 5],
+      ['production', 9],
+      ['active-credentials', 4],
+    ]);
+    expect(risk.score).toBe(43);
+    const agent = { ...svc, kind: 'ai-agent' as const };
+    const admin = [grant({ id: 'g1', identityId: 'i1', admin: true, source: 'AdministratorAccess' })];
+    const capped = computeIdentityRisk(agent, creds, admin, [
+      finding('i1', 'nhi5-overprivileged', 'critical'),
+      finding('i1', 'nhi7-secret-not-rotated', 'high', 'c1'),
+      finding('i1', 'nhi1-owner-missing', 'medium'),
+    ]);
+    expect(capped.score).toBe(100);
+    expect(capped.factors.at(-1)!.name).toBe('cap');
+  });
+
   it('scores a single high finding on a plain identity at 25', () => {
     const svc = identity({ id: 'i1', name: 'svc' });
     const risk = computeIdentityRisk(
