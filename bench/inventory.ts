@@ -415,8 +415,9 @@ function table(sizes: SyntheticSizes, results: AdapterResult[]): string {
       `${n(r.peakRssMb)} MB`,
     ]);
   }
+  // A skipped adapter's note spans the row, so it sets only the first column's width.
   const widths = rows[0]!.map((_, i) =>
-    Math.max(...rows.filter((r) => r.length > 1).map((r) => r[i]?.length ?? 0)),
+    Math.max(...rows.filter((r) => i === 0 || r.length > 2).map((r) => r[i]?.length ?? 0)),
   );
   for (const r of rows) {
     lines.push(
