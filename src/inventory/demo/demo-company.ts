@@ -1207,7 +1207,7 @@ const AGENT_IDENTITIES: DemoIdentity[] = [
     batch: 'agents-and-mcp',
     provider: 'keyward',
     externalId: agent('staging', 'support-agent'),
-    name: 'support-agent',
+    name: 'support-agent-staging',
     kind: 'ai-agent',
     environment: 'staging',
     owner: P.farid,
