@@ -1,15 +1,17 @@
 /** Stable machine-readable error codes; the HTTP layer and CLI map these, never the message text. */
-export type ErrorCode =
-  | 'KW_VALIDATION'
-  | 'KW_INVALID_IMPORT'
-  | 'KW_INVALID_CONFIG'
-  | 'KW_NOT_FOUND'
-  | 'KW_CONFLICT'
-  | 'KW_FORBIDDEN'
-  | 'KW_UNAUTHORIZED'
-  | 'KW_STORE'
-  | 'KW_PAYLOAD_TOO_LARGE'
-  | 'KW_INTERNAL';
+export const ERROR_CODES = [
+  'KW_VALIDATION',
+  'KW_INVALID_IMPORT',
+  'KW_INVALID_CONFIG',
+  'KW_NOT_FOUND',
+  'KW_CONFLICT',
+  'KW_FORBIDDEN',
+  'KW_UNAUTHORIZED',
+  'KW_STORE',
+  'KW_PAYLOAD_TOO_LARGE',
+  'KW_INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** One problem found in input: where it is (file, line, record, field path) and what is wrong. */
 export interface ErrorDetail {

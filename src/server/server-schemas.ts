@@ -16,7 +16,7 @@ import {
   type Person,
   type Resource,
 } from '../core/types.js';
-import type { ErrorCode } from '../core/errors.js';
+import { ERROR_CODES } from '../core/errors.js';
 import type { IdentityGraph, ImportResult, RiskBreakdown } from '../inventory/index.js';
 import { IMPORTER_KINDS } from '../inventory/index.js';
 
@@ -51,18 +51,6 @@ const text = (max: number) => z.string().trim().min(1, { error: 'must not be emp
 
 // ── Errors ────────────────────────────────────────────────────────────────────────────────────────────────
 
-const ERROR_CODES = [
-  'KW_VALIDATION',
-  'KW_INVALID_IMPORT',
-  'KW_INVALID_CONFIG',
-  'KW_NOT_FOUND',
-  'KW_CONFLICT',
-  'KW_FORBIDDEN',
-  'KW_UNAUTHORIZED',
-  'KW_STORE',
-  'KW_PAYLOAD_TOO_LARGE',
-  'KW_INTERNAL',
-] as const satisfies readonly ErrorCode[];
 
 /** The body of every error response. */
 export const errorBodySchema = named(

@@ -272,6 +272,34 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return r ? rowToIdentity(r) : null;
   };
 
+  const readSnapshot = (): InventorySnapshot => {
+    const locs = new Map<string, CredentialLocation[]>();
+    for (const r of stmt(
+      'SELECT * FROM credential_locations ORDER BY credential_id, first_seen_at, loc_key',
+    ).iterate() as Iterable<Row>) {
+      const id = String(r.credential_id);
+      let list = locs.get(id);
+      if (!list) locs.set(id, (list = []));
+      list.push(rowToLocation(r));
+    }
+    // Mapped while iterating: building the intermediate row arrays of all() costs about a third more
+    // time and memory on a 100k-identity inventory (see bench/inventory.ts).
+    const mapRows = <T>(sql: string, map: (r: Row) => T): T[] => {
+      const out: T[] = [];
+      for (const r of stmt(sql).iterate() as Iterable<Row>) out.push(map(r));
+      return out;
+    };
+    return {
+      identities: mapRows('SELECT * FROM identities ORDER BY id', rowToIdentity),
+      credentials: mapRows('SELECT * FROM credentials ORDER BY id', (r) =>
+        rowToCredential(r, locs.get(String(r.id)) ?? []),
+      ),
+      grants: mapRows('SELECT * FROM grants ORDER BY id', rowToGrant),
+      resources: mapRows('SELECT * FROM resources ORDER BY id', rowToResource),
+      people: mapRows('SELECT * FROM people ORDER BY email', rowToPerson),
+    };
+  };
+
   const store: Store = {
     dialect: 'sqlite',
 
@@ -405,34 +433,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listResources: (f) => guard('list resources', () => page(listResourcesSql(f), rowToResource)),
     listPeople: (f) => guard('list people', () => page(listPeopleSql(f), rowToPerson)),
 
+    // One read transaction, so the five tables are read as of one moment (WAL gives readers a snapshot).
     loadSnapshot: () =>
-      guard('load the inventory', (): InventorySnapshot => {
-        const locs = new Map<string, CredentialLocation[]>();
-        for (const r of stmt(
-          'SELECT * FROM credential_locations ORDER BY credential_id, first_seen_at, loc_key',
-        ).iterate() as Iterable<Row>) {
-          const id = String(r.credential_id);
-          let list = locs.get(id);
-          if (!list) locs.set(id, (list = []));
-          list.push(rowToLocation(r));
-        }
-        // Mapped while iterating: building the intermediate row arrays of all() costs about a third more
-        // time and memory on a 100k-identity inventory (see bench/inventory.ts).
-        const mapRows = <T>(sql: string, map: (r: Row) => T): T[] => {
-          const out: T[] = [];
-          for (const r of stmt(sql).iterate() as Iterable<Row>) out.push(map(r));
-          return out;
-        };
-        return {
-          identities: mapRows('SELECT * FROM identities ORDER BY id', rowToIdentity),
-          credentials: mapRows('SELECT * FROM credentials ORDER BY id', (r) =>
-            rowToCredential(r, locs.get(String(r.id)) ?? []),
-          ),
-          grants: mapRows('SELECT * FROM grants ORDER BY id', rowToGrant),
-          resources: mapRows('SELECT * FROM resources ORDER BY id', rowToResource),
-          people: mapRows('SELECT * FROM people ORDER BY email', rowToPerson),
-        };
-      }),
+      guard('load the inventory', (): InventorySnapshot => db.transaction(readSnapshot).deferred()),
 
     replaceFindings: (findings: Finding[], riskScores: ReadonlyMap<string, number>, time: string) =>
       guard('store findings', () =>
