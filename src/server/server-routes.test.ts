@@ -230,6 +230,20 @@ describe('identities', () => {
     );
   });
 
+  it('rejects control characters (NUL cannot be stored in PostgreSQL text) with 400, naming the field', async () => {
+    t = await createTestServer();
+    const res = await call(t, 'POST', '/api/v1/identities', {
+      name: 'a\u0000b',
+      kind: 'bot',
+      owner: 'o@x.example',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual(
+      invalid([{ path: 'body.name', message: 'must not contain control characters' }]),
+    );
+    expect((await t.app.store.stats()).identities).toBe(0);
+  });
+
   it('rejects a body that is not an object', async () => {
     t = await createTestServer();
     const res = await call(t, 'POST', '/api/v1/identities', '[1,2]', { 'content-type': 'application/json' });

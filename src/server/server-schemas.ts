@@ -47,10 +47,18 @@ const limitParam = intParam(1, 1000).optional().describe('Page size, 1–1000 (d
 const offsetParam = intParam(0, Number.MAX_SAFE_INTEGER)
   .optional()
   .describe('How many matches to skip (default 0)');
-const text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max);
+// NUL and other C0 control characters (but tab) are rejected: PostgreSQL text cannot hold NUL, and none belongs
+// in a name, owner or filter.
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(max)
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, { error: 'must not contain control characters' });
 
 // ── Errors ────────────────────────────────────────────────────────────────────────────────────────────────
-
 
 /** The body of every error response. */
 export const errorBodySchema = named(
