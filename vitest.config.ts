@@ -9,5 +9,6 @@ export default defineConfig({
     pool: 'forks',
     // End-to-end tests run the built CLI: build dist/ once before any test file runs.
     globalSetup: ['test/e2e/global-setup.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
