@@ -24,6 +24,20 @@ describe('describeError', () => {
     });
   });
 
+  it('does not repeat a detail that the message already states', () => {
+    const err = new ValidationError('t.json:1:36: invalid JSON: the JSON is truncated', {
+      code: 'KW_INVALID_IMPORT',
+      details: [
+        { path: 't.json:1:36', message: 'the JSON is truncated' },
+        { path: 't.json', message: 'something else' },
+      ],
+    });
+    expect(describeError(err, { verbose: false })).toEqual({
+      exitCode: 2,
+      lines: ['keyward: t.json:1:36: invalid JSON: the JSON is truncated', '  at t.json: something else'],
+    });
+  });
+
   it('maps not-found and conflict errors to exit 2', () => {
     expect(describeError(new NotFoundError('no identity with id or name "x"'), quiet)).toEqual({
       exitCode: EXIT.usage,

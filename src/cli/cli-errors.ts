@@ -85,7 +85,11 @@ export function describeError(err: unknown, options: { verbose: boolean }): CliF
   }
   if (isKeywardError(err)) {
     if (INPUT_CODES.has(err.code)) {
-      const lines = [`keyward: ${err.message}`, ...err.details.map((d) => `  at ${d.path}: ${d.message}`)];
+      // A single detail often repeats the message word for word; print only what adds something.
+      const details = err.details.filter(
+        (d) => !err.message.includes(`${d.path}: ${d.message}`) && !err.message.endsWith(d.message),
+      );
+      const lines = [`keyward: ${err.message}`, ...details.map((d) => `  at ${d.path}: ${d.message}`)];
       if (options.verbose) lines.push(...causeLines(err));
       return { exitCode: EXIT.usage, lines };
     }
