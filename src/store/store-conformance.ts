@@ -503,6 +503,8 @@ export function runStoreConformance(name: string, makeStore: MakeStore): void {
           { kind: 'file', path: '.env', line: 1, key: 'K', firstSeenAt: T1, lastSeenAt: T2 },
           { kind: 'env', path: 'ci', line: null, key: 'AWS_KEY', firstSeenAt: T2, lastSeenAt: T2 },
         ]);
+        const snapCredential = (await store.loadSnapshot()).credentials.find((c) => c.id === k1!.id);
+        expect(snapCredential!.locations).toEqual(k1!.locations);
         const [carol] = (await store.listPeople()).items;
         expect(carol).toMatchObject({ status: 'left', leftAt: T2, updatedAt: T2 });
 

@@ -274,13 +274,33 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const readSnapshot = (): InventorySnapshot => {
     const locs = new Map<string, CredentialLocation[]>();
-    for (const r of stmt(
-      'SELECT * FROM credential_locations ORDER BY credential_id, first_seen_at, loc_key',
-    ).iterate() as Iterable<Row>) {
+    // Tables are read in storage (rowid) order: ORDER BY id walks the id index and fetches rows at random,
+    // which made the snapshot of a 100k-identity inventory about a third slower. Posture output does not
+    // depend on record order (its evidence lists are sorted).
+    const keyed: Array<[string, CredentialLocation]> = [];
+    for (const r of stmt('SELECT * FROM credential_locations ORDER BY rowid').iterate() as Iterable<Row>) {
       const id = String(r.credential_id);
       let list = locs.get(id);
       if (!list) locs.set(id, (list = []));
-      list.push(rowToLocation(r));
+      const loc = rowToLocation(r);
+      list.push(loc);
+      if (list.length > 1) keyed.push([String(r.loc_key), loc]);
+    }
+    // Same order as listCredentials: by first sighting, then location key.
+    if (keyed.length > 0) {
+      const keyOf = new Map(keyed.map(([k, l]) => [l, k]));
+      for (const list of locs.values()) {
+        if (list.length > 1)
+          list.sort((a, b) =>
+            a.firstSeenAt !== b.firstSeenAt
+              ? a.firstSeenAt < b.firstSeenAt
+                ? -1
+                : 1
+              : (keyOf.get(a) ?? '') < (keyOf.get(b) ?? '')
+                ? -1
+                : 1,
+          );
+      }
     }
     // Mapped while iterating: building the intermediate row arrays of all() costs about a third more
     // time and memory on a 100k-identity inventory (see bench/inventory.ts).
@@ -290,12 +310,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return out;
     };
     return {
-      identities: mapRows('SELECT * FROM identities ORDER BY id', rowToIdentity),
-      credentials: mapRows('SELECT * FROM credentials ORDER BY id', (r) =>
+      identities: mapRows('SELECT * FROM identities ORDER BY rowid', rowToIdentity),
+      credentials: mapRows('SELECT * FROM credentials ORDER BY rowid', (r) =>
         rowToCredential(r, locs.get(String(r.id)) ?? []),
       ),
-      grants: mapRows('SELECT * FROM grants ORDER BY id', rowToGrant),
-      resources: mapRows('SELECT * FROM resources ORDER BY id', rowToResource),
+      grants: mapRows('SELECT * FROM grants ORDER BY rowid', rowToGrant),
+      resources: mapRows('SELECT * FROM resources ORDER BY rowid', rowToResource),
       people: mapRows('SELECT * FROM people ORDER BY email', rowToPerson),
     };
   };
