@@ -2,7 +2,7 @@
 import { NotFoundError } from '../../core/errors.js';
 import type { InventorySnapshot } from '../../core/inventory-batch.js';
 import type { Credential, Grant, Identity, Resource } from '../../core/types.js';
-import { canMatchWithPrefix, matchesPattern } from './glob-match.js';
+import { canMatchWithPrefix, matchesPattern } from '../../core/glob-match.js';
 import { fingerprintPrefix } from './posture-context.js';
 
 /** The identity at the centre of the graph. */

@@ -12,7 +12,7 @@ export {
   type IdentityGraphResourceNode,
   type IdentityGraphPatternNode,
 } from './identity-graph.js';
-export { matchesPattern } from './glob-match.js';
+export { matchesPattern } from '../../core/glob-match.js';
 export { isProductionEnvironment } from './posture-context.js';
 export { findingId } from './posture-rule.js';
 export {

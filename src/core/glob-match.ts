@@ -1,8 +1,8 @@
 /**
- * Glob matching for grant resource patterns (AWS ARN style): `*` matches any run of characters, `/` and `:`
- * included; `?` matches exactly one character; everything else matches itself, case-sensitively. Both matchers
- * are iterative and run in O(pattern × value) time at worst, so no pattern can cause a backtracking blow-up.
- * Characters are UTF-16 code units (resource names are ASCII in practice).
+ * Glob matching for resource and scope patterns (inventory grants in AWS ARN style, broker policy rules): `*`
+ * matches any run of characters, `/` and `:` included; `?` matches exactly one character; everything else matches
+ * itself, case-sensitively. Both matchers are iterative and run in O(pattern × value) time at worst, so no pattern
+ * can cause a backtracking blow-up. Characters are UTF-16 code units (resource names are ASCII in practice).
  */
 
 /**
