@@ -339,6 +339,43 @@ function auditSuite(name: string, makeStore: MakeStore, setup?: () => Promise<vo
           lastHash: third.hash,
         });
       });
+
+      it('with an anchor kept from an earlier run, a truncated end is missing', async () => {
+        await seed(4);
+        const before = await verifyEventLog(store);
+        if (!before.ok) throw new Error('seeded log should verify');
+        const anchor = { seq: before.lastSeq, hash: before.lastHash };
+        expect(await verifyEventLog(store, { anchor })).toMatchObject({ ok: true, lastSeq: 4 });
+        await h.raw('DELETE FROM events WHERE seq = 4');
+        expect(await verifyEventLog(store, { anchor })).toMatchObject({
+          ok: false,
+          checked: 3,
+          problem: { seq: 4, kind: 'missing' },
+        });
+      });
+
+      it('with an anchor, a log rewritten from the anchored record on is changed there', async () => {
+        await seed(3);
+        const before = await verifyEventLog(store);
+        if (!before.ok) throw new Error('seeded log should verify');
+        // Drop the last record and append a different one: the new chain is valid, but not the anchored one.
+        await h.raw('DELETE FROM events WHERE seq = 3');
+        await store.appendEvents([
+          { time: '2026-01-01T00:00:00.000Z', type: 'forged', actor: 'x', subject: null, data: {} },
+        ]);
+        expect((await verifyEventLog(store)).ok).toBe(true);
+        expect(await verifyEventLog(store, { anchor: { seq: 3, hash: before.lastHash } })).toMatchObject({
+          ok: false,
+          checked: 2,
+          problem: { seq: 3, kind: 'changed' },
+        });
+      });
+
+      it('rejects a malformed anchor', async () => {
+        await expect(verifyEventLog(store, { anchor: { seq: 0, hash: 'abc' } })).rejects.toThrow(
+          /anchor must be a record seq/,
+        );
+      });
     });
   });
 }

@@ -24,7 +24,10 @@
  *                                         records renumbered to close the gap;
  *      - absent otherwise                → `changed` at r.seq.
  * A log whose newest records were deleted is still a valid, shorter chain: detecting truncation at the end
- * needs the last hash kept elsewhere (compare `lastSeq`/`lastHash` with a copy taken earlier).
+ * needs the last hash kept elsewhere. Pass such a copy as `anchor` ({ seq, hash } from an earlier
+ * verification, kept outside the database): a log that now ends before `anchor.seq` is reported `missing` at
+ * the first absent seq, and a record at `anchor.seq` whose hash differs is reported `changed` (the log was
+ * rewritten from there on, even if the new chain is self-consistent).
  */
 import { ValidationError, type ErrorDetail } from '../core/errors.js';
 import { GENESIS_HASH, hashEvent } from '../core/event-hash.js';
@@ -229,8 +232,17 @@ const short = (h: string): string => `${h.slice(0, 12)}…`;
  */
 export async function verifyEventLog(
   store: EventReader,
-  options: { batchSize?: number } = {},
+  options: { batchSize?: number; anchor?: { seq: number; hash: string } } = {},
 ): Promise<EventLogVerification> {
+  const anchor = options.anchor;
+  if (
+    anchor &&
+    (!Number.isSafeInteger(anchor.seq) || anchor.seq < 1 || !/^[0-9a-f]{64}$/.test(anchor.hash))
+  ) {
+    throw new ValidationError('the anchor must be a record seq (1 or more) and its 64-hex-digit hash', {
+      details: [{ path: 'anchor', message: 'expected <seq>:<sha256 hex>' }],
+    });
+  }
   const { batchSize } = checkStreamOptions({ batchSize: options.batchSize });
   let checked = 0;
   let prevSeq = 0;
@@ -260,6 +272,13 @@ export async function verifyEventLog(
     const selfOk = hashEvent(body) === hash;
     const linkOk = r.prevHash === prevHash;
     if (selfOk && linkOk) {
+      if (anchor && r.seq === anchor.seq && hash !== anchor.hash) {
+        return fail({
+          seq: r.seq,
+          kind: 'changed',
+          message: `record ${r.seq} is not the anchored record (hash ${short(hash)}, anchored ${short(anchor.hash)}): the log was rewritten from here on`,
+        });
+      }
       checked++;
       prevSeq = r.seq;
       prevHash = hash;
@@ -310,6 +329,13 @@ export async function verifyEventLog(
       seq: r.seq,
       kind: 'changed',
       message: `record ${r.seq} does not match its hash and its prevHash names no record in the log: it was edited`,
+    });
+  }
+  if (anchor && anchor.seq > prevSeq) {
+    return fail({
+      seq: prevSeq + 1,
+      kind: 'missing',
+      message: `the log ends at record ${prevSeq}, but record ${anchor.seq} was anchored: records ${prevSeq + 1}–${anchor.seq} (at least) were removed from the end`,
     });
   }
   return { ok: true, checked, lastSeq: prevSeq, lastHash: prevHash };

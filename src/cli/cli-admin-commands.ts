@@ -1,6 +1,7 @@
 /** Operator commands: audit verify, admin-token rotate, migrate. */
 import type { Command } from 'commander';
 import { ensureAdminToken } from '../app/keys.js';
+import { ValidationError } from '../core/errors.js';
 import { verifyEventLog } from '../audit/index.js';
 import { openStore } from '../store/index.js';
 import type { CliAction } from './cli-context.js';
@@ -13,9 +14,14 @@ export function registerAdminCommands(program: Command, action: CliAction): void
   audit
     .command('verify')
     .description('check the hash chain of the event log; exit 1 at the first record that does not match')
+    .option(
+      '--anchor <seq:hash>',
+      'a record seq and hash printed by an earlier verify: also fail if the log was cut or rewritten since',
+    )
     .action(
-      action(async (ctx) => {
-        const result = await ctx.withApp((app) => verifyEventLog(app.store));
+      action(async (ctx, _args, opts) => {
+        const anchor = typeof opts.anchor === 'string' ? parseAnchor(opts.anchor) : undefined;
+        const result = await ctx.withApp((app) => verifyEventLog(app.store, { anchor }));
         if (ctx.globals.json) ctx.json(result);
         else ctx.out(renderAuditVerify(result, ctx.render));
         return result.ok ? EXIT.ok : EXIT.failed;
@@ -67,4 +73,18 @@ export function registerAdminCommands(program: Command, action: CliAction): void
         );
       }),
     );
+}
+
+/** Parses `--anchor <seq>:<hash>`. */
+function parseAnchor(text: string): { seq: number; hash: string } {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim());
+  if (!m || Number(m[1]) < 1) {
+    throw new ValidationError(
+      `--anchor must be <seq>:<64 hex digits> as printed by \`keyward audit verify\` (got "${text}")`,
+      {
+        details: [{ path: '--anchor', message: 'expected <seq>:<sha256 hex>' }],
+      },
+    );
+  }
+  return { seq: Number(m[1]), hash: m[2]! };
 }

@@ -358,7 +358,8 @@ describe('renderTree', () => {
 describe('renderAuditVerify', () => {
   it('prints ok with the count and the last hash', () => {
     expect(renderAuditVerify({ ok: true, checked: 12, lastSeq: 12, lastHash: 'f'.repeat(64) }, pipe)).toBe(
-      `ok: 12 records, chain intact (last hash ${'f'.repeat(64)})\n`,
+      `ok: 12 records, chain intact (last hash ${'f'.repeat(64)})\n` +
+        `anchor: 12:${'f'.repeat(64)} (keep it outside the database; \`audit verify --anchor\` then also detects removal of the newest records)\n`,
     );
   });
 
@@ -367,7 +368,8 @@ describe('renderAuditVerify', () => {
       'ok: 0 records, the event log is empty\n',
     );
     expect(renderAuditVerify({ ok: true, checked: 1, lastSeq: 1, lastHash: 'a'.repeat(64) }, pipe)).toBe(
-      `ok: 1 record, chain intact (last hash ${'a'.repeat(64)})\n`,
+      `ok: 1 record, chain intact (last hash ${'a'.repeat(64)})\n` +
+        `anchor: 1:${'a'.repeat(64)} (keep it outside the database; \`audit verify --anchor\` then also detects removal of the newest records)\n`,
     );
   });
 

@@ -446,7 +446,10 @@ export function renderAuditVerify(r: AuditVerifyView, opts: RenderOptions): stri
   if (r.ok) {
     const ok = paint('ok', 'green', opts.color);
     if (r.checked === 0) return `${ok}: 0 records, the event log is empty\n`;
-    return `${ok}: ${records(r.checked)}, chain intact (last hash ${r.lastHash})\n`;
+    return (
+      `${ok}: ${records(r.checked)}, chain intact (last hash ${r.lastHash})\n` +
+      `anchor: ${r.lastSeq}:${r.lastHash} (keep it outside the database; \`audit verify --anchor\` then also detects removal of the newest records)\n`
+    );
   }
   return (
     `${paint('broken', 'boldRed', opts.color)}: record seq ${r.problem.seq} (${r.problem.kind}): ${r.problem.message}\n` +

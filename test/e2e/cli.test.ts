@@ -162,7 +162,9 @@ describe('audit verify', () => {
     expect((await kw('import', 'dotenv', ENV_FIXTURE)).code).toBe(0);
     const ok = await kw('audit', 'verify');
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\n$/);
+    expect(ok.stdout).toMatch(
+      /^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\nanchor: \d+:[0-9a-f]{64} /,
+    );
     const n = Number(/^ok: (\d+)/.exec(ok.stdout)![1]);
     expect(n).toBeGreaterThanOrEqual(2);
 
@@ -186,6 +188,30 @@ describe('audit verify', () => {
       checked: 1,
       problem: { seq: 2, kind: 'changed' },
     });
+  });
+});
+
+describe('audit verify --anchor', () => {
+  it('detects records removed from the end of the log, which a plain verify cannot', async () => {
+    expect((await kw('import', 'dotenv', ENV_FIXTURE)).code).toBe(0);
+    const first = await kw('audit', 'verify');
+    const anchor = /^anchor: (\d+:[0-9a-f]{64}) /m.exec(first.stdout)![1]!;
+    const lastSeq = Number(anchor.split(':')[0]);
+
+    const db = new Database(join(dir, 'keyward.db'));
+    try {
+      expect(db.prepare('DELETE FROM events WHERE seq = ?').run(lastSeq).changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    expect((await kw('audit', 'verify')).code).toBe(0);
+    const cut = await kw('audit', 'verify', '--anchor', anchor);
+    expect(cut.code).toBe(1);
+    expect(cut.stdout.split('\n')[0]).toMatch(new RegExp(`^broken: record seq ${lastSeq} \\(missing\\): `));
+
+    const bad = await kw('audit', 'verify', '--anchor', 'nonsense');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--anchor must be <seq>:<64 hex digits>');
   });
 });
 
