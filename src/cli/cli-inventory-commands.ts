@@ -97,13 +97,15 @@ export function registerInventoryCommands(program: Command, action: CliAction): 
       ]),
     )
     .argument('<file>', 'path of the export file')
+    .option('--cluster <name>', 'kubernetes: the cluster the export came from (keeps clusters apart)')
     .action(
-      action(async (ctx, [kindArg, file]) => {
+      action(async (ctx, [kindArg, file], o) => {
         const config = ctx.config();
         const content = readImportFile(file!, config.maxImportBytes);
         const kind = resolveImportKind(kindArg!, file!, content);
+        const options = typeof o.cluster === 'string' ? { cluster: o.cluster } : undefined;
         const result = await ctx.withApp((app) =>
-          app.inventory.importFile({ kind, fileName: file!, content, actor: 'cli' }),
+          app.inventory.importFile({ kind, fileName: file!, content, actor: 'cli', options }),
         );
         if (ctx.globals.json) ctx.json(result);
         else ctx.out(renderImportSummary(result, ctx.render));

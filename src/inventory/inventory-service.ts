@@ -11,7 +11,7 @@ import type {
 } from '../core/inventory-batch.js';
 import type { Credential, Finding, Grant, Identity } from '../core/types.js';
 import type { IdentityPatch, Store } from '../store/index.js';
-import type { ImporterKind } from './importers/importer-types.js';
+import type { ImporterKind, ImportOptions } from './importers/importer-types.js';
 import { getImporter } from './importers/index.js';
 import type { PostureConfig, RiskBreakdown } from './posture/posture-types.js';
 import {
@@ -101,8 +101,10 @@ export function createInventoryService(deps: InventoryServiceDeps) {
       fileName: string;
       content: Buffer;
       actor: string;
+      options?: ImportOptions;
     }): Promise<ImportResult> {
       const { kind, fileName, content, actor } = args;
+      const options = checkImportOptions(kind, args.options ?? {});
       if (content.length > deps.maxImportBytes) {
         throw new ValidationError(
           `${fileName}: the file is ${(content.length / 1048576).toFixed(1)} MiB, over the import limit of ${(deps.maxImportBytes / 1048576).toFixed(0)} MiB`,
@@ -110,9 +112,15 @@ export function createInventoryService(deps: InventoryServiceDeps) {
         );
       }
       const importer = getImporter(kind);
-      const batch = importer.parse({ fileName, content }, { fingerprinter, now: now() });
+      const batch = importer.parse({ fileName, content, options }, { fingerprinter, now: now() });
       const sha256 = sha256Hex(content);
-      const changes = await applyBatch(batch, actor, { kind, file: fileName, sha256, bytes: content.length });
+      const changes = await applyBatch(batch, actor, {
+        kind,
+        file: fileName,
+        sha256,
+        bytes: content.length,
+        ...(Object.keys(options).length ? { options } : {}),
+      });
       const findings = await refreshFindings();
       return { kind, file: fileName, sha256, bytes: content.length, changes, findings };
     },
@@ -182,6 +190,27 @@ export function createInventoryService(deps: InventoryServiceDeps) {
       return buildIdentityGraph(snap, identity.id);
     },
   };
+}
+
+const CLUSTER_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** Checks that the importer accepts each option given and that its value is well-formed. */
+function checkImportOptions(kind: ImporterKind, options: ImportOptions): ImportOptions {
+  const accepted = getImporter(kind).options ?? [];
+  for (const [name, value] of Object.entries(options) as Array<[keyof ImportOptions, unknown]>) {
+    if (value === undefined) continue;
+    if (!accepted.includes(name)) {
+      throw new ValidationError(`the ${kind} importer does not take the option "${name}"`, {
+        details: [{ path: name, message: `not an option of ${kind} imports` }],
+      });
+    }
+    if (name === 'cluster' && (typeof value !== 'string' || !CLUSTER_NAME.test(value))) {
+      throw new ValidationError('a cluster name is 1–63 lowercase letters, digits, ".", "_" or "-"', {
+        details: [{ path: 'cluster', message: 'invalid cluster name' }],
+      });
+    }
+  }
+  return options;
 }
 
 /** The inventory service's type. */

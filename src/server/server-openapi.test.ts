@@ -175,6 +175,7 @@ describe('buildOpenApiDocument', () => {
     expect(imp.parameters!.map((p) => `${p.in}:${p.name}:${p.required}`)).toEqual([
       'path:kind:true',
       'query:filename:true',
+      'query:cluster:false',
     ]);
 
     const metrics = doc.paths['/metrics']!.get!;

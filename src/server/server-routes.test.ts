@@ -717,6 +717,27 @@ describe('imports', () => {
     ).toBe(true);
   });
 
+  it('validates ?cluster= and rejects it for an importer that does not take it', async () => {
+    t = await createTestServer();
+    const bad = await call(t, 'POST', '/api/v1/imports/kubernetes?filename=k.json&cluster=EU%20West', '{}', {
+      'content-type': 'application/json',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual(
+      invalid([
+        { path: 'query.cluster', message: 'must be 1–63 lowercase letters, digits, ".", "_" or "-"' },
+      ]),
+    );
+    const wrongKind = await call(t, 'POST', '/api/v1/imports/dotenv?filename=.env&cluster=eu', 'A=1', {
+      'content-type': 'text/plain',
+    });
+    expect(wrongKind.statusCode).toBe(400);
+    expect(wrongKind.json()).toMatchObject({
+      code: 'KW_VALIDATION',
+      message: 'the dotenv importer does not take the option "cluster"',
+    });
+  });
+
   it('requires ?filename= and a known kind', async () => {
     t = await createTestServer();
     const res = await call(t, 'POST', '/api/v1/imports/dotenv', 'A=1', { 'content-type': 'text/plain' });

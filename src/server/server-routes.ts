@@ -409,6 +409,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
         fileName: query.filename,
         content: body as Buffer,
         actor,
+        options: query.cluster === undefined ? undefined : { cluster: query.cluster },
       }),
   }),
 

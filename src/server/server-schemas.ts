@@ -597,6 +597,15 @@ export const importQuery = z.strictObject({
     .regex(/^[^\u0000-\u001f\u007f]+$/, { error: 'must not contain control characters', abort: true })
     .refine((s) => s.trim().length > 0, { error: 'must not be blank' })
     .describe('Name of the imported file (used in findings, credential locations and the event log)'),
+  cluster: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
+      error: 'must be 1–63 lowercase letters, digits, ".", "_" or "-"',
+    })
+    .optional()
+    .describe(
+      'kubernetes imports: the cluster the export came from, so equal names in two clusters stay apart',
+    ),
 });
 
 /** An empty query (routes without query parameters reject unknown ones). */

@@ -5,10 +5,17 @@ import type { InventoryBatch } from '../../core/inventory-batch.js';
 export const IMPORTER_KINDS = ['mcp', 'dotenv', 'aws', 'kubernetes', 'github', 'directory'] as const;
 export type ImporterKind = (typeof IMPORTER_KINDS)[number];
 
+/** Options an import may carry; each importer says which it accepts. */
+export interface ImportOptions {
+  /** Kubernetes: the cluster the export came from, so equal namespace/name pairs in two clusters stay apart. */
+  cluster?: string;
+}
+
 /** A file to import: its name (as the user gave it, used in error messages and locations) and bytes. */
 export interface ImportSource {
   fileName: string;
   content: Buffer;
+  options?: ImportOptions;
 }
 
 /** What an importer may use: the fingerprinter (secret values never leave the importer) and the time. */
@@ -27,5 +34,7 @@ export interface Importer {
   kind: ImporterKind;
   /** One line for `keyward import --help` and the API docs. */
   description: string;
+  /** The ImportOptions this importer understands; any other option given is an error. */
+  options?: ReadonlyArray<keyof ImportOptions>;
   parse(source: ImportSource, ctx: ImporterContext): InventoryBatch;
 }

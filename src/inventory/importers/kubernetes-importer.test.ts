@@ -381,3 +381,34 @@ describe('kubernetes importer', () => {
     );
   });
 });
+
+describe('kubernetes importer with a cluster name', () => {
+  const plain = parse('cluster.json', fixture('cluster.json'));
+  const scoped = kubernetesImporter.parse(
+    { fileName: 'cluster.json', content: fixture('cluster.json'), options: { cluster: 'prod-eu' } },
+    ctx,
+  );
+
+  it('qualifies identities, grants, resources and locations with the cluster', () => {
+    expect(scoped.identities.map((i) => i.externalId)).toEqual(
+      plain.identities.map((i) => `prod-eu/${i.externalId}`),
+    );
+    expect(scoped.identities.every((i) => i.attributes?.cluster === 'prod-eu')).toBe(true);
+    expect(scoped.credentials.map((c) => c.identity.externalId)).toEqual(
+      plain.credentials.map((c) => `prod-eu/${c.identity.externalId}`),
+    );
+    expect(scoped.resources.map((r) => r.name)).toEqual(
+      plain.resources.map((r) => r.name.replace(/^k8s:/, 'k8s:prod-eu:')),
+    );
+    expect(scoped.grants.flatMap((g) => g.resources)).toEqual(
+      plain.grants.flatMap((g) => g.resources.map((x) => x.replace(/^k8s:/, 'k8s:prod-eu:'))),
+    );
+    expect(scoped.credentials.flatMap((c) => (c.locations ?? []).map((l) => l.path))).toEqual(
+      plain.credentials.flatMap((c) =>
+        (c.locations ?? []).map((l) => l.path.replace(/^k8s:/, 'k8s:prod-eu:')),
+      ),
+    );
+    // Fingerprints do not depend on the cluster: the same token in two clusters is still one secret.
+    expect(scoped.credentials.map((c) => c.fingerprint)).toEqual(plain.credentials.map((c) => c.fingerprint));
+  });
+});

@@ -581,12 +581,47 @@ function parse(source: ImportSource, ctx: ImporterContext): InventoryBatch {
     }
   }
   issues.throwIfAny();
-  return b.finish();
+  const batch = b.finish();
+  return source.options?.cluster ? scopeToCluster(batch, source.options.cluster) : batch;
+}
+
+/**
+ * Qualifies every name in a batch with the cluster: identity external ids and names become
+ * `<cluster>/<namespace>/<name>`, and `k8s:` resource names, grant patterns and secret locations become
+ * `k8s:<cluster>:…`, so two clusters with the same namespace and ServiceAccount names never merge.
+ */
+export function scopeToCluster(batch: InventoryBatch, cluster: string): InventoryBatch {
+  const ref = (r: { provider: string; externalId: string }) => ({
+    ...r,
+    externalId: `${cluster}/${r.externalId}`,
+  });
+  const k8s = (s: string): string => (s.startsWith('k8s:') ? `k8s:${cluster}:${s.slice(4)}` : s);
+  return {
+    identities: batch.identities.map((i) => ({
+      ...i,
+      externalId: `${cluster}/${i.externalId}`,
+      name: i.name === i.externalId ? `${cluster}/${i.name}` : i.name,
+      attributes: { ...i.attributes, cluster },
+    })),
+    credentials: batch.credentials.map((c) => ({
+      ...c,
+      identity: ref(c.identity),
+      locations: c.locations?.map((l) => ({ ...l, path: k8s(l.path) })),
+    })),
+    grants: batch.grants.map((g) => ({ ...g, identity: ref(g.identity), resources: g.resources.map(k8s) })),
+    resources: batch.resources.map((r) => ({
+      ...r,
+      name: k8s(r.name),
+      attributes: { ...r.attributes, cluster },
+    })),
+    people: batch.people,
+  };
 }
 
 /** Imports a kubectl JSON List of ServiceAccounts, Secrets, Roles and bindings. */
 export const kubernetesImporter: Importer = {
   kind: 'kubernetes',
+  options: ['cluster'],
   description:
     'Kubernetes: `kubectl get serviceaccounts,secrets,roles,rolebindings,clusterroles,clusterrolebindings -A -o json` (ServiceAccounts, tokens, secrets, RBAC grants)',
   parse,
