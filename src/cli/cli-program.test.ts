@@ -253,7 +253,9 @@ describe('with the demo data set', () => {
 
     const audit = await run(['audit', 'verify']);
     expect(audit.code).toBe(0);
-    expect(audit.stdout).toMatch(/^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\nanchor: \d+:[0-9a-f]{64} /);
+    expect(audit.stdout).toMatch(
+      /^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\nanchor: \d+:[0-9a-f]{64} /,
+    );
   });
 });
 
