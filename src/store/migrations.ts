@@ -154,6 +154,128 @@ CREATE TABLE settings (
   return dialect === 'postgres' ? sql.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') : sql;
 };
 
+/**
+ * The credential broker: agent types and agents (OAuth clients), federated issuers, signing keys, the
+ * revocation deny-list, approvals, upstreams and the jti replay cache; and an index for reading events by
+ * type over a time window (usage reports) in seq order. Client secrets are kept as password hashes; signing keys and
+ * upstream credentials as sealed blobs, never in plaintext.
+ */
+const v2Tables = (dialect: 'sqlite' | 'postgres'): string => {
+  const bigint = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
+  const sql = `
+CREATE TABLE broker_agent_types (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  description TEXT,
+  policy TEXT NOT NULL,
+  policy_source TEXT NOT NULL,
+  policy_version INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE broker_agents (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL UNIQUE,
+  agent_type_id TEXT NOT NULL REFERENCES broker_agent_types (id),
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  secret_hash TEXT,
+  jwks TEXT,
+  federated TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  last_used_at TEXT,
+  UNIQUE (agent_type_id, name)
+);
+CREATE INDEX broker_agents_name ON broker_agents (name, id);
+
+CREATE TABLE broker_federated_issuers (
+  id TEXT PRIMARY KEY,
+  issuer TEXT NOT NULL UNIQUE,
+  jwks_uri TEXT,
+  jwks TEXT,
+  audience TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE broker_signing_keys (
+  kid TEXT PRIMARY KEY,
+  alg TEXT NOT NULL,
+  public_jwk TEXT NOT NULL,
+  sealed_private_key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  activates_at TEXT NOT NULL,
+  retires_at TEXT,
+  expires_at TEXT
+);
+
+CREATE TABLE broker_revocations (
+  seq ${bigint} PRIMARY KEY,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  issued_before TEXT,
+  expires_at TEXT NOT NULL,
+  reason TEXT,
+  actor TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX broker_revocations_expires ON broker_revocations (expires_at);
+
+CREATE TABLE broker_counters (
+  name TEXT PRIMARY KEY,
+  value ${bigint} NOT NULL
+);
+INSERT INTO broker_counters (name, value) VALUES ('revocations', 0);
+
+CREATE TABLE broker_approvals (
+  id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES broker_agents (id),
+  agent_type_id TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  resource TEXT,
+  task TEXT,
+  purpose TEXT,
+  status TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  decided_at TEXT,
+  decided_by TEXT,
+  reason TEXT,
+  token_jti TEXT
+);
+CREATE INDEX broker_approvals_status ON broker_approvals (status, expires_at);
+CREATE INDEX broker_approvals_agent ON broker_approvals (agent_id);
+CREATE INDEX broker_approvals_requested ON broker_approvals (requested_at, id);
+
+CREATE TABLE broker_upstreams (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  base_url TEXT NOT NULL,
+  auth TEXT NOT NULL,
+  sealed_secret TEXT NOT NULL,
+  secret_fingerprint TEXT NOT NULL,
+  secret_preview TEXT NOT NULL,
+  routes TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE broker_replay (
+  namespace TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  PRIMARY KEY (namespace, jti)
+);
+CREATE INDEX broker_replay_expires ON broker_replay (expires_at);
+
+CREATE INDEX events_by_type ON events (type, seq, time);
+`;
+  return dialect === 'postgres' ? sql.replace(/\bTEXT\b/g, 'TEXT COLLATE "C"') : sql;
+};
+
 /** All migrations in order. Append new ones; never edit an applied one. */
 export const MIGRATIONS: Migration[] = [
   {
@@ -161,5 +283,11 @@ export const MIGRATIONS: Migration[] = [
     name: 'inventory, findings, event log, settings',
     sqlite: v1Tables('sqlite'),
     postgres: v1Tables('postgres'),
+  },
+  {
+    version: 2,
+    name: 'credential broker; events by type and time',
+    sqlite: v2Tables('sqlite'),
+    postgres: v2Tables('postgres'),
   },
 ];

@@ -4,10 +4,13 @@
  */
 import { severityRank } from '../core/types.js';
 import type {
+  AgentFilter,
+  ApprovalFilter,
   CredentialFilter,
   FindingFilter,
   GrantFilter,
   IdentityFilter,
+  PageQuery,
   PersonFilter,
   ResourceFilter,
 } from './store-types.js';
@@ -136,4 +139,36 @@ export function updateByIdSql(table: string, columns: readonly string[]): string
 /** Moves the first value (the key) to the end, to match updateByIdSql. */
 export function updateValues(values: unknown[]): unknown[] {
   return [...values.slice(1), values[0]];
+}
+
+export function listAgentTypesSql(q: PageQuery = {}): ListSql {
+  return list('broker_agent_types', [], [], 'name', q);
+}
+
+export function listAgentsSql(f: AgentFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.agentTypeId) add('agent_type_id = ?', f.agentTypeId);
+  if (f.status) add('status = ?', f.status);
+  return list('broker_agents', where, params, 'name, id', f);
+}
+
+export function listApprovalsSql(f: ApprovalFilter = {}): ListSql {
+  const { where, params, add } = conditions();
+  if (f.status) add('status = ?', f.status);
+  if (f.agentId) add('agent_id = ?', f.agentId);
+  return list('broker_approvals', where, params, 'requested_at DESC, id DESC', f);
+}
+
+/**
+ * Events of some types from a time on, after a seq, in seq order. One branch per type, each a range of the
+ * (type, seq, time) index read in seq order with the time checked inside the index, merged by seq: a planner
+ * given `type IN (…)` walks the primary key instead and reads every older event when the window is recent.
+ */
+export function eventsByTypeSql(types: string[], since: string, limit: number, afterSeq: number): Sql {
+  const branch = (i: number): string =>
+    `SELECT * FROM (SELECT * FROM events WHERE type = ? AND time >= ? AND seq > ? ORDER BY seq LIMIT ?) AS t${i}`;
+  return {
+    text: `${types.map((_, i) => branch(i)).join(' UNION ALL ')} ORDER BY seq LIMIT ?`,
+    params: [...types.flatMap((t) => [t, since, afterSeq, limit]), limit],
+  };
 }

@@ -1,5 +1,15 @@
 /** Maps rows (the same column names in both dialects) to domain records and back. */
 import type {
+  Agent,
+  AgentType,
+  Approval,
+  FederatedIssuer,
+  JsonWebKeySet,
+  Revocation,
+  SigningKey,
+  Upstream,
+} from '../core/broker-types.js';
+import type {
   Credential,
   CredentialLocation,
   EventRecord,
@@ -363,4 +373,282 @@ export const EVENT_COLUMNS = [
 ] as const;
 export function eventValues(e: EventRecord): unknown[] {
   return [e.seq, e.id, e.time, e.type, e.actor, e.subject, JSON.stringify(e.data), e.prevHash, e.hash];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Broker records
+
+const jsonOrNull = <T>(v: unknown): T | null =>
+  v === null || v === undefined ? null : (JSON.parse(str(v)) as T);
+const jsonTextOrNull = (v: unknown): string | null =>
+  v === null || v === undefined ? null : JSON.stringify(v);
+
+export function rowToAgentType(r: Row): AgentType {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    owner: str(r.owner),
+    description: strOrNull(r.description),
+    policy: json(r.policy, {}),
+    policySource: str(r.policy_source),
+    policyVersion: Number(r.policy_version),
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+  };
+}
+
+export const AGENT_TYPE_COLUMNS = [
+  'id',
+  'name',
+  'owner',
+  'description',
+  'policy',
+  'policy_source',
+  'policy_version',
+  'created_at',
+  'updated_at',
+] as const;
+export function agentTypeValues(t: AgentType): unknown[] {
+  return [
+    t.id,
+    t.name,
+    t.owner,
+    t.description,
+    JSON.stringify(t.policy),
+    t.policySource,
+    t.policyVersion,
+    t.createdAt,
+    t.updatedAt,
+  ];
+}
+
+export function rowToAgent(r: Row): Agent {
+  return {
+    id: str(r.id),
+    clientId: str(r.client_id),
+    agentTypeId: str(r.agent_type_id),
+    name: str(r.name),
+    status: str(r.status) as Agent['status'],
+    auth: {
+      secretHash: strOrNull(r.secret_hash),
+      jwks: jsonOrNull<JsonWebKeySet>(r.jwks),
+      federated: json(r.federated, []),
+    },
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+    lastUsedAt: strOrNull(r.last_used_at),
+  };
+}
+
+export const AGENT_COLUMNS = [
+  'id',
+  'client_id',
+  'agent_type_id',
+  'name',
+  'status',
+  'secret_hash',
+  'jwks',
+  'federated',
+  'created_at',
+  'updated_at',
+  'last_used_at',
+] as const;
+export function agentValues(a: Agent): unknown[] {
+  return [
+    a.id,
+    a.clientId,
+    a.agentTypeId,
+    a.name,
+    a.status,
+    a.auth.secretHash,
+    jsonTextOrNull(a.auth.jwks),
+    JSON.stringify(a.auth.federated),
+    a.createdAt,
+    a.updatedAt,
+    a.lastUsedAt,
+  ];
+}
+
+export function rowToFederatedIssuer(r: Row): FederatedIssuer {
+  return {
+    id: str(r.id),
+    issuer: str(r.issuer),
+    jwksUri: strOrNull(r.jwks_uri),
+    jwks: jsonOrNull<JsonWebKeySet>(r.jwks),
+    audience: str(r.audience),
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+  };
+}
+
+export const FEDERATED_ISSUER_COLUMNS = [
+  'id',
+  'issuer',
+  'jwks_uri',
+  'jwks',
+  'audience',
+  'created_at',
+  'updated_at',
+] as const;
+export function federatedIssuerValues(f: FederatedIssuer): unknown[] {
+  return [f.id, f.issuer, f.jwksUri, jsonTextOrNull(f.jwks), f.audience, f.createdAt, f.updatedAt];
+}
+
+export function rowToSigningKey(r: Row): SigningKey {
+  return {
+    kid: str(r.kid),
+    alg: str(r.alg) as SigningKey['alg'],
+    publicJwk: json(r.public_jwk, {}),
+    sealedPrivateKey: str(r.sealed_private_key),
+    createdAt: str(r.created_at),
+    activatesAt: str(r.activates_at),
+    retiresAt: strOrNull(r.retires_at),
+    expiresAt: strOrNull(r.expires_at),
+  };
+}
+
+export const SIGNING_KEY_COLUMNS = [
+  'kid',
+  'alg',
+  'public_jwk',
+  'sealed_private_key',
+  'created_at',
+  'activates_at',
+  'retires_at',
+  'expires_at',
+] as const;
+export function signingKeyValues(k: SigningKey): unknown[] {
+  return [
+    k.kid,
+    k.alg,
+    JSON.stringify(k.publicJwk),
+    k.sealedPrivateKey,
+    k.createdAt,
+    k.activatesAt,
+    k.retiresAt,
+    k.expiresAt,
+  ];
+}
+
+export function rowToRevocation(r: Row): Revocation {
+  return {
+    seq: Number(r.seq),
+    kind: str(r.kind) as Revocation['kind'],
+    value: str(r.value),
+    issuedBefore: strOrNull(r.issued_before),
+    expiresAt: str(r.expires_at),
+    reason: strOrNull(r.reason),
+    actor: str(r.actor),
+    createdAt: str(r.created_at),
+  };
+}
+
+export const REVOCATION_COLUMNS = [
+  'seq',
+  'kind',
+  'value',
+  'issued_before',
+  'expires_at',
+  'reason',
+  'actor',
+  'created_at',
+] as const;
+export function revocationValues(r: Revocation): unknown[] {
+  return [r.seq, r.kind, r.value, r.issuedBefore, r.expiresAt, r.reason, r.actor, r.createdAt];
+}
+
+export function rowToApproval(r: Row): Approval {
+  return {
+    id: str(r.id),
+    agentId: str(r.agent_id),
+    agentTypeId: str(r.agent_type_id),
+    scopes: json(r.scopes, []),
+    resource: strOrNull(r.resource),
+    task: strOrNull(r.task),
+    purpose: strOrNull(r.purpose),
+    status: str(r.status) as Approval['status'],
+    requestedAt: str(r.requested_at),
+    expiresAt: str(r.expires_at),
+    decidedAt: strOrNull(r.decided_at),
+    decidedBy: strOrNull(r.decided_by),
+    reason: strOrNull(r.reason),
+    tokenJti: strOrNull(r.token_jti),
+  };
+}
+
+export const APPROVAL_COLUMNS = [
+  'id',
+  'agent_id',
+  'agent_type_id',
+  'scopes',
+  'resource',
+  'task',
+  'purpose',
+  'status',
+  'requested_at',
+  'expires_at',
+  'decided_at',
+  'decided_by',
+  'reason',
+  'token_jti',
+] as const;
+export function approvalValues(a: Approval): unknown[] {
+  return [
+    a.id,
+    a.agentId,
+    a.agentTypeId,
+    JSON.stringify(a.scopes),
+    a.resource,
+    a.task,
+    a.purpose,
+    a.status,
+    a.requestedAt,
+    a.expiresAt,
+    a.decidedAt,
+    a.decidedBy,
+    a.reason,
+    a.tokenJti,
+  ];
+}
+
+export function rowToUpstream(r: Row): Upstream {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    baseUrl: str(r.base_url),
+    auth: json(r.auth, { kind: 'bearer' }),
+    sealedSecret: str(r.sealed_secret),
+    secretFingerprint: str(r.secret_fingerprint),
+    secretPreview: str(r.secret_preview),
+    routes: json(r.routes, []),
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+  };
+}
+
+export const UPSTREAM_COLUMNS = [
+  'id',
+  'name',
+  'base_url',
+  'auth',
+  'sealed_secret',
+  'secret_fingerprint',
+  'secret_preview',
+  'routes',
+  'created_at',
+  'updated_at',
+] as const;
+export function upstreamValues(u: Upstream): unknown[] {
+  return [
+    u.id,
+    u.name,
+    u.baseUrl,
+    JSON.stringify(u.auth),
+    u.sealedSecret,
+    u.secretFingerprint,
+    u.secretPreview,
+    JSON.stringify(u.routes),
+    u.createdAt,
+    u.updatedAt,
+  ];
 }

@@ -1,4 +1,27 @@
 import type {
+  Agent,
+  AgentInput,
+  AgentPatch,
+  AgentStatus,
+  AgentSummary,
+  AgentType,
+  AgentTypeInput,
+  Approval,
+  ApprovalDecision,
+  ApprovalInput,
+  ApprovalStatus,
+  FederatedIssuer,
+  FederatedIssuerInput,
+  Revocation,
+  RevocationInput,
+  Saved,
+  SigningKey,
+  SigningKeyInfo,
+  Upstream,
+  UpstreamInput,
+  UpstreamSummary,
+} from '../core/broker-types.js';
+import type {
   BatchContext,
   BatchResult,
   IdentityInput,
@@ -100,11 +123,130 @@ export interface StoreStats {
   events: number;
 }
 
+export interface AgentFilter extends PageQuery {
+  agentTypeId?: string;
+  status?: AgentStatus;
+}
+
+export interface ApprovalFilter extends PageQuery {
+  status?: ApprovalStatus;
+  agentId?: string;
+}
+
+/** Changes to a signing key's schedule; absent fields stay as they are. */
+export interface SigningKeyPatch {
+  retiresAt?: string | null;
+  expiresAt?: string | null;
+}
+
+/**
+ * The broker's half of the persistence contract. Every write that changes broker state appends its event to
+ * the hash-chained log in the same transaction: when the event cannot be written, nothing is (fail closed).
+ * Event data holds ids, names, fingerprints and previews, never a secret hash or a sealed blob.
+ *
+ * Only four methods return secret material, because their callers need it and must keep it in the process:
+ * `getAgent` and `getAgentByClientId` (the client secret's hash, to verify a client), `listSigningKeys` (the
+ * sealed private keys, to sign) and `getUpstream` (the sealed upstream credential, for the proxy). Their
+ * output must never be sent over the API as it is: use `toAgentSummary`, `toSigningKeyInfo` and
+ * `toUpstreamSummary` from `core/broker-types`. Every other method returns these records without it.
+ */
+export interface BrokerStore {
+  /**
+   * Creates or updates an agent type by name. `policyVersion` starts at 1 and grows by one only when the
+   * policy changed; nothing is written and no event appended when the input matches what is stored.
+   */
+  upsertAgentType(input: AgentTypeInput, ctx: ChangeContext): Promise<Saved<'agentType', AgentType>>;
+  /** By id (`aty_…`) or by name. */
+  getAgentType(idOrName: string): Promise<AgentType | null>;
+  /** Ordered by name. */
+  listAgentTypes(page?: PageQuery): Promise<Page<AgentType>>;
+
+  /**
+   * Registers an agent and returns it without the secret hash. NotFoundError when the agent type does not
+   * exist; ConflictError when its name is taken within the type or the client id is taken.
+   */
+  createAgent(input: AgentInput, ctx: ChangeContext): Promise<AgentSummary>;
+  /** With `auth.secretHash`: never send the result over the API (see `toAgentSummary`). */
+  getAgent(id: string): Promise<Agent | null>;
+  /** With `auth.secretHash`, for the token endpoint: never send the result over the API. */
+  getAgentByClientId(clientId: string): Promise<Agent | null>;
+  /** Ordered by name, then id; without secret hashes. */
+  listAgents(filter?: AgentFilter): Promise<Page<AgentSummary>>;
+  /**
+   * Changes name, status or auth fields. Appends `broker.agent.disabled` / `broker.agent.enabled` when the
+   * status changes, else `broker.agent.updated`; a patch that changes nothing writes nothing.
+   */
+  updateAgent(id: string, patch: AgentPatch, ctx: ChangeContext): Promise<AgentSummary>;
+  /** Records that the agent was used at `time` (only ever moves forward); no event; unknown ids are ignored. */
+  touchAgentUsed(id: string, time: string): Promise<void>;
+
+  /** Creates or updates a federated issuer by its issuer URL. */
+  saveFederatedIssuer(
+    input: FederatedIssuerInput,
+    ctx: ChangeContext,
+  ): Promise<Saved<'federatedIssuer', FederatedIssuer>>;
+  getFederatedIssuer(issuer: string): Promise<FederatedIssuer | null>;
+  /** Ordered by issuer. */
+  listFederatedIssuers(): Promise<FederatedIssuer[]>;
+
+  /** Stores a new signing key; ConflictError when the kid exists. */
+  insertSigningKey(key: SigningKey, ctx: ChangeContext): Promise<SigningKeyInfo>;
+  /** Every key, newest first (by createdAt, then kid), with the sealed private keys. */
+  listSigningKeys(): Promise<SigningKey[]>;
+  /** Reschedules a key; `broker.key.retired` when retiresAt is set. NotFoundError when absent. */
+  updateSigningKey(kid: string, patch: SigningKeyPatch, ctx: ChangeContext): Promise<SigningKeyInfo>;
+
+  /** Adds a deny-list entry with the next seq (increasing in commit order across processes). */
+  addRevocation(input: RevocationInput, ctx: ChangeContext): Promise<Revocation>;
+  /** Entries with seq greater than `seq`, in seq order, at most `limit` (1–10,000). */
+  listRevocationsSince(seq: number, limit: number): Promise<Revocation[]>;
+  /** Drops entries whose expiresAt is at or before `now` (no event; seqs are never reused); returns how many. */
+  pruneRevocations(now: string): Promise<number>;
+
+  /** Records a pending approval request. NotFoundError when the agent does not exist. */
+  createApproval(input: ApprovalInput, ctx: ChangeContext): Promise<Approval>;
+  getApproval(id: string): Promise<Approval | null>;
+  /** Newest request first. */
+  listApprovals(filter?: ApprovalFilter): Promise<Page<Approval>>;
+  /**
+   * Approves or denies a pending request. ConflictError when it is not pending or its deadline has passed;
+   * NotFoundError when absent.
+   */
+  decideApproval(id: string, decision: ApprovalDecision): Promise<Approval>;
+  /** Marks pending requests whose deadline is at or before `now` as expired, one event each; returns them. */
+  expirePendingApprovals(now: string): Promise<Approval[]>;
+  /**
+   * Records the token issued from an approved request. ConflictError when it is not approved or was used
+   * already: an approval yields one token.
+   */
+  markApprovalUsed(id: string, jti: string, ctx: ChangeContext): Promise<Approval>;
+
+  /** Creates or updates an upstream by name. */
+  saveUpstream(input: UpstreamInput, ctx: ChangeContext): Promise<Saved<'upstream', UpstreamSummary>>;
+  /** With `sealedSecret`, for the proxy: never send the result over the API (see `toUpstreamSummary`). */
+  getUpstream(name: string): Promise<Upstream | null>;
+  /** Ordered by name; without sealed secrets. */
+  listUpstreams(): Promise<UpstreamSummary[]>;
+
+  /**
+   * Remembers a jti of a DPoP proof or client assertion: true the first time (per namespace), false for a
+   * replay, atomically across processes. An entry expired at `now` no longer counts. Expired entries are
+   * pruned at most once a minute per store instance.
+   */
+  checkAndRecordReplay(namespace: string, jti: string, expiresAt: string, now: string): Promise<boolean>;
+
+  /**
+   * Events of the given types at or after `since` with seq greater than `afterSeq`, in seq order, at most
+   * `limit` (1–10,000), for usage reports; page by passing the last seq as `afterSeq`.
+   */
+  readEventsByType(types: string[], since: string, limit: number, afterSeq?: number): Promise<EventRecord[]>;
+}
+
 /**
  * The persistence contract. Two adapters implement it over one schema (SQLite and PostgreSQL) and one
  * conformance suite (`runStoreConformance`) holds them to the same behaviour.
  */
-export interface Store {
+export interface Store extends BrokerStore {
   readonly dialect: 'sqlite' | 'postgres';
 
   /** Applies pending schema migrations; returns the versions applied now. */

@@ -91,6 +91,7 @@ import {
   updateMany,
   type Queryable,
 } from './postgres-bulk.js';
+import { createPostgresBrokerStore } from './postgres-broker-store.js';
 
 /** Where the PostgreSQL store connects and how. */
 export interface PostgresStoreOptions {
@@ -114,7 +115,7 @@ const LOCATION_COLUMNS = [
 ] as const;
 
 /** Advisory lock names, scoped to the schema in use so stores in different schemas never wait on each other. */
-type LockName = 'inventory' | 'events';
+type LockName = 'inventory' | 'events' | 'broker';
 
 /**
  * Creates a PostgreSQL store (connections open lazily). Call `migrate()` before use.
@@ -439,7 +440,19 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     return rows.map((r) => rowToCredential(r, locs.get(String(r.id)) ?? []));
   };
 
+  const broker = createPostgresBrokerStore({
+    pool,
+    tx: (fn) => tx(fn),
+    lockBroker: (c) => lock(c, 'broker'),
+    q,
+    one,
+    guard,
+    page,
+    appendEventsTx,
+  });
+
   const store: Store = {
+    ...broker,
     dialect: 'postgres',
 
     migrate: () =>

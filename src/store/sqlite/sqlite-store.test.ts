@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../core/errors.js';
+import { MIGRATIONS } from '../migrations.js';
+import { makeSqliteBrokerHarness, runBrokerStoreConformance } from '../store-broker-conformance.js';
 import { makeSqliteHarness, runStoreConformance } from '../store-conformance.js';
 import { createSqliteStore } from './sqlite-store.js';
 
 runStoreConformance('sqlite', makeSqliteHarness);
+runBrokerStoreConformance('sqlite', makeSqliteBrokerHarness);
 
 describe('SQLite store', () => {
   it('wraps a file it cannot open in a StoreError', () => {
@@ -19,7 +22,7 @@ describe('SQLite store', () => {
       const file = join(dir, 'keyward.db');
       const a = createSqliteStore({ filename: file });
       const b = createSqliteStore({ filename: file });
-      expect(await a.migrate()).toEqual([1]);
+      expect(await a.migrate()).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await b.migrate()).toEqual([]);
       const ev = (n: number) => ({
         time: '2026-01-01T00:00:00.000Z',

@@ -73,6 +73,7 @@ import {
   type ListSql,
 } from '../store-queries.js';
 import type { IdentityPatch, Page, Store, StoreStats, ChangeContext } from '../store-types.js';
+import { createSqliteBrokerStore } from './sqlite-broker-store.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
@@ -320,7 +321,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     };
   };
 
+  const broker = createSqliteBrokerStore({ db, get, all, run, guard, page, appendEventsTx });
+
   const store: Store = {
+    ...broker,
     dialect: 'sqlite',
 
     migrate: () =>
