@@ -12,6 +12,10 @@ export type {
   IdentityPatch,
   ChangeContext,
   StoreStats,
+  BrokerStore,
+  AgentFilter,
+  ApprovalFilter,
+  SigningKeyPatch,
 } from './store-types.js';
 export { createSqliteStore } from './sqlite/sqlite-store.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
