@@ -72,7 +72,9 @@ describe('keyward against PostgreSQL', () => {
 
     const audit = await runKeyward([...g, 'audit', 'verify']);
     expect(audit.code).toBe(0);
-    expect(audit.stdout).toMatch(/^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\n$/);
+    expect(audit.stdout).toMatch(
+      /^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\nanchor: \d+:[0-9a-f]{64} /,
+    );
   });
 
   it('names the database in a connection failure and exits 3', async () => {
