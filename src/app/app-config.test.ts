@@ -51,6 +51,48 @@ describe('loadConfig', () => {
   });
 
   it('rejects a bad port from the environment, naming it', () => {
-    expect(() => loadConfig({ env: { KEYWARD_PORT: 'abc' }, flags: { dataDir: tmp() } })).toThrow(/environment/);
+    expect(() => loadConfig({ env: { KEYWARD_PORT: 'abc' }, flags: { dataDir: tmp() } })).toThrow(
+      /environment/,
+    );
+  });
+
+  it('has a broker section: issuer from host and port unless given, other fields defaulted and checked', () => {
+    const c = loadConfig({ env: {}, flags: { dataDir: tmp(), port: 8443 } });
+    expect(c.broker).toEqual({
+      issuer: 'http://127.0.0.1:8443',
+      defaultTokenTtlSeconds: 900,
+      maxTokenTtlSeconds: 3600,
+      keyRotationDays: 30,
+      revocationPollIntervalMs: 250,
+      dpopIatWindowSeconds: 60,
+      dpopNonce: false,
+      approvalPollIntervalSeconds: 5,
+    });
+    expect(Object.isFrozen(c.broker)).toBe(true);
+    expect(loadConfig({ env: {}, flags: { dataDir: tmp(), host: '::1' } }).broker.issuer).toBe(
+      'http://[::1]:7300',
+    );
+
+    const dir = tmp();
+    writeFileSync(
+      join(dir, 'keyward.yaml'),
+      'broker:\n  issuer: https://file.example/\n  maxTokenTtlSeconds: 1800\n',
+    );
+    const fromFile = loadConfig({ env: {}, flags: { dataDir: dir } });
+    expect(fromFile.broker).toMatchObject({ issuer: 'https://file.example', maxTokenTtlSeconds: 1800 });
+    // KEYWARD_ISSUER replaces the issuer only, keeping the file's other broker settings.
+    const fromEnv = loadConfig({
+      env: { KEYWARD_ISSUER: 'https://keyward.example' },
+      flags: { dataDir: dir },
+    });
+    expect(fromEnv.broker).toMatchObject({ issuer: 'https://keyward.example', maxTokenTtlSeconds: 1800 });
+
+    writeFileSync(join(dir, 'keyward.yaml'), 'broker:\n  issuer: ftp://x\n');
+    try {
+      loadConfig({ env: {}, flags: { dataDir: dir } });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ValidationError).details[0]?.path).toBe('broker.issuer');
+    }
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { ValidationError, type ErrorDetail } from '../core/errors.js';
+import { brokerConfigSchema, normalizeIssuer, type BrokerConfig } from '../broker/index.js';
 import { postureConfigSchema } from '../inventory/index.js';
 
 export const appConfigSchema = z
@@ -50,11 +51,22 @@ export const appConfigSchema = z
     posture: postureConfigSchema
       .default(postureConfigSchema.parse({}))
       .describe('Posture finding thresholds'),
+    broker: brokerConfigSchema
+      .default(brokerConfigSchema.parse({}))
+      .describe(
+        'Credential broker: issuer URL, token lifetimes, key rotation, revocation polling, DPoP, approvals',
+      ),
   })
   .strict();
 
-/** Validated, frozen configuration. */
-export type AppConfig = Readonly<z.infer<typeof appConfigSchema>>;
+/** Validated, frozen configuration; the broker's issuer is resolved (default `http://<host>:<port>`). */
+export type AppConfig = Readonly<Omit<z.infer<typeof appConfigSchema>, 'broker'> & { broker: BrokerConfig }>;
+
+/** The default issuer URL for a listen address: `http://<host>:<port>` (IPv6 hosts in brackets). */
+export function defaultIssuer(host: string, port: number): string {
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
 
 /** Turns zod issues into error details with dotted paths, prefixed by where the value came from. */
 export function zodDetails(error: z.ZodError, prefix: string): ErrorDetail[] {
@@ -95,6 +107,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.KEYWARD_PORT) out.port = Number(env.KEYWARD_PORT);
   if (env.KEYWARD_MASTER_KEY) out.masterKey = env.KEYWARD_MASTER_KEY;
   if (env.KEYWARD_LOG_LEVEL) out.logLevel = env.KEYWARD_LOG_LEVEL;
+  if (env.KEYWARD_ISSUER) out.broker = { issuer: env.KEYWARD_ISSUER };
   return out;
 }
 
@@ -125,7 +138,12 @@ export function loadConfig(sources: {
       });
     }
   }
-  const merged = { ...fromFile, ...fromEnv, ...flags };
+  const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...flags };
+  // The broker section is merged field by field, so KEYWARD_ISSUER does not drop the file's other broker settings.
+  const brokerLayers = [fromFile.broker, fromEnv.broker, flags.broker].filter(
+    (b): b is Record<string, unknown> => typeof b === 'object' && b !== null && !Array.isArray(b),
+  );
+  if (brokerLayers.length > 0) merged.broker = Object.assign({}, ...brokerLayers) as Record<string, unknown>;
   const parsed = appConfigSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ValidationError('invalid configuration', {
@@ -133,5 +151,8 @@ export function loadConfig(sources: {
       details: zodDetails(parsed.error, ''),
     });
   }
-  return Object.freeze(parsed.data);
+  const { broker, ...rest } = parsed.data;
+  const issuer =
+    broker.issuer === undefined ? defaultIssuer(rest.host, rest.port) : normalizeIssuer(broker.issuer)!;
+  return Object.freeze({ ...rest, broker: Object.freeze({ ...broker, issuer }) });
 }
