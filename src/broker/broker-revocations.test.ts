@@ -257,6 +257,28 @@ describe('revocation through the service', () => {
     expect(added[0]!.data).toMatchObject({ reason: 'leaked', expiresAt: '2026-03-02T11:00:06.000Z' });
   });
 
+  it('refuses tokens when the revocation list cannot be read (fail closed)', async () => {
+    const t = await issuing();
+    const token = await t.issue();
+    const down = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        if (prop === 'listRevocationsSince') return () => Promise.reject(new Error('database is down'));
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const errors: unknown[] = [];
+    const other = makeBroker(down, t.clock, {}, { onError: (e) => errors.push(e) });
+    cleanups.push(() => other.close());
+    expect(await verify(other, token)).toMatchObject({
+      ok: false,
+      error: 'invalid_token',
+      reason: 'revocation-unavailable',
+      message: 'the revocation list could not be read, so the token is refused; try again later',
+    });
+    expect(await other.introspect(token)).toEqual({ active: false });
+    expect((errors[0] as Error).message).toBe('database is down');
+  });
+
   it('checks what to revoke', async () => {
     const t = await issuing();
     await expect(

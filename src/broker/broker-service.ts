@@ -6,6 +6,7 @@
  * crypto); the store holds the state and logs every change.
  */
 import { randomBytes } from 'node:crypto';
+import { appendEvent } from '../audit/index.js';
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import {
@@ -1105,7 +1106,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
         getUpstream: (name) => store.getUpstream(name),
         verifyToken: (token, context) => verifyProxyToken(token, context),
         openSecret: (upstream) => vault.open(upstream),
-        appendEvent: (event) => store.appendEvents([event]),
+        appendEvent: (event) => appendEvent(store, event),
         clock,
       });
     },

@@ -1003,3 +1003,107 @@ describe('approvals', () => {
     });
   });
 });
+
+describe('hostile input', () => {
+  it('is answered with an RFC error, never a crash', async () => {
+    const t = await setup();
+    const a = await t.agent('support-agent');
+    const { unsecuredJwt, signTestJwt, b64json } = await import('./broker-crypto-test-support.js');
+    const noneToken = unsecuredJwt(
+      { iss: ISSUER, sub: 'user:x', aud: GITHUB, exp: t.clock.seconds() + 60, scope: 'repo:read' },
+      { typ: 'at+jwt', kid: 'k' },
+    );
+    const hs = await signTestJwt(
+      { alg: 'HS256', typ: 'at+jwt', kid: 'k' },
+      { iss: ISSUER, sub: 'user:x', aud: GITHUB, exp: t.clock.seconds() + 60 },
+      new TextEncoder().encode('public-key-bytes-used-as-a-secret'),
+    );
+    const exchange = (subject: string) =>
+      t.broker.token(
+        tokenRequest(
+          {
+            grant_type: EXCHANGE,
+            subject_token: subject,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+            resource: GITHUB,
+          },
+          t.basic(a),
+        ),
+      );
+    expectError(
+      await exchange(noneToken),
+      400,
+      'invalid_request',
+      "subject token rejected: access token: algorithm 'none' is not allowed (allowed: EdDSA)",
+    );
+    expectError(
+      await exchange(hs),
+      400,
+      'invalid_request',
+      "subject token rejected: access token: algorithm 'HS256' is not allowed (allowed: EdDSA)",
+    );
+    expectError(
+      await exchange('x'.repeat(20_000)),
+      400,
+      'invalid_request',
+      'the subject token is not a readable JWT',
+    );
+    expectError(
+      await exchange(`${b64json({ alg: 'EdDSA' })}.${b64json({ iss: ISSUER })}.sig`),
+      400,
+      'invalid_request',
+      "subject token rejected: access token: the 'typ' header must be 'at+jwt'",
+    );
+    const weird = [
+      { grant_type: CC, scope: '\u0000\u0001', resource: GITHUB },
+      { grant_type: CC, scope: 'a'.repeat(100_000), resource: 'x'.repeat(5000) },
+      { grant_type: CC, scope: 'repo:read', resource: 'https://api.github.com#frag' },
+      { grant_type: 'x'.repeat(10_000) },
+      { grant_type: CIBA, auth_req_id: '../../etc/passwd' },
+    ];
+    for (const params of weird) {
+      const res = await t.broker.token(tokenRequest(params, t.basic(a)));
+      expect(res.status).toBe(400);
+      expect(res.body).toHaveProperty('error');
+      expect(JSON.stringify(res.body)).toMatch(/^[\x20-\x7e]*$/);
+    }
+    const dpop = await t.broker.token(
+      tokenRequest(
+        { grant_type: CC, scope: 'repo:read', resource: GITHUB },
+        { ...t.basic(a), dpopProof: noneToken },
+      ),
+    );
+    expectError(
+      dpop,
+      400,
+      'invalid_dpop_proof',
+      "DPoP proof: algorithm 'none' is not allowed (allowed: EdDSA, Ed25519, ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512)",
+    );
+  });
+
+  it('a store failure is answered 500 server_error and reported', async () => {
+    const t = await setup();
+    const a = await t.agent('plain-agent');
+    const broken = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        if (prop === 'getAgentByClientId') return () => Promise.reject(new Error('connection reset'));
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const errors: unknown[] = [];
+    const broker = makeBroker(broken, t.clock, {}, { onError: (e) => errors.push(e) });
+    cleanups.push(() => broker.close());
+    const res = await broker.token(
+      tokenRequest({ grant_type: CC, scope: 'repo:read', resource: GITHUB }, t.basic(a)),
+    );
+    expect(res).toEqual({
+      status: 500,
+      body: {
+        error: 'server_error',
+        error_description: 'the broker could not process the request; try again later',
+      },
+      headers: NO_STORE,
+    });
+    expect((errors[0] as Error).message).toBe('connection reset');
+  });
+});

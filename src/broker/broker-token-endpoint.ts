@@ -11,6 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { decodeJwt, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { appendEvents } from '../audit/index.js';
 import type { Agent, AgentType, FederatedBinding, FederatedIssuer } from '../core/broker-types.js';
 import { ConflictError } from '../core/errors.js';
 import { constantTimeEqual, deriveKey } from '../core/fingerprint.js';
@@ -325,7 +326,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   /** Appends events; false when the log could not be written (the caller then answers 500). */
   const record = async (events: NewEvent[]): Promise<boolean> => {
     try {
-      await store.appendEvents(events);
+      // Through the audit module, which checks each event is plain JSON so its hash verifies later.
+      await appendEvents(store, events);
       return true;
     } catch (err) {
       deps.onError(err);
