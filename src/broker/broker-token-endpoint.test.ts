@@ -1054,7 +1054,7 @@ describe('hostile input', () => {
       'invalid_request',
       "subject token rejected: access token: the 'typ' header must be 'at+jwt'",
     );
-    const weird = [
+    const weird: Array<Record<string, string>> = [
       { grant_type: CC, scope: '\u0000\u0001', resource: GITHUB },
       { grant_type: CC, scope: 'a'.repeat(100_000), resource: 'x'.repeat(5000) },
       { grant_type: CC, scope: 'repo:read', resource: 'https://api.github.com#frag' },
