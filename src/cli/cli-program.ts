@@ -5,6 +5,7 @@ import { describeError, EXIT } from './cli-errors.js';
 import { registerInventoryCommands } from './cli-inventory-commands.js';
 import { registerAdminCommands } from './cli-admin-commands.js';
 import { registerServeCommand } from './cli-serve-command.js';
+import { registerBrokerCommands } from './cli-broker-commands.js';
 
 /** The version `keyward --version` prints. */
 export const CLI_VERSION = '0.1.0';
@@ -43,6 +44,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   registerServeCommand(program, action);
   registerInventoryCommands(program, action);
   registerAdminCommands(program, action);
+  registerBrokerCommands(program, action);
   return program;
 }
 
