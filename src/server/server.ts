@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { App } from '../app/app.js';
 import { createAdminTokenVerifier } from '../app/keys.js';
 import { ValidationError, type ErrorDetail } from '../core/errors.js';
+import { registerBrokerOAuth } from './broker-oauth.js';
+import { registerBrokerProxy } from './broker-proxy.js';
 import { createBearerAuth } from './server-auth.js';
 import { issuesToDetails, requiredErrorMap, toErrorReply, type InputSource } from './server-errors.js';
 import { createMetrics, type Metrics } from './server-metrics.js';
@@ -188,11 +190,13 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
   }) as unknown as FastifyInstance;
 
   const metrics: Metrics = createMetrics({ store: app.store });
-  const auth = createBearerAuth(createAdminTokenVerifier(app.store));
+  const verifyAdminToken = createAdminTokenVerifier(app.store);
+  const auth = createBearerAuth(verifyAdminToken);
 
   server.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
-    reply.header('cache-control', 'no-store');
+    // Proxied answers keep the upstream's caching headers; everything else is no-store.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
@@ -275,6 +279,10 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
     scope.addContentTypeParser(/^text\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?$/, opts, raw);
     for (const route of API_ROUTES.filter((r) => r.rawBody)) register(scope, route);
   });
+
+  // The broker's OAuth endpoints and proxy answer in RFC formats, each in its own scope with its own parsers.
+  await server.register(async (scope) => registerBrokerOAuth(scope, app, { verifyAdminToken }));
+  await server.register(async (scope) => registerBrokerProxy(scope, app));
 
   await server.ready();
   return server;
