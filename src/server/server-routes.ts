@@ -9,6 +9,7 @@ import { verifyEventLog } from '../audit/index.js';
 import { NotFoundError } from '../core/errors.js';
 import type { IdentityInput } from '../core/inventory-batch.js';
 import { POSTURE_RULES } from '../inventory/index.js';
+import { BROKER_API_ROUTES } from './broker-routes.js';
 import type { Metrics } from './server-metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import {
@@ -449,4 +450,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     response: { status: 200, description: 'The verification result', schema: auditVerificationSchema },
     handler: async ({ app }) => verifyEventLog(app.store),
   }),
+
+  // ── Credential broker (src/server/broker-routes.ts) ────────────────────────────────────────────────────
+  ...BROKER_API_ROUTES,
 ];

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestServer, type TestServer } from './test-support/test-server.js';
+
+const YAML_POLICY = `agentType: tickets-agent
+owner: ops@example.com
+allow:
+  - resource: keyward:upstream:tickets
+    scopes: [tickets:read]
+`;
+const UPSTREAM_SECRET = 'tk_live_0123456789abcdef';
+
+describe('broker admin API', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await createTestServer();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const json = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
+    t.server.inject({
+      method,
+      url,
+      headers: { ...t.auth, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
+    });
+
+  it('requires the admin token on every broker route', async () => {
+    for (const [method, url] of [
+      ['GET', '/api/v1/broker/agent-types'],
+      ['POST', '/api/v1/broker/agents'],
+      ['GET', '/api/v1/broker/approvals'],
+      ['POST', '/api/v1/broker/revocations'],
+      ['GET', '/api/v1/broker/upstreams'],
+      ['GET', '/api/v1/broker/usage'],
+    ] as const) {
+      const res = await t.server.inject({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(401);
+      expect(res.json()).toMatchObject({ code: 'KW_UNAUTHORIZED' });
+    }
+  });
+
+  it('applies a policy from YAML text and from JSON, lists and reads agent types', async () => {
+    const yaml = await t.server.inject({
+      method: 'POST',
+      url: '/api/v1/broker/agent-types?filename=tickets.yaml',
+      headers: { ...t.auth, 'content-type': 'text/yaml' },
+      payload: YAML_POLICY,
+    });
+    expect(yaml.statusCode).toBe(200);
+    expect(yaml.json()).toMatchObject({ agentType: { name: 'tickets-agent', policySource: 'tickets.yaml' } });
+
+    const fromJson = await json('POST', '/api/v1/broker/agent-types', {
+      agentType: 'billing-agent',
+      owner: 'fin@example.com',
+      allow: [{ resource: 'https://billing.example', scopes: ['invoices:read'] }],
+    });
+    expect(fromJson.statusCode).toBe(200);
+
+    const list = await json('GET', '/api/v1/broker/agent-types');
+    expect(list.statusCode).toBe(200);
+    expect((list.json() as { items: Array<{ name: string }> }).items.map((a) => a.name)).toEqual([
+      'billing-agent',
+      'tickets-agent',
+    ]);
+    expect((await json('GET', '/api/v1/broker/agent-types/tickets-agent')).statusCode).toBe(200);
+    const missing = await json('GET', '/api/v1/broker/agent-types/nope');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ code: 'KW_NOT_FOUND' });
+  });
+
+  it('refuses an invalid policy with 400 naming the line', async () => {
+    const res = await t.server.inject({
+      method: 'POST',
+      url: '/api/v1/broker/agent-types?filename=bad.yaml',
+      headers: { ...t.auth, 'content-type': 'text/yaml' },
+      payload: 'agentType: bad-agent\nowner: x@example.com\nallow: 3\n',
+    });
+    expect(res.statusCode).toBe(400);
+    expect((res.json() as { message: string }).message).toContain('bad.yaml');
+  });
+
+  it('registers an agent (secret shown once), lists agents without secrets and disables one', async () => {
+    const res = await json('POST', '/api/v1/broker/agents', {
+      agentType: 'tickets-agent',
+      name: 'triage',
+      withSecret: true,
+    });
+    expect(res.statusCode).toBe(201);
+    const reg = res.json() as { clientId: string; clientSecret: string; agent: { id: string } };
+    expect(reg.clientSecret).toMatch(/.{20,}/);
+
+    const list = await json('GET', '/api/v1/broker/agents?agentType=tickets-agent');
+    expect(list.statusCode).toBe(200);
+    expect(list.body).not.toContain(reg.clientSecret);
+    expect((list.json() as { items: unknown[] }).items).toHaveLength(1);
+
+    const disabled = await json('POST', `/api/v1/broker/agents/${reg.clientId}/disable`, { reason: 'test' });
+    expect(disabled.statusCode).toBe(200);
+    expect(disabled.json()).toMatchObject({ status: 'disabled' });
+    expect((await json('GET', '/api/v1/broker/agents?status=disabled')).json()).toMatchObject({
+      items: [{ id: reg.agent.id }],
+    });
+  });
+
+  it('answers validation errors with KW_VALIDATION and the field paths', async () => {
+    const res = await json('POST', '/api/v1/broker/agents', { agentType: 'tickets-agent', extra: 1 });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'KW_VALIDATION' });
+    const paths = (res.json() as { details: Array<{ path: string }> }).details.map((d) => d.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.name']));
+
+    const kind = await json('POST', '/api/v1/broker/revocations', { kind: 'everything', value: 'x' });
+    expect(kind.statusCode).toBe(400);
+    const decision = await json('POST', '/api/v1/broker/approvals/apr_x/maybe');
+    expect(decision.statusCode).toBe(400);
+  });
+
+  it('saves upstreams without ever returning the credential', async () => {
+    const saved = await json('POST', '/api/v1/broker/upstreams', {
+      name: 'tickets',
+      baseUrl: 'https://tickets.example',
+      auth: { kind: 'bearer' },
+      secret: UPSTREAM_SECRET,
+      routes: [{ scope: 'tickets:read', methods: ['GET'], paths: ['/tickets/*'] }],
+    });
+    expect(saved.statusCode).toBe(200);
+    expect(saved.body).not.toContain(UPSTREAM_SECRET);
+    const list = await json('GET', '/api/v1/broker/upstreams');
+    expect(list.statusCode).toBe(200);
+    expect(list.body).not.toContain(UPSTREAM_SECRET);
+    expect(list.json()).toMatchObject({ items: [{ name: 'tickets', secretPreview: expect.any(String) }] });
+  });
+
+  it('saves and lists federated issuers', async () => {
+    const saved = await json('POST', '/api/v1/broker/federated-issuers', {
+      issuer: 'https://token.actions.githubusercontent.com',
+      jwksUri: 'https://token.actions.githubusercontent.com/.well-known/jwks',
+      audience: 'keyward',
+    });
+    expect(saved.statusCode).toBe(200);
+    expect((await json('GET', '/api/v1/broker/federated-issuers')).json()).toMatchObject({
+      items: [{ issuer: 'https://token.actions.githubusercontent.com', audience: 'keyward' }],
+    });
+  });
+
+  it('revokes, explains, lists approvals and reports usage', async () => {
+    const revoked = await json('POST', '/api/v1/broker/revocations', {
+      kind: 'jti',
+      value: 'some-jti',
+      reason: 'test',
+    });
+    expect(revoked.statusCode).toBe(201);
+
+    const explained = await json(
+      'GET',
+      '/api/v1/broker/explain?agentType=tickets-agent&scope=tickets:read&resource=keyward:upstream:tickets',
+    );
+    expect(explained.statusCode).toBe(200);
+    expect(explained.json()).toMatchObject({ agentType: { name: 'tickets-agent' } });
+
+    const approvals = await json('GET', '/api/v1/broker/approvals?status=pending');
+    expect(approvals.statusCode).toBe(200);
+    expect(approvals.json()).toMatchObject({ items: [] });
+    expect((await json('POST', '/api/v1/broker/approvals/apr_missing/approve')).statusCode).toBe(404);
+
+    const usage = await json('GET', '/api/v1/broker/usage?window=7d');
+    expect(usage.statusCode).toBe(200);
+    expect(usage.json()).toMatchObject({ items: expect.any(Array) });
+    expect((await json('GET', '/api/v1/broker/usage?window=forever')).statusCode).toBe(400);
+  });
+});
