@@ -490,3 +490,20 @@ describe('rightsize', () => {
     });
   });
 });
+
+describe('agents register --jwks', () => {
+  it('refuses a private key, naming the file and the key', async () => {
+    await run(['agent-types', 'apply', SUPPORT]);
+    const jwks = file(
+      'private.json',
+      JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', d: 'BBBB', kid: 'k1' }] }),
+    );
+    const res = await run(['agents', 'register', 'support-agent', '--jwks', jwks]);
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain(
+      `${jwks}: jwks.keys[0]: holds private or symmetric key material; register the public key only`,
+    );
+    expect(res.stderr).not.toContain('BBBB');
+  });
+});

@@ -10,6 +10,7 @@ import {
   loadRightsizingInput,
   parseWindow,
   renderRightsizingText,
+  validateClientJwks,
   windowEndingAt,
 } from '../broker/index.js';
 import type { CliAction, CliContext } from './cli-context.js';
@@ -189,7 +190,11 @@ export function registerBrokerCommands(program: Command, action: CliAction): voi
           usage('--claim needs --federated <issuer>', '--claim');
         }
         const federated: FederatedBinding[] = issuer === undefined ? [] : [{ issuer, claims }];
-        const jwks = typeof opts.jwks === 'string' ? readJsonFile(opts.jwks) : undefined;
+        // Checked here too, so that each problem names the file (the service only knows the field).
+        const jwks =
+          typeof opts.jwks === 'string'
+            ? await validateClientJwks(readJsonFile(opts.jwks), `${opts.jwks}: jwks`)
+            : undefined;
         const name = typeof opts.name === 'string' ? opts.name : `${type!}-${randomBytes(3).toString('hex')}`;
         const result = await ctx.withApp((app) =>
           app.broker.registerAgent(
