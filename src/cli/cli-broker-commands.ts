@@ -64,6 +64,16 @@ function cliActor(ctx: CliContext): string {
   return `cli:${user !== undefined && user !== '' ? user : 'unknown'}`;
 }
 
+/** Listings show up to this many records. */
+const LIST_LIMIT = 1000;
+
+/** Says on stderr when a listing holds fewer records than match (more than LIST_LIMIT). */
+function noteTruncated(ctx: CliContext, page: { items: unknown[]; total: number }, noun: string): void {
+  if (page.total > page.items.length) {
+    ctx.err(`keyward: showing the first ${page.items.length} of ${page.total} ${noun}\n`);
+  }
+}
+
 /** Throws the CLI's usage error naming an option. */
 function usage(message: string, path: string, detail = message): never {
   throw new ValidationError(message, { details: [{ path, message: detail }] });
@@ -157,7 +167,8 @@ export function registerBrokerCommands(program: Command, action: CliAction): voi
     .description('list agent types with their owner and policy version')
     .action(
       action(async (ctx) => {
-        const page = await ctx.withApp((app) => app.broker.listAgentTypes({ limit: 1000 }));
+        const page = await ctx.withApp((app) => app.broker.listAgentTypes({ limit: LIST_LIMIT }));
+        noteTruncated(ctx, page, 'agent types');
         if (ctx.globals.json) return ctx.json(page);
         ctx.out(renderAgentTypes(page.items, ctx.render));
       }),
@@ -233,11 +244,12 @@ export function registerBrokerCommands(program: Command, action: CliAction): voi
       action(async (ctx, _args, opts) => {
         const { page, types } = await ctx.withApp(async (app) => ({
           page: await app.broker.listAgents({
-            limit: 1000,
+            limit: LIST_LIMIT,
             ...(typeof opts.type === 'string' ? { agentType: opts.type } : {}),
           }),
-          types: (await app.broker.listAgentTypes({ limit: 1000 })).items,
+          types: (await app.broker.listAgentTypes({ limit: LIST_LIMIT })).items,
         }));
+        noteTruncated(ctx, page, 'agents');
         if (ctx.globals.json) return ctx.json(page);
         const names = new Map(types.map((t) => [t.id, t.name]));
         ctx.out(renderAgents(page.items, names, ctx.render));
@@ -365,10 +377,11 @@ export function registerBrokerCommands(program: Command, action: CliAction): voi
         }
         const page = await ctx.withApp((app) =>
           app.broker.listApprovals({
-            limit: 1000,
+            limit: LIST_LIMIT,
             ...(status === undefined ? {} : { status: status as 'pending' }),
           }),
         );
+        noteTruncated(ctx, page, 'approval requests');
         if (ctx.globals.json) return ctx.json(page);
         ctx.out(renderApprovals(page.items, ctx.render));
       }),
