@@ -29,14 +29,14 @@ afterEach(() => {
 });
 
 /** Runs the CLI in-process against the test's data directory, with `USER=tester`. */
-async function run(args: string[], env: Record<string, string> = {}) {
+async function run(args: string[], env: Record<string, string> = {}, now = () => new Date()) {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: { write: (t: string) => ((stdout += t), true), isTTY: false },
     stderr: { write: (t: string) => ((stderr += t), true) },
     env: { USER: 'tester', ...env },
-    now: () => new Date(),
+    now,
     waitForShutdown: () => new Promise<string>(() => undefined),
   };
   const code = await runCli(['--data-dir', dir, ...args], io);
@@ -505,5 +505,39 @@ describe('agents register --jwks', () => {
       `${jwks}: jwks.keys[0]: holds private or symmetric key material; register the public key only`,
     );
     expect(res.stderr).not.toContain('BBBB');
+  });
+});
+
+describe('rightsize with usage', () => {
+  it('proposes removing a scope no token carried, as a diff', async () => {
+    await run(['agent-types', 'apply', file('billing.yaml', BILLING)]);
+    const reg = JSON.parse(
+      (await run(['--json', 'agents', 'register', 'billing-agent', '--name', 'b'])).stdout,
+    ) as { clientId: string; clientSecret: string };
+    const app = await openApp(loadConfig({ env: {}, flags: { dataDir: dir } }));
+    try {
+      const res = await app.broker.token({
+        params: {
+          grant_type: 'client_credentials',
+          scope: 'invoices:read',
+          resource: 'https://billing.internal.example',
+        },
+        basicAuth: { clientId: reg.clientId, clientSecret: reg.clientSecret },
+        method: 'POST',
+        url: app.broker.endpoints.token,
+        sourceIp: null,
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+    // 30 days on, the policy is older than the 14-day rule and the token is in a 60-day window.
+    const later = () => new Date(Date.now() + 30 * 86_400_000);
+    const report = await run(['rightsize', '--window', '60d'], {}, later);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain('billing-agent: 1 token, 0 proxy calls');
+    expect(report.stdout).toMatch(/invoices:refund .* unused +remove/);
+    expect(report.stdout).toContain('--- billing-agent (current)');
+    expect(report.stdout).toMatch(/\n +- +- invoices:refund\n/);
   });
 });
