@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
-import type { FederatedBinding, RevocationKind } from '../core/broker-types.js';
+import {
+  APPROVAL_STATUSES,
+  type ApprovalStatus,
+  type FederatedBinding,
+  type RevocationKind,
+} from '../core/broker-types.js';
 import {
   MAX_POLICY_CHARS,
   computeRightsizing,
@@ -372,13 +377,13 @@ export function registerBrokerCommands(program: Command, action: CliAction): voi
     .action(
       action(async (ctx, _args, opts) => {
         const status = typeof opts.status === 'string' ? opts.status : undefined;
-        if (status !== undefined && !['pending', 'approved', 'denied', 'expired'].includes(status)) {
+        if (status !== undefined && !(APPROVAL_STATUSES as readonly string[]).includes(status)) {
           usage(`--status: '${status}' is not one of pending, approved, denied, expired`, '--status');
         }
         const page = await ctx.withApp((app) =>
           app.broker.listApprovals({
             limit: LIST_LIMIT,
-            ...(status === undefined ? {} : { status: status as 'pending' }),
+            ...(status === undefined ? {} : { status: status as ApprovalStatus }),
           }),
         );
         noteTruncated(ctx, page, 'approval requests');
