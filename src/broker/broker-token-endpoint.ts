@@ -312,6 +312,9 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     : null;
   const secretMacKey = deriveKey(deps.masterKey, 'client-secret-cache');
   const secretCache = new Map<string, { mac: string; hash: string; until: number }>();
+  // Concurrent first requests of one client with one secret share a single scrypt run: 64 parallel misses
+  // would otherwise queue 64 scrypt computations (32 MiB each) on libuv's 4 threads for seconds.
+  const secretChecks = new Map<string, Promise<boolean>>();
   const touched = new Map<string, number>();
 
   const nowIso = (): string => clock.now().toISOString();
@@ -388,12 +391,26 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       }
     }
     // With no agent or no secret a dummy hash is checked, so the answer takes as long either way.
-    const ok = await verifyClientSecret(secret, hash);
-    if (ok && agent && hash !== null) {
-      if (secretCache.size >= SECRET_CACHE_MAX) secretCache.clear();
-      secretCache.set(agent.clientId, { mac: secretMac(secret), hash, until: Date.now() + SECRET_CACHE_MS });
+    const flightKey =
+      agent && hash !== null ? `${agent.clientId}\u0000${hash}\u0000${secretMac(secret)}` : null;
+    const pending = flightKey ? secretChecks.get(flightKey) : undefined;
+    if (pending) return pending;
+    const check = verifyClientSecret(secret, hash).then((ok) => {
+      if (ok && agent && hash !== null) {
+        if (secretCache.size >= SECRET_CACHE_MAX) secretCache.clear();
+        secretCache.set(agent.clientId, {
+          mac: secretMac(secret),
+          hash,
+          until: Date.now() + SECRET_CACHE_MS,
+        });
+      }
+      return ok;
+    });
+    if (flightKey) {
+      secretChecks.set(flightKey, check);
+      void check.finally(() => secretChecks.delete(flightKey)).catch(() => undefined);
     }
-    return ok;
+    return check;
   };
 
   const findAgent = async (clientId: string): Promise<Agent | null> =>

@@ -1,0 +1,263 @@
+/**
+ * Broker benchmark: token issuances per second over HTTP (POST /oauth/token, client_credentials with a client
+ * secret) with N concurrent clients, p50/p99 latency, next to a minimal Fastify endpoint measured the same way
+ * in the same run; and offline access-token verifications per second.
+ *
+ * Each server runs in its own child process (`--serve keyward|minimal`), so the load generator and the server
+ * each have a core. Usage: `npm run bench:broker -- [--seconds 10] [--concurrency 64] [--warmup 2]`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { Pool } from 'undici';
+import { loadConfig } from '../src/app/app-config.js';
+import { openApp } from '../src/app/app.js';
+import { generateSigningKey } from '../src/broker/broker-crypto-keys.js';
+import { createAccessTokenKeySet, mintAccessToken, verifyAccessToken } from '../src/broker/broker-tokens.js';
+
+const RESOURCE = 'https://api.bench.example';
+const AGENT_TYPE = 'bench-agent';
+
+interface Args {
+  seconds: number;
+  warmup: number;
+  concurrency: number;
+  serve: 'keyward' | 'minimal' | null;
+  dataDir: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { seconds: 10, warmup: 2, concurrency: 64, serve: null, dataDir: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const num = (name: string, v: string, min: number): number => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min} (got "${v}")`);
+      return n;
+    };
+    if (a === '--seconds') args.seconds = num(a, next(), 1);
+    else if (a === '--warmup') args.warmup = num(a, next(), 0);
+    else if (a === '--concurrency') args.concurrency = Math.trunc(num(a, next(), 1));
+    else if (a === '--serve') {
+      const v = next();
+      if (v !== 'keyward' && v !== 'minimal') throw new Error('--serve takes keyward or minimal');
+      args.serve = v;
+    } else if (a === '--data-dir') args.dataDir = next();
+    else throw new Error(`unknown option ${a} (options: --seconds, --warmup, --concurrency)`);
+  }
+  return args;
+}
+
+const formBody = `grant_type=client_credentials&scope=read&resource=${encodeURIComponent(RESOURCE)}`;
+
+/** Child mode: serve Keyward (or the minimal endpoint) on a free port and print its URL. */
+async function serve(args: Args): Promise<void> {
+  if (args.serve === 'minimal') {
+    const app = Fastify({ logger: false });
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+      done(null, body),
+    );
+    app.post('/oauth/token', async (_req, reply) =>
+      reply
+        .header('cache-control', 'no-store')
+        .send({ access_token: 'x', token_type: 'Bearer', expires_in: 300 }),
+    );
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    process.stdout.write(JSON.stringify({ url }) + '\n');
+    return;
+  }
+  const { startServer } = await import('../src/server/index.js');
+  const app = await openApp(benchConfig(args.dataDir!), { startBroker: true });
+  const running = await startServer(app, { host: '127.0.0.1', port: 0, logger: false });
+  process.stdout.write(JSON.stringify({ url: running.url }) + '\n');
+}
+
+function benchConfig(dataDir: string) {
+  return loadConfig({
+    env: {},
+    flags: { dataDir, masterKey: 'ab'.repeat(32), broker: { issuer: 'http://127.0.0.1:7399' } },
+  });
+}
+
+/** Starts a child server and resolves with its URL and a stop function. */
+function startChild(
+  mode: 'keyward' | 'minimal',
+  dataDir: string,
+): Promise<{ url: string; stop: () => void }> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [script, '--serve', mode, '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n')[0];
+      if (buf.includes('\n') && line) {
+        try {
+          const { url } = JSON.parse(line) as { url: string };
+          resolve({ url, stop: () => child.kill('SIGTERM') });
+        } catch (err) {
+          reject(err as Error);
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${mode} server exited with code ${code}`)));
+  });
+}
+
+interface LoadResult {
+  requests: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** Drives POST /oauth/token with `concurrency` clients for the warm-up and then the measured seconds. */
+async function load(url: string, authorization: string, args: Args): Promise<LoadResult> {
+  const pool = new Pool(url, { connections: args.concurrency, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  const warmEnd = performance.now() + args.warmup * 1000;
+  const end = warmEnd + args.seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const res = await pool.request({
+        method: 'POST',
+        path: '/oauth/token',
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+        body: formBody,
+      });
+      const text = await res.body.text();
+      const t1 = performance.now();
+      if (!measuring && t1 >= warmEnd) measuring = true;
+      if (t0 < warmEnd) continue;
+      if (res.statusCode !== 200 || !text.includes('access_token')) errors++;
+      latencies.push(t1 - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: args.concurrency }, worker));
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return {
+    requests: latencies.length,
+    errors,
+    perSecond: latencies.length / args.seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+  };
+}
+
+/** Offline verification of one token, repeated for `seconds`. */
+async function offlineVerifications(seconds: number): Promise<{ perSecond: number; ok: boolean }> {
+  const key = await generateSigningKey();
+  const minted = await mintAccessToken({
+    key,
+    issuer: 'http://127.0.0.1:7399',
+    subject: 'agt_bench',
+    audience: RESOURCE,
+    scope: ['read'],
+    ttlSeconds: 3600,
+    clientId: 'kwc_bench',
+  });
+  const keys = createAccessTokenKeySet({ keys: [key.publicJwk] });
+  let n = 0;
+  let ok = true;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) {
+      const r = await verifyAccessToken(minted.token, {
+        jwks: keys,
+        issuer: 'http://127.0.0.1:7399',
+        audience: RESOURCE,
+      });
+      ok &&= r.ok;
+    }
+    n += 100;
+  }
+  return { perSecond: n / seconds, ok };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.serve) return serve(args);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyward-bench-broker-'));
+  try {
+    // Set up an agent type and one agent with a client secret, then close: the child serves this store.
+    const setup = await openApp(benchConfig(dataDir));
+    await setup.broker.applyAgentType(
+      {
+        value: {
+          agentType: AGENT_TYPE,
+          owner: 'bench@example.com',
+          tokens: { maxTtl: '15m', defaultTtl: '5m' },
+          allow: [{ resource: RESOURCE, scopes: ['read', 'write'] }],
+        },
+        source: 'bench',
+      },
+      'bench',
+    );
+    const agent = await setup.broker.registerAgent(
+      AGENT_TYPE,
+      { name: 'bench-1', withSecret: true },
+      'bench',
+    );
+    await setup.close();
+    const basic = `Basic ${Buffer.from(`${encodeURIComponent(agent.clientId)}:${encodeURIComponent(agent.clientSecret!)}`).toString('base64')}`;
+
+    const results: Record<string, LoadResult> = {};
+    for (const mode of ['minimal', 'keyward'] as const) {
+      const child = await startChild(mode, dataDir);
+      try {
+        results[mode] = await load(child.url, basic, args);
+      } finally {
+        child.stop();
+      }
+    }
+    const offline = await offlineVerifications(3);
+    const k = results.keyward!;
+    const m = results.minimal!;
+    const ratio = k.perSecond / m.perSecond;
+    const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+    process.stdout.write(
+      `Keyward broker benchmark: ${args.concurrency} concurrent clients, ${args.seconds} s measured after ${args.warmup} s warm-up (node ${process.version})\n` +
+        `endpoint                 req/s     p50 ms  p99 ms  errors\n` +
+        `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${m.errors}\n` +
+        `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${k.errors}\n` +
+        `issuance throughput: ${(ratio * 100).toFixed(0)}% of the minimal endpoint (target ≥ 40%); p99 ${fmt(k.p99)} ms (target < 25 ms)\n` +
+        `offline verifications: ${fmt(offline.perSecond)}/s (${offline.ok ? 'all valid' : 'SOME FAILED'})\n` +
+        JSON.stringify({
+          bench: 'broker',
+          concurrency: args.concurrency,
+          seconds: args.seconds,
+          minimal: m,
+          keyward: k,
+          ratio,
+          offline,
+        }) +
+        '\n',
+    );
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench/broker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
