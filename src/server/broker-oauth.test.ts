@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -14,17 +14,34 @@ const POLICY = {
 const UPSTREAM_SECRET = 'tk_live_0123456789abcdef';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** A local upstream that records what it receives and answers `{"ok":true}`. */
+/** A local upstream that records what it receives; `/tickets/slow` sends one chunk and then waits for good. */
 async function startUpstream(): Promise<{
   url: string;
-  requests: Array<{ url: string; headers: IncomingHttpHeaders }>;
+  requests: Array<{ url: string; method: string; headers: IncomingHttpHeaders; body: string }>;
+  slowClosed: Promise<void>;
   close(): Promise<void>;
 }> {
-  const requests: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
+  const requests: Array<{ url: string; method: string; headers: IncomingHttpHeaders; body: string }> = [];
+  let onSlowClosed: () => void = () => undefined;
+  const slowClosed = new Promise<void>((resolve) => {
+    onSlowClosed = resolve;
+  });
   const server: Server = createServer((req, res) => {
-    requests.push({ url: req.url ?? '', headers: req.headers });
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      requests.push({
+        url: req.url ?? '',
+        method: req.method ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      if (req.url === '/tickets/slow') {
+        res.on('close', () => onSlowClosed());
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first chunk\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
       res.end('{"ok":true}');
     });
@@ -34,7 +51,12 @@ async function startUpstream(): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    slowClosed,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -60,7 +82,7 @@ describe('broker OAuth endpoints and proxy over HTTP', () => {
         baseUrl: upstream.url,
         auth: { kind: 'bearer' },
         secret: UPSTREAM_SECRET,
-        routes: [{ scope: 'tickets:read', methods: ['GET'], paths: ['/tickets/*'] }],
+        routes: [{ scope: 'tickets:read', methods: ['GET', 'POST'], paths: ['/tickets/*'] }],
       },
       'test',
     );
@@ -74,8 +96,11 @@ describe('broker OAuth endpoints and proxy over HTTP', () => {
     running = await startServer(t.app, { host: '127.0.0.1', port: 0, logger: false });
   });
   afterAll(async () => {
+    console.log('c0');
     await running?.close();
+    console.log('c1');
     await upstream?.close();
+    console.log('c2');
     await t?.close();
   });
 
@@ -264,8 +289,52 @@ describe('broker OAuth endpoints and proxy over HTTP', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(denied.status).toBe(403);
+    await denied.text();
     const anonymous = await fetch(`${running.url}/proxy/tickets/tickets/1`, { method: 'POST', body: 'x' });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+    await anonymous.text();
+  });
+
+  it('streams a request body to the upstream byte for byte, without parsing it', async () => {
+    const token = await issueToken();
+    const body = '{"not": valid json';
+    const res = await fetch(`${running.url}/proxy/tickets/tickets/new`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const seen = upstream.requests.at(-1)!;
+    expect(seen).toMatchObject({ method: 'POST', url: '/tickets/new', body });
+    expect(seen.headers['content-type']).toBe('application/json');
+  });
+
+  it('aborts the upstream call when the agent disconnects', async () => {
+    const token = await issueToken();
+    const first = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        `${running.url}/proxy/tickets/tickets/slow`,
+        { headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          res.once('data', (chunk: Buffer) => {
+            // The agent goes away in the middle of the answer.
+            req.destroy();
+            resolve(chunk.toString());
+          });
+        },
+      );
+      req.on('error', (err) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
+      });
+      req.end();
+    });
+    expect(first).toBe('first chunk\n');
+    await expect(
+      Promise.race([
+        upstream.slowClosed.then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still open'), 3000)),
+      ]),
+    ).resolves.toBe('closed');
   });
 });

@@ -64,6 +64,9 @@ export async function registerBrokerProxy(
       body: request.raw,
       signal: controller.signal,
     });
+    // The agent went away: stop reading the upstream's answer too.
+    if (controller.signal.aborted) res.body.destroy();
+    else controller.signal.addEventListener('abort', () => res.body.destroy(), { once: true });
     return reply.code(res.status).headers(res.headers).send(res.body);
   };
 

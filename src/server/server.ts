@@ -42,6 +42,7 @@ export const REDACTED_LOG_PATHS = [
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
   'req.headers["x-api-key"]',
+  'req.headers.dpop',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'authorization',
