@@ -296,6 +296,17 @@ describe('broker OAuth endpoints and proxy over HTTP', () => {
     await anonymous.text();
   });
 
+  it('answers a request Fastify refuses before the proxy in the proxy format', async () => {
+    const res = await t.server.inject({
+      method: 'POST',
+      url: '/proxy/tickets/tickets/1',
+      headers: { 'content-type': '' },
+      payload: 'abc',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_request', error_description: 'the request is malformed' });
+  });
+
   it('streams a request body to the upstream byte for byte, without parsing it', async () => {
     const token = await issueToken();
     const body = '{"not": valid json';

@@ -48,6 +48,24 @@ export async function registerBrokerProxy(
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
+  // What Fastify refuses before the proxy sees the request (a bad URL, an empty Content-Type header) is answered
+  // in the proxy's own format, never in the /api/v1 shape and never with a stack.
+  scope.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const status =
+      typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+    const client = typeof status === 'number' && status >= 400 && status < 500;
+    if (!client) request.log.error({ err }, 'proxy request failed');
+    return reply
+      .code(client ? 400 : 500)
+      .header('cache-control', 'no-store')
+      .type('application/json; charset=utf-8')
+      .send(
+        client
+          ? { error: 'invalid_request', error_description: 'the request is malformed' }
+          : { error: 'server_error', error_description: 'the proxy could not process the request' },
+      );
+  });
+
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { upstreamName, path, query } = splitProxyUrl(request.raw.url ?? '');
     const controller = new AbortController();
