@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { openApp } from '../app/app.js';
+import { defaultIssuer } from '../app/app-config.js';
+import { createServer as createNetServer } from 'node:net';
 import { adminTokenPath, ensureAdminToken } from '../app/keys.js';
 import type { RunningServer } from '../server/index.js';
 import type { CliAction } from './cli-context.js';
@@ -74,11 +76,25 @@ export function registerServeCommand(program: Command, action: CliAction): void 
     .option('--demo', 'load the demo data set when the store has no identities')
     .action(
       action(async (ctx, _args, o) => {
-        const config = ctx.config({ host: o.host, port: o.port });
+        let config = ctx.config({ host: o.host, port: o.port });
         // Listen for SIGINT/SIGTERM before anything else: a signal that arrives while starting, or right after
         // the banner, must still shut down cleanly instead of killing the process with the store open.
         const shutdown = ctx.io.waitForShutdown();
-        const app = await openApp(config);
+        if (config.port === 0) {
+          // The broker's issuer (iss of its tokens, base of its endpoints) must be the real address, so a free
+          // port is chosen before the app is built rather than left to listen().
+          const port = await freePort(config.host);
+          const issuer =
+            config.broker.issuer === defaultIssuer(config.host, 0)
+              ? defaultIssuer(config.host, port)
+              : config.broker.issuer;
+          config = Object.freeze({ ...config, port, broker: Object.freeze({ ...config.broker, issuer }) });
+        }
+        const app = await openApp(config, {
+          startBroker: true,
+          onError: (err) =>
+            ctx.err(`keyward: broker background task failed: ${(err as Error).message ?? String(err)}\n`),
+        });
         let running: RunningServer;
         let token: 'created' | 'exists' | 'missing';
         let demo: { loaded: boolean; identities: number } | null = null;
@@ -124,4 +140,17 @@ export function registerServeCommand(program: Command, action: CliAction): void 
         return EXIT.ok;
       }),
     );
+}
+
+/** A port that was free a moment ago on `host` (the OS picks it). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -90,6 +90,15 @@ describe('keyward serve (SQLite)', () => {
     );
   });
 
+  it('with --port 0, the broker advertises the address it really listens on', async () => {
+    serve = await startServe(['--data-dir', dir, '--port', '0']);
+    const res = await fetch(`${serve.url}/.well-known/oauth-authorization-server`);
+    expect(res.status).toBe(200);
+    const meta = (await res.json()) as { issuer: string; token_endpoint: string };
+    expect(meta.issuer).toBe(serve.url);
+    expect(meta.token_endpoint).toBe(`${serve.url}/oauth/token`);
+  });
+
   it('loads the demo data set with --demo into an empty store', async () => {
     serve = await startServe(['--data-dir', dir, '--port', '0', '--demo']);
     expect(serve.stdout()).toContain('demo data set loaded: 50 identities\n');
