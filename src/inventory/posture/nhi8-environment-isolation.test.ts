@@ -1,42 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { crossEnvironmentSecretRule } from './nhi8-environment-isolation.js';
 import { findingId } from './posture-rule.js';
-import { credential, identity, NOW, runRule, snapshot } from './test-support/posture-fixtures.js';
+import {
+  credential,
+  identity,
+  NOW,
+  runRule,
+  SHARED,
+  sharedSecretSnapshot,
+  snapshot,
+} from './test-support/posture-fixtures.js';
 
-const SHARED = 'deadbeefcafe'.padEnd(64, '0');
-
-const snap = snapshot({
-  identities: [
-    identity({ id: 'i1', name: 'api-prod', environment: 'prod' }),
-    identity({ id: 'i2', name: 'api-staging', environment: 'Staging' }),
-    identity({ id: 'i3', name: 'laptop-script', environment: null }),
-    identity({ id: 'i4', name: 'worker', environment: 'staging' }),
-  ],
-  credentials: [
-    credential({
-      id: 'c1',
-      identityId: 'i1',
-      fingerprint: SHARED,
-      name: 'OPENAI_API_KEY',
-      preview: 'sk-p…Zz9A',
-    }),
-    credential({
-      id: 'c2',
-      identityId: 'i2',
-      fingerprint: SHARED,
-      name: 'OPENAI_API_KEY',
-      preview: 'sk-p…Zz9A',
-    }),
-    credential({
-      id: 'c3',
-      identityId: 'i3',
-      fingerprint: SHARED,
-      name: 'OPENAI_API_KEY',
-      preview: 'sk-p…Zz9A',
-    }),
-    credential({ id: 'c4', identityId: 'i4' }),
-  ],
-});
+const snap = sharedSecretSnapshot();
 
 describe('nhi8-cross-environment-secret', () => {
   it('reports every identity holding a secret used in two environments; critical when one is production', () => {

@@ -115,3 +115,42 @@ export function runRule(
 ): Finding[] {
   return rule.check(buildPostureContext(snap, { ...DEFAULT_POSTURE_CONFIG, ...config }, NOW));
 }
+
+/** The fingerprint three identities share in sharedSecretSnapshot(). */
+export const SHARED = 'deadbeefcafe'.padEnd(64, '0');
+
+/** Four identities in prod, staging, no environment and staging; the first three hold one secret (SHARED). */
+export function sharedSecretSnapshot(): InventorySnapshot {
+  return snapshot({
+    identities: [
+      identity({ id: 'i1', name: 'api-prod', environment: 'prod' }),
+      identity({ id: 'i2', name: 'api-staging', environment: 'Staging' }),
+      identity({ id: 'i3', name: 'laptop-script', environment: null }),
+      identity({ id: 'i4', name: 'worker', environment: 'staging' }),
+    ],
+    credentials: [
+      credential({
+        id: 'c1',
+        identityId: 'i1',
+        fingerprint: SHARED,
+        name: 'OPENAI_API_KEY',
+        preview: 'sk-p…Zz9A',
+      }),
+      credential({
+        id: 'c2',
+        identityId: 'i2',
+        fingerprint: SHARED,
+        name: 'OPENAI_API_KEY',
+        preview: 'sk-p…Zz9A',
+      }),
+      credential({
+        id: 'c3',
+        identityId: 'i3',
+        fingerprint: SHARED,
+        name: 'OPENAI_API_KEY',
+        preview: 'sk-p…Zz9A',
+      }),
+      credential({ id: 'c4', identityId: 'i4' }),
+    ],
+  });
+}
