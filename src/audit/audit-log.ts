@@ -156,6 +156,16 @@ export async function appendEvent(store: EventAppender, event: NewEvent): Promis
 
 /** Appends events in order, all or none; an invalid event rejects the whole list with a ValidationError. */
 export async function appendEvents(store: EventAppender, events: NewEvent[]): Promise<EventRecord[]> {
+  checkEvents(events);
+  if (events.length === 0) return [];
+  return store.appendEvents(events);
+}
+
+/**
+ * Throws a ValidationError naming the first problem when an event could not be appended as it is (a missing
+ * field, data that is not plain JSON and so would not hash the same when read back).
+ */
+export function checkEvents(events: NewEvent[]): void {
   if (!Array.isArray(events))
     throw new ValidationError('events must be an array', {
       details: [{ path: 'events', message: 'not an array' }],
@@ -168,8 +178,6 @@ export async function appendEvents(store: EventAppender, events: NewEvent[]): Pr
       { details },
     );
   }
-  if (events.length === 0) return [];
-  return store.appendEvents(events);
 }
 
 function checkStreamOptions(o: EventStreamOptions): { afterSeq: number; batchSize: number } {

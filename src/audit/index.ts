@@ -2,6 +2,7 @@
 export {
   appendEvent,
   appendEvents,
+  checkEvents,
   readEventStream,
   verifyEventLog,
   MAX_EVENT_BATCH,
@@ -13,3 +14,4 @@ export {
   type EventLogProblem,
   type EventLogProblemKind,
 } from './audit-log.js';
+export { createEventBatcher, type EventBatcher, type EventBatcherOptions } from './event-batcher.js';
