@@ -8,16 +8,29 @@ const ALPHABET = '0123456789abcdefghijklmnopqrstuv';
 let pool = Buffer.alloc(0);
 let poolOffset = 0;
 
-/** A new random id with a type prefix, e.g. `idn_4f9k2m…` (16 base-32 characters, 80 bits). */
-export function newId(prefix: string): string {
-  if (poolOffset + 16 > pool.length) {
+/** Reserves n (≤ 4096) unused random bytes of the pool and returns their offset; each byte is handed out once. */
+function take(n: number): number {
+  if (poolOffset + n > pool.length) {
     pool = randomBytes(4096);
     poolOffset = 0;
   }
+  const at = poolOffset;
+  poolOffset += n;
+  return at;
+}
+
+/** A new random id with a type prefix, e.g. `idn_4f9k2m…` (16 base-32 characters, 80 bits). */
+export function newId(prefix: string): string {
+  const at = take(16);
   let out = '';
-  for (let i = poolOffset; i < poolOffset + 16; i++) out += ALPHABET[pool[i]! & 31];
-  poolOffset += 16;
+  for (let i = at; i < at + 16; i++) out += ALPHABET[pool[i]! & 31];
   return `${prefix}_${out}`;
+}
+
+/** 128 fresh random bits as base64url (22 characters), e.g. for a token id. */
+export function randomToken128(): string {
+  const at = take(16);
+  return pool.toString('base64url', at, at + 16);
 }
 
 /** Id prefixes by record type, so an id says what it points at. */
