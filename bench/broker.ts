@@ -28,10 +28,12 @@ interface Args {
   concurrency: number;
   serve: 'keyward' | 'minimal' | null;
   dataDir: string | null;
+  /** Write a V8 CPU profile of the Keyward server child into this directory. */
+  profile: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 10, warmup: 2, concurrency: 64, serve: null, dataDir: null };
+  const args: Args = { seconds: 10, warmup: 2, concurrency: 64, serve: null, dataDir: null, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -52,7 +54,8 @@ function parseArgs(argv: string[]): Args {
       if (v !== 'keyward' && v !== 'minimal') throw new Error('--serve takes keyward or minimal');
       args.serve = v;
     } else if (a === '--data-dir') args.dataDir = next();
-    else throw new Error(`unknown option ${a} (options: --seconds, --warmup, --concurrency)`);
+    else if (a === '--profile') args.profile = next();
+    else throw new Error(`unknown option ${a} (options: --seconds, --warmup, --concurrency, --profile <dir>)`);
   }
   return args;
 }
@@ -78,6 +81,8 @@ async function serve(args: Args): Promise<void> {
   const { startServer } = await import('../src/server/index.js');
   const app = await openApp(benchConfig(args.dataDir!), { startBroker: true });
   const running = await startServer(app, { host: '127.0.0.1', port: 0, logger: false });
+  // Exit on SIGTERM instead of dying of it, so a `--cpu-prof` child writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(JSON.stringify({ url: running.url }) + '\n');
 }
 
@@ -92,9 +97,11 @@ function benchConfig(dataDir: string) {
 function startChild(
   mode: 'keyward' | 'minimal',
   dataDir: string,
-): Promise<{ url: string; stop: () => void }> {
+  profile: string | null,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [script, '--serve', mode, '--data-dir', dataDir], {
+  const nodeArgs = profile !== null && mode === 'keyward' ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
+  const child = spawn(process.execPath, [...nodeArgs, script, '--serve', mode, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -105,7 +112,14 @@ function startChild(
       if (buf.includes('\n') && line) {
         try {
           const { url } = JSON.parse(line) as { url: string };
-          resolve({ url, stop: () => child.kill('SIGTERM') });
+          resolve({
+            url,
+            stop: () =>
+              new Promise<void>((done) => {
+                child.once('exit', () => done());
+                child.kill('SIGTERM');
+              }),
+          });
         } catch (err) {
           reject(err as Error);
         }
@@ -222,11 +236,11 @@ async function main(): Promise<void> {
 
     const results: Record<string, LoadResult> = {};
     for (const mode of ['minimal', 'keyward'] as const) {
-      const child = await startChild(mode, dataDir);
+      const child = await startChild(mode, dataDir, args.profile);
       try {
         results[mode] = await load(child.url, basic, args);
       } finally {
-        child.stop();
+        await child.stop();
       }
     }
     const offline = await offlineVerifications(3);

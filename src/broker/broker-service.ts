@@ -6,6 +6,7 @@
  * crypto); the store holds the state and logs every change.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { appendEvent } from '../audit/index.js';
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
@@ -57,6 +58,7 @@ import { verifyAccessToken, type AccessTokenClaims, type AccessTokenVerification
 import { CLIENT_SECRET_PREFIX, hashClientSecret, validateClientJwks } from './client-auth.js';
 import { verifyDpopProof, type DpopError } from './dpop.js';
 import { createFederatedTokenVerifier, type FederatedTokenVerifier } from './federated-token.js';
+import { createTokenSigner } from './token-signer.js';
 import {
   createCredentialProxy,
   upstreamAudience,
@@ -146,6 +148,15 @@ export const brokerConfigSchema = z
       .max(600)
       .default(5)
       .describe('Seconds a client waits between polls for an approval'),
+    signingThreads: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .optional()
+      .describe(
+        'Worker threads that sign tokens while the main thread serves requests; 0 signs inline. Default: 1 when the machine has more than one CPU, else 0',
+      ),
   })
   .strict()
   .refine((c) => c.defaultTokenTtlSeconds <= c.maxTokenTtlSeconds, {
@@ -450,6 +461,11 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     return result;
   };
 
+  const signer = createTokenSigner({
+    threads: config.signingThreads ?? (availableParallelism() > 1 ? 1 : 0),
+    onError,
+  });
+
   const endpoint = createTokenEndpoint({
     store,
     clock,
@@ -460,6 +476,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     policyOf,
     verifyOwnToken: (token) => verifyOwn(token),
     federatedVerifier,
+    signer,
     onError,
   });
 
@@ -741,6 +758,8 @@ export function createBrokerService(deps: BrokerServiceDeps) {
       approvalTimer = null;
       await revocations.stop();
       await keyring.idle();
+      await endpoint.drain();
+      await signer.close();
     },
 
     // --- agent types -------------------------------------------------------------------------------------
@@ -774,6 +793,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
         },
         actorCtx(actor),
       );
+      endpoint.forgetAgentType(saved.agentType.id);
       return { ...saved, policy: parsed.policy };
     },
 
@@ -898,7 +918,9 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     /** Enables a disabled agent again (tokens revoked when it was disabled stay revoked). */
     async enableAgent(ref: string, actor: string): Promise<AgentSummary> {
       const agent = await requireAgent(ref);
-      return store.updateAgent(agent.id, { status: 'active' }, actorCtx(actor));
+      const updated = await store.updateAgent(agent.id, { status: 'active' }, actorCtx(actor));
+      endpoint.forgetClient(agent.clientId);
+      return updated;
     },
 
     /**

@@ -11,7 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { decodeJwt, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { appendEvents } from '../audit/index.js';
+import { createEventBatcher } from '../audit/index.js';
 import type { Agent, AgentType, FederatedBinding, FederatedIssuer } from '../core/broker-types.js';
 import { ConflictError } from '../core/errors.js';
 import { constantTimeEqual, deriveKey } from '../core/fingerprint.js';
@@ -38,6 +38,7 @@ import {
   verifyClientSecret,
 } from './client-auth.js';
 import { verifyDpopProof, type ReplayCheck } from './dpop.js';
+import type { TokenSigner } from './token-signer.js';
 import type { FederatedTokenVerifier } from './federated-token.js';
 import {
   evaluateExchange,
@@ -150,6 +151,8 @@ export interface TokenEndpointDeps {
   config: TokenEndpointConfig;
   masterKey: Buffer;
   keyring: Pick<BrokerKeyring, 'signingKey'>;
+  /** Computes token signatures (worker threads); default: on the calling thread. */
+  signer?: TokenSigner;
   approvals: ApprovalDesk;
   /** The parsed policy of an agent type (cached by the caller). */
   policyOf: (type: AgentType) => BrokerPolicy;
@@ -175,6 +178,8 @@ const AUTH_REQUIRED =
 /** Successful secret checks are remembered this long, so a client does not pay scrypt on every request. */
 const SECRET_CACHE_MS = 300_000;
 const SECRET_CACHE_MAX = 10_000;
+/** How long an agent or agent type read from the store is used before it is read again. */
+const AGENT_CACHE_MS = 1000;
 /** The agent's last-used time is written at most this often per agent. */
 const TOUCH_INTERVAL_MS = 60_000;
 /** Actor of events when no client authenticated. */
@@ -316,6 +321,11 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   // would otherwise queue 64 scrypt computations (32 MiB each) on libuv's 4 threads for seconds.
   const secretChecks = new Map<string, Promise<boolean>>();
   const touched = new Map<string, number>();
+  const eventLog = createEventBatcher(store);
+  // Agents and agent types are read once a second at most per process: a disabled agent or a changed policy
+  // counts everywhere within AGENT_CACHE_MS, and at once in the process that made the change (forgetClient).
+  const agentCache = new Map<string, { agent: Agent | null; until: number }>();
+  const typeCache = new Map<string, { type: AgentType | null; until: number }>();
 
   const nowIso = (): string => clock.now().toISOString();
 
@@ -329,8 +339,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   /** Appends events; false when the log could not be written (the caller then answers 500). */
   const record = async (events: NewEvent[]): Promise<boolean> => {
     try {
-      // Through the audit module, which checks each event is plain JSON so its hash verifies later.
-      await appendEvents(store, events);
+      // Group commit: concurrent requests share a transaction, and each waits until its own events are in.
+      await eventLog.append(events);
       return true;
     } catch (err) {
       deps.onError(err);
@@ -413,8 +423,26 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     return check;
   };
 
-  const findAgent = async (clientId: string): Promise<Agent | null> =>
-    CLIENT_ID.test(clientId) ? store.getAgentByClientId(clientId) : null;
+  const findAgent = async (clientId: string): Promise<Agent | null> => {
+    if (!CLIENT_ID.test(clientId)) return null;
+    const now = Date.now();
+    const cached = agentCache.get(clientId);
+    if (cached && cached.until > now) return cached.agent;
+    const agent = await store.getAgentByClientId(clientId);
+    if (agentCache.size >= SECRET_CACHE_MAX) agentCache.clear();
+    agentCache.set(clientId, { agent, until: now + AGENT_CACHE_MS });
+    return agent;
+  };
+
+  const findAgentType = async (id: string): Promise<AgentType | null> => {
+    const now = Date.now();
+    const cached = typeCache.get(id);
+    if (cached && cached.until > now) return cached.type;
+    const type = await store.getAgentType(id);
+    if (typeCache.size >= SECRET_CACHE_MAX) typeCache.clear();
+    typeCache.set(id, { type, until: now + AGENT_CACHE_MS });
+    return type;
+  };
 
   const unauthorized = (
     description: string,
@@ -643,6 +671,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         ...(input.jkt === null ? {} : { cnfJkt: input.jkt }),
         ...(input.approval === undefined ? {} : { approval: input.approval }),
         extra: { agent_type_id: agent.agentTypeId },
+        ...(deps.signer ? { signer: deps.signer } : {}),
       },
       clock,
     );
@@ -1117,7 +1146,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       return refuse(auth.response, { ...anonymous, clientId: auth.clientId, reason: auth.reason });
     }
     const { agent } = auth.client;
-    const type = await store.getAgentType(agent.agentTypeId);
+    const type = await findAgentType(agent.agentTypeId);
     if (!type)
       throw new Error(`agent ${agent.id} names agent type ${agent.agentTypeId}, which does not exist`);
     const ctx: GrantContext = {
@@ -1153,6 +1182,17 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     /** Forgets the cached secret check of a client (its secret changed or it was disabled). */
     forgetClient(clientId: string): void {
       secretCache.delete(clientId);
+      agentCache.delete(clientId);
+    },
+
+    /** Forgets a cached agent type (its policy changed in this process). */
+    forgetAgentType(id: string): void {
+      typeCache.delete(id);
+    },
+
+    /** Resolves once every event the endpoint appended was written (for a clean shutdown). */
+    drain(): Promise<void> {
+      return eventLog.drain();
     },
   };
 }

@@ -2,10 +2,11 @@
  * Broker access tokens: JWTs per RFC 9068 (`typ: at+jwt`), signed with the broker's Ed25519 key, carrying the
  * task, purpose, delegation chain (RFC 8693 `act`), DPoP binding (RFC 9449 `cnf.jkt`) and approval.
  */
-import { KeyObject, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { KeyObject, sign as cryptoSign } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet } from 'jose';
 import type { CryptoKey, JSONWebKeySet, JWTPayload } from 'jose';
 import { ValidationError } from '../core/errors.js';
+import { randomToken128 } from '../core/ids.js';
 import type { Clock } from '../core/time.js';
 import { systemClock } from '../core/time.js';
 import { SIGNING_ALG } from './broker-crypto-keys.js';
@@ -19,6 +20,7 @@ import {
   verifyJwtWith,
 } from './broker-jwt.js';
 import type { JwtFailure, KeyResolver } from './broker-jwt.js';
+import type { TokenSigner } from './token-signer.js';
 
 /** The JOSE `typ` of broker access tokens (RFC 9068 §2.1). */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -71,6 +73,8 @@ export interface MintAccessTokenInput {
   approval?: { id: string; approver: string };
   /** Further claims; none may replace a claim listed above. */
   extra?: Record<string, unknown>;
+  /** Where the signature is computed (worker threads); default: on the calling thread. */
+  signer?: TokenSigner;
 }
 
 /** A minted token and the facts the audit log keeps about it (never the token itself). */
@@ -159,7 +163,7 @@ function copyActor(a: ActorClaim): ActorClaim {
 
 /** A new token id: 128 random bits, base64url. */
 export function newJti(): string {
-  return randomBytes(16).toString('base64url');
+  return randomToken128();
 }
 
 /**
@@ -234,10 +238,11 @@ export async function mintAccessToken(
           },
         }),
   };
-  const token = signCompactJws(
+  const token = await signCompactJws(
     { alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid: input.key.kid },
     claims,
     input.key.privateKey,
+    input.signer,
   );
   return {
     token,
@@ -252,14 +257,22 @@ export async function mintAccessToken(
 // thread pool, and under load the token endpoint spent half its time waiting for it (bench/broker.ts).
 // RFC 7515 §7.1 compact serialisation: BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature).
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
-function signCompactJws(header: Record<string, unknown>, payload: unknown, privateKey: CryptoKey): string {
+async function signCompactJws(
+  header: Record<string, unknown>,
+  payload: unknown,
+  privateKey: CryptoKey,
+  signer: TokenSigner | undefined,
+): Promise<string> {
   let key = keyObjects.get(privateKey);
   if (!key) {
     key = KeyObject.from(privateKey);
     keyObjects.set(privateKey, key);
   }
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${input}.${cryptoSign(null, Buffer.from(input), key).toString('base64url')}`;
+  const signature = signer
+    ? await signer.sign(input, key)
+    : cryptoSign(null, Buffer.from(input), key).toString('base64url');
+  return `${input}.${signature}`;
 }
 
 /** Options of verifyAccessToken. */
