@@ -301,8 +301,10 @@ describe('broker OAuth flows against keyward serve', () => {
     // The same assertion (same jti) again: refused, and no token.
     const replay = await postToken(recorder.sent[0]!.body!);
     expect(replay.status).toBe(401);
-    expect(replay.body.error).toBe('invalid_client');
-    expect(replay.body).not.toHaveProperty('access_token');
+    expect(replay.body).toEqual({
+      error: 'invalid_client',
+      error_description: 'client assertion rejected: client assertion was already used (jti seen before)',
+    });
   });
 
   it('federated JWT: a workload token with matching claims gets a token; repository=evil/x and a token from another key are 401 invalid_client', async () => {
@@ -331,13 +333,26 @@ describe('broker OAuth flows against keyward serve', () => {
       scope: 'reports:read',
     });
 
-    for (const token of [await workload(keys.ci, 'evil/x'), await workload(keys.ciImpostor, 'acme/api')]) {
-      const refused = await request(token);
-      expect(refused.status).toBe(401);
-      const body = (await refused.json()) as OAuthError;
-      expect(body.error).toBe('invalid_client');
-      expect(body).not.toHaveProperty('access_token');
-    }
+    const refusal = async (workloadToken: string) => {
+      const res = await request(workloadToken);
+      return { status: res.status, body: (await res.json()) as OAuthError };
+    };
+    expect(await refusal(await workload(keys.ci, 'evil/x'))).toEqual({
+      status: 401,
+      body: {
+        error: 'invalid_client',
+        error_description:
+          "workload token rejected: its claims match none of this agent's bindings for the issuer",
+      },
+    });
+    // Signed with another key under the CI issuer's kid.
+    expect(await refusal(await workload(keys.ciImpostor, 'acme/api'))).toEqual({
+      status: 401,
+      body: {
+        error: 'invalid_client',
+        error_description: 'workload token rejected: workload token: the signature does not verify',
+      },
+    });
   });
 
   it('token exchange: user → planner → support gives sub = user, act = {support, act: {planner}}, the scope intersection and the user token’s exp; a third actor is refused', async () => {
@@ -419,7 +434,11 @@ describe('broker OAuth flows against keyward serve', () => {
       INSECURE,
     );
     expect(unproven.status).toBe(400);
-    expect(((await unproven.json()) as OAuthError).error).toBe('invalid_request');
+    expect(await unproven.json()).toEqual({
+      error: 'invalid_request',
+      error_description:
+        'this agent type requires DPoP-bound tokens; send a DPoP proof with the request (RFC 9449)',
+    });
 
     const response = await oauth.clientCredentialsGrantRequest(
       as,
@@ -465,19 +484,26 @@ describe('broker OAuth flows against keyward serve', () => {
       };
     };
     // No proof with the DPoP scheme.
-    const noProof = await refused({ authorization: `DPoP ${token}` });
-    expect(noProof.status).toBe(401);
-    expect(noProof.body.error).toBe('invalid_token');
-    expect(noProof.challenge).toMatch(/^DPoP /);
+    const noProofMessage = 'the token is DPoP-bound; send a DPoP proof with the request';
+    expect(await refused({ authorization: `DPoP ${token}` })).toEqual({
+      status: 401,
+      challenge: `DPoP error="invalid_token", error_description="${noProofMessage}"`,
+      body: { error: 'invalid_token', error_description: noProofMessage },
+    });
     // The proof oauth4webapi sent, sent again.
-    const replayed = await refused({ authorization: `DPoP ${token}`, dpop: sentProof });
-    expect(replayed.status).toBe(401);
-    expect(replayed.body.error).toBe('invalid_dpop_proof');
-    expect(replayed.challenge).toMatch(/^DPoP .*error="invalid_dpop_proof"/);
+    const replayMessage = 'DPoP proof was already used (jti seen before)';
+    expect(await refused({ authorization: `DPoP ${token}`, dpop: sentProof })).toEqual({
+      status: 401,
+      challenge: `DPoP error="invalid_dpop_proof", error_description="${replayMessage}"`,
+      body: { error: 'invalid_dpop_proof', error_description: replayMessage },
+    });
     // A bound token downgraded to Bearer.
-    const asBearer = await refused({ authorization: `Bearer ${token}` });
-    expect(asBearer.status).toBe(401);
-    expect(asBearer.body.error).toBe('invalid_token');
+    const bearerMessage = 'the token is DPoP-bound; send it with the DPoP scheme and a DPoP proof';
+    expect(await refused({ authorization: `Bearer ${token}` })).toEqual({
+      status: 401,
+      challenge: `Bearer error="invalid_token", error_description="${bearerMessage}"`,
+      body: { error: 'invalid_token', error_description: bearerMessage },
+    });
 
     expect(upstream!.requests).toHaveLength(1);
   });
