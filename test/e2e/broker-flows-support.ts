@@ -3,13 +3,15 @@
  * resource server that verifies broker tokens with jose against the served JWKS, key pairs and JWKS files,
  * and an oauth4webapi `customFetch` that records what the client library sent.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   calculateJwkThumbprint,
   createRemoteJWKSet,
+  EmbeddedJWK,
   errors as joseErrors,
   exportJWK,
   generateKeyPair,
@@ -70,59 +72,114 @@ export async function startRecordingUpstream(): Promise<LocalServer & { requests
   return { ...(await listen(server)), requests };
 }
 
-/** What the resource server answers: the verified claims, or the RFC 6750 error. */
+/** What the resource server answers: the verified claims, or the RFC 6750 / RFC 9449 error. */
 export type ResourceAnswer =
   { status: 200; claims: JWTPayload } | { status: 401; error: string; description: string };
 
+/** A refusal of the resource server: the error code and what went wrong. */
+class Refusal extends Error {
+  constructor(
+    readonly error: 'invalid_request' | 'invalid_token' | 'invalid_dpop_proof',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The jose error code of a failed verification, or the message of a refusal. */
+function describeFailure(err: unknown): string {
+  if (err instanceof joseErrors.JOSEError) return err.code;
+  return err instanceof Error ? err.message : 'verification failed';
+}
+
 /**
- * A resource server as an API owner would write one: it takes `Authorization: Bearer <token>`, verifies the
- * token with jose's createRemoteJWKSet against the broker's /.well-known/jwks.json, and checks `iss`, `aud`,
- * `typ: at+jwt` and the algorithm. Answers 200 with the claims or 401 `invalid_token` (RFC 6750 §3.1).
+ * Checks the DPoP proof of a request with a DPoP-bound token (RFC 9449 §4.3 and §7.1): a `dpop+jwt` signed
+ * with its embedded key, that key's thumbprint equal to the token's `cnf.jkt`, `htm` and `htu` of this
+ * request, `ath` of this token, fresh and not seen before.
+ */
+async function checkDpopProof(
+  proof: string | string[] | undefined,
+  request: { method: string; url: string; token: string; jkt: unknown },
+  seen: Set<string>,
+): Promise<void> {
+  if (typeof proof !== 'string') throw new Refusal('invalid_dpop_proof', 'one DPoP proof is required');
+  const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+    typ: 'dpop+jwt',
+    algorithms: ['ES256', 'EdDSA'],
+    maxTokenAge: '60s',
+  });
+  const ath = createHash('sha256').update(request.token).digest('base64url');
+  const problems = [
+    (await calculateJwkThumbprint(protectedHeader.jwk!, 'sha256')) !== request.jkt && 'key',
+    payload.htm !== request.method && 'htm',
+    payload.htu !== request.url && 'htu',
+    payload.ath !== ath && 'ath',
+    (typeof payload.jti !== 'string' || seen.has(payload.jti)) && 'jti',
+  ].filter(Boolean);
+  if (problems.length > 0) throw new Refusal('invalid_dpop_proof', `bad ${problems.join(', ')}`);
+  seen.add(payload.jti as string);
+}
+
+/**
+ * A resource server as an API owner would write one: it takes `Authorization: Bearer <token>` or
+ * `Authorization: DPoP <token>` with a `DPoP` proof, verifies the token with jose's createRemoteJWKSet against
+ * the broker's /.well-known/jwks.json (checking `iss`, `aud`, `typ: at+jwt` and the algorithm), requires the
+ * DPoP scheme and a valid proof for a token with `cnf.jkt` and the Bearer scheme for one without. Answers 200
+ * with the claims or 401 with the error (RFC 6750 §3.1, RFC 9449 §7.1).
  */
 export async function startResourceServer(options: {
   issuer: string;
   audience: string;
 }): Promise<LocalServer> {
   const jwks = createRemoteJWKSet(new URL(`${options.issuer}/.well-known/jwks.json`));
+  const seenProofs = new Set<string>();
+  let baseUrl = '';
+  const authorize = async (req: IncomingMessage): Promise<JWTPayload> => {
+    const m = /^(Bearer|DPoP) ([\w.~+/-]+=*)$/.exec(req.headers.authorization ?? '');
+    if (!m) throw new Refusal('invalid_request', 'no access token');
+    const [, scheme, token] = m as unknown as [string, 'Bearer' | 'DPoP', string];
+    const { payload } = await jwtVerify(token, jwks, {
+      issuer: options.issuer,
+      audience: options.audience,
+      typ: 'at+jwt',
+      algorithms: ['EdDSA', 'Ed25519'],
+    });
+    const jkt = (payload.cnf as { jkt?: unknown } | undefined)?.jkt;
+    if ((jkt === undefined) !== (scheme === 'Bearer')) {
+      throw new Refusal('invalid_token', `the token must be sent with the ${jkt ? 'DPoP' : 'Bearer'} scheme`);
+    }
+    if (scheme === 'DPoP') {
+      const url = `${baseUrl}${(req.url ?? '').split('?')[0]}`;
+      await checkDpopProof(req.headers.dpop, { method: req.method ?? '', url, token, jkt }, seenProofs);
+    }
+    return payload;
+  };
   const server = createServer((req, res) => {
     const send = (status: number, body: object, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    const m = /^Bearer ([\w.~+/-]+=*)$/.exec(req.headers.authorization ?? '');
-    if (!m) {
-      send(
-        401,
-        { error: 'invalid_request', error_description: 'no bearer token' },
-        {
-          'www-authenticate': 'Bearer realm="rs"',
-        },
-      );
-      return;
-    }
-    jwtVerify(m[1]!, jwks, {
-      issuer: options.issuer,
-      audience: options.audience,
-      typ: 'at+jwt',
-      algorithms: ['EdDSA', 'Ed25519'],
-    }).then(
-      ({ payload }) => send(200, { claims: payload }),
+    authorize(req).then(
+      (claims) => send(200, { claims }),
       (err: unknown) => {
-        const description = err instanceof joseErrors.JOSEError ? err.code : 'verification failed';
+        const error = err instanceof Refusal ? err.error : 'invalid_token';
+        const scheme = req.headers.authorization?.startsWith('DPoP ') ? 'DPoP' : 'Bearer';
         send(
           401,
-          { error: 'invalid_token', error_description: description },
-          { 'www-authenticate': `Bearer realm="rs", error="invalid_token"` },
+          { error, error_description: describeFailure(err) },
+          { 'www-authenticate': `${scheme} realm="rs", error="${error}"` },
         );
       },
     );
   });
-  return listen(server);
+  const running = await listen(server);
+  baseUrl = running.url;
+  return running;
 }
 
-/** Calls the resource server with a bearer token. */
-export async function callResource(url: string, token: string): Promise<ResourceAnswer> {
-  const res = await fetch(`${url}/reports/7`, { headers: { authorization: `Bearer ${token}` } });
+/** Calls the resource server's `/reports/7` with these headers. */
+export async function callResource(url: string, headers: Record<string, string>): Promise<ResourceAnswer> {
+  const res = await fetch(`${url}/reports/7`, { headers });
   const body = (await res.json()) as { claims?: JWTPayload; error?: string; error_description?: string };
   if (res.status === 200) return { status: 200, claims: body.claims! };
   if (res.status !== 401) throw new Error(`resource server answered ${res.status}`);

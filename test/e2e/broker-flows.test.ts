@@ -508,11 +508,13 @@ describe('broker OAuth flows against keyward serve', () => {
     expect(upstream!.requests).toHaveLength(1);
   });
 
-  it('resource server: a client_credentials token verifies via createRemoteJWKSet; one issued for another resource is refused', async () => {
+  it('resource server: client_credentials tokens (Bearer and DPoP-bound) verify via createRemoteJWKSet; one issued for another resource is refused', async () => {
+    const rs = resourceServer!.url;
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     const forReports = await clientCredentials(agents.secretBot!, 'reports:read reports:write', REPORTS);
+    expect(forReports.token_type).toBe('bearer');
     expect(forReports.scope).toBe('reports:read reports:write');
-    const accepted = await callResource(resourceServer!.url, forReports.access_token);
-    expect(accepted).toMatchObject({
+    expect(await callResource(rs, bearer(forReports.access_token))).toMatchObject({
       status: 200,
       claims: {
         iss: issuer,
@@ -525,10 +527,54 @@ describe('broker OAuth flows against keyward serve', () => {
 
     const forBilling = await clientCredentials(agents.secretBot!, 'invoices:read', BILLING);
     expect(decodeJwt(forBilling.access_token).aud).toBe(BILLING);
-    expect(await callResource(resourceServer!.url, forBilling.access_token)).toEqual({
+    expect(await callResource(rs, bearer(forBilling.access_token))).toEqual({
       status: 401,
       error: 'invalid_token',
       description: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
     });
+
+    // A DPoP-bound token at the same resource server: oauth4webapi makes the proof, the server checks it.
+    const client: oauth.Client = { client_id: agents.secretBot!.clientId };
+    const dpopKey = await generateTestKey('rs-dpop-key');
+    const dpop = oauth.DPoP(client, dpopKey.pair);
+    const bound = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        oauth.ClientSecretBasic(agents.secretBot!.clientSecret!),
+        new URLSearchParams({ scope: 'reports:read', resource: REPORTS }),
+        { ...INSECURE, DPoP: dpop },
+      ),
+    );
+    expect(bound.token_type).toBe('dpop');
+    const recorder = recordingFetch();
+    const answer = await oauth.protectedResourceRequest(
+      bound.access_token,
+      'GET',
+      new URL(`${rs}/reports/7`),
+      new Headers(),
+      null,
+      { ...INSECURE, DPoP: dpop, [oauth.customFetch]: recorder.fetch },
+    );
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { claims: JWTPayload }).claims).toMatchObject({
+      sub: agents.secretBot!.agent.id,
+      scope: 'reports:read',
+      cnf: { jkt: dpopKey.thumbprint },
+    });
+    // The bound token without its proof, downgraded to Bearer, or with the proof replayed.
+    expect(await callResource(rs, bearer(bound.access_token))).toEqual({
+      status: 401,
+      error: 'invalid_token',
+      description: 'the token must be sent with the DPoP scheme',
+    });
+    expect(
+      await callResource(rs, {
+        authorization: `DPoP ${bound.access_token}`,
+        dpop: recorder.sent[0]!.headers.dpop!,
+      }),
+    ).toEqual({ status: 401, error: 'invalid_dpop_proof', description: 'bad jti' });
   });
 });
