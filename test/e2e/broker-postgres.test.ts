@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, removeDir, requireBuild } from './e2e-helpers.js';
 import {
@@ -362,5 +363,177 @@ describe('the broker on PostgreSQL with two keyward serve processes', () => {
     // Too late to decide it now.
     const late = await cli(db!.url, dirA, 'approvals', 'approve', expiringId);
     expect(late.code).toBe(2);
+  });
+});
+
+/** A row of the events table (src/store/migrations.ts). */
+interface EventRow {
+  seq: string;
+  id: string;
+  time: string;
+  type: string;
+  actor: string;
+  subject: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** What `keyward audit verify --json` prints. */
+type Verification =
+  | { ok: true; checked: number; lastSeq: number; lastHash: string }
+  | { ok: false; checked: number; problem: { seq: number; kind: string; message: string } };
+
+describe('the event log of broker events on PostgreSQL', () => {
+  let db: Db | undefined;
+  let dir = '';
+  let node: Node | undefined;
+  let sql: pg.Client | undefined;
+
+  beforeAll(async () => {
+    requireBuild();
+    db = await createTestDatabase();
+    dir = dataDirWithMasterKey(newMasterKey());
+    // The upstream is registered but never called here.
+    await setUpBroker(db, dir, 'http://127.0.0.1:9/api');
+  }, 120_000);
+
+  afterAll(async () => {
+    await sql?.end();
+    await node?.serve.stop('SIGKILL');
+    await db?.drop();
+    removeDir(dir);
+  });
+
+  const verify = () => cli(db!.url, dir, 'audit', 'verify');
+  const verifyJson = async (): Promise<Verification> => {
+    const r = await cli(db!.url, dir, 'audit', 'verify', '--json');
+    expect([0, 1]).toContain(r.code);
+    return JSON.parse(r.stdout) as Verification;
+  };
+  const insert = (c: pg.Client, r: EventRow, seq: string = r.seq) =>
+    c.query(
+      'INSERT INTO events (seq, id, time, type, actor, subject, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      [seq, r.id, r.time, r.type, r.actor, r.subject, r.data, r.prev_hash, r.hash],
+    );
+  /** Runs `change` in a transaction, checks what verify reports, and puts the log back as it was. */
+  const tampered = async (
+    change: (c: pg.Client) => Promise<unknown>,
+    restore: (c: pg.Client) => Promise<unknown>,
+    expected: { seq: number; kind: string; message: string; checked: number },
+    intact: Verification,
+  ): Promise<void> => {
+    await sql!.query('BEGIN');
+    await change(sql!);
+    await sql!.query('COMMIT');
+    const text = await verify();
+    expect(text).toEqual({
+      code: 1,
+      stdout:
+        `broken: record seq ${expected.seq} (${expected.kind}): ${expected.message}\n` +
+        `${expected.checked} record${expected.checked === 1 ? '' : 's'} checked intact before it; the event log was changed outside Keyward\n`,
+      stderr: '',
+    });
+    expect(await verifyJson()).toEqual({
+      ok: false,
+      checked: expected.checked,
+      problem: { seq: expected.seq, kind: expected.kind, message: expected.message },
+    });
+    await sql!.query('BEGIN');
+    await restore(sql!);
+    await sql!.query('COMMIT');
+    expect(await verifyJson()).toEqual(intact);
+  };
+
+  it('audit verify passes after issuances and revocations, and names a changed, deleted or swapped record', async () => {
+    node = await startNode(db!.url, dir);
+    const client = await registerAgent(db!.url, dir, 'pg-agent', 'audited-bot');
+    const first = await getToken(node, client, 'tickets:read', TICKETS);
+    await getToken(node, client, 'tickets:read', TICKETS);
+    expect((await postForm(`${node.url}/oauth/revoke`, client, { token: first })).status).toBe(200);
+    const refused = await postForm(`${node.url}/oauth/token`, client, {
+      grant_type: 'client_credentials',
+      scope: 'tickets:write',
+      resource: TICKETS,
+    });
+    expect(refused.body.error).toBe('invalid_scope');
+    expect((await cli(db!.url, dir, 'revoke', '--agent', client.clientId)).code).toBe(0);
+    expect(await node.serve.stop('SIGTERM')).toBe(0);
+    node = undefined;
+
+    const ok = await verify();
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(
+      /^ok: \d+ records, chain intact \(last hash [0-9a-f]{64}\)\nanchor: \d+:[0-9a-f]{64} /,
+    );
+    const intact = await verifyJson();
+    expect(intact.ok).toBe(true);
+
+    sql = new pg.Client({ connectionString: db!.url });
+    await sql.connect();
+    const rows = (await sql.query<EventRow>('SELECT * FROM events ORDER BY seq')).rows;
+    expect(intact).toMatchObject({ checked: rows.length, lastSeq: Number(rows.at(-1)!.seq) });
+    const types = rows.map((r) => r.type);
+    expect(types.filter((t) => t === 'broker.token.issued')).toHaveLength(2);
+    expect(types.filter((t) => t === 'broker.revocation.added')).toHaveLength(2);
+    expect(types).toContain('broker.token.denied');
+    const issued = rows.find((r) => r.type === 'broker.token.issued')!;
+    const revocation = rows.find((r) => r.type === 'broker.revocation.added')!;
+    const seqOf = (r: EventRow) => Number(r.seq);
+    expect(seqOf(revocation)).toBeLessThan(rows.length);
+
+    // 1. One issuance's data edited: that record is named as changed.
+    const edited = issued.data.replace('"tickets:read"', '"tickets:admin"');
+    expect(edited).not.toBe(issued.data);
+    await tampered(
+      (c) => c.query('UPDATE events SET data = $1 WHERE seq = $2', [edited, issued.seq]),
+      (c) => c.query('UPDATE events SET data = $1 WHERE seq = $2', [issued.data, issued.seq]),
+      {
+        seq: seqOf(issued),
+        kind: 'changed',
+        message: `record ${issued.seq} does not match its hash: its content or hash was edited`,
+        checked: seqOf(issued) - 1,
+      },
+      intact,
+    );
+
+    // 2. A revocation record deleted: the gap is named as missing.
+    const r = seqOf(revocation);
+    await tampered(
+      (c) => c.query('DELETE FROM events WHERE seq = $1', [revocation.seq]),
+      (c) => insert(c, revocation),
+      {
+        seq: r,
+        kind: 'missing',
+        message: `record ${r} is missing: record ${r + 1} follows record ${r - 1}`,
+        checked: r - 1,
+      },
+      intact,
+    );
+
+    // 3. The issuance and the record after it swapped: named as reordered.
+    const s = seqOf(issued);
+    const next = rows.find((x) => seqOf(x) === s + 1)!;
+    const both = [issued.seq, next.seq];
+    await tampered(
+      async (c) => {
+        await c.query('DELETE FROM events WHERE seq = ANY($1)', [both]);
+        await insert(c, next, issued.seq);
+        await insert(c, issued, next.seq);
+      },
+      async (c) => {
+        await c.query('DELETE FROM events WHERE seq = ANY($1)', [both]);
+        await insert(c, issued);
+        await insert(c, next);
+      },
+      {
+        seq: s,
+        kind: 'reordered',
+        message: `record ${s} was written after the record now at seq ${s + 1}, not after record ${s - 1}: records were swapped or moved`,
+        checked: s - 1,
+      },
+      intact,
+    );
   });
 });
