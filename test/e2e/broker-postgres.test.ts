@@ -221,7 +221,7 @@ describe('the broker on PostgreSQL with two keyward serve processes', () => {
     expect(bothRefused - exited).toBeLessThan(REVOCATION_LIMIT_MS);
     await expectRevokedAt(b!, client, fromA, upstream!);
     await expectRevokedAt(a!, client, fromB, upstream!);
-  });
+  }, 120_000);
 
   it('a request that needs approval is pending at A, polled at B, approved, denied or expired by the CLI', async () => {
     const client = await registerAgent(db!.url, dirA, 'pg-agent', 'approval-bot');
@@ -362,8 +362,14 @@ describe('the broker on PostgreSQL with two keyward serve processes', () => {
     expect(Date.parse(record!.expiresAt) - Date.parse(record!.requestedAt)).toBe(2000);
     // Too late to decide it now.
     const late = await cli(db!.url, dirA, 'approvals', 'approve', expiringId);
-    expect(late.code).toBe(2);
-  });
+    expect(late).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        `keyward: approval ${expiringId} is expired: only a pending request can be decided\n` +
+        '  at status: is expired, not pending\n',
+    });
+  }, 120_000);
 });
 
 /** A row of the events table (src/store/migrations.ts). */
@@ -535,5 +541,5 @@ describe('the event log of broker events on PostgreSQL', () => {
       },
       intact,
     );
-  });
+  }, 180_000);
 });
