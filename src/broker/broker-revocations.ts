@@ -168,6 +168,27 @@ export function createRevocationCache(deps: RevocationCacheDeps) {
       return lookup(claims);
     },
 
+    /**
+     * The latest finite cutoff (epoch ms) of the revocations a token with these claims falls under whenever it
+     * was issued (jti revocations aside), or null. The token endpoint uses it so that a token issued in the
+     * same second as a revocation, but after it, is not born revoked: `iat` has whole seconds only.
+     */
+    latestCutoff(claims: Omit<RevocableClaims, 'jti' | 'iat'>): number | null {
+      let latest: number | null = null;
+      const consider = (kind: RevocationKind, value: unknown): void => {
+        if (typeof value !== 'string' || value === '') return;
+        for (const e of entries.get(keyOf(kind, value)) ?? []) {
+          if (Number.isFinite(e.cutoff) && (latest === null || e.cutoff > latest)) latest = e.cutoff;
+        }
+      };
+      consider('issued-before', '*');
+      consider('task', claims.task);
+      consider('agent-type', claims.agent_type_id);
+      consider('agent', claims.sub);
+      for (let a = claims.act; a !== undefined; a = a.act) consider('agent', a.sub);
+      return latest;
+    },
+
     /** Starts polling the store every `pollIntervalMs` (the timer does not keep the process alive). */
     start(): void {
       if (timer) return;

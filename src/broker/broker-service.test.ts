@@ -14,6 +14,7 @@ import {
   sqliteStore,
   SUPPORT_POLICY,
   T0,
+  T0_SECONDS,
   tokenRequest,
   type MovingClock,
 } from './broker-service-test-support.js';
@@ -275,6 +276,36 @@ describe('agents', () => {
     clock.advance(1);
     expect((await ask()).status).toBe(200);
     expect(await broker.introspect(token)).toEqual({ active: false });
+  });
+
+  it('a token issued in the same second as a revocation of its agent, but after it, is not born revoked', async () => {
+    const ts = await sqliteStore();
+    // Real time, starting 300 ms into a second: iat has whole seconds, revocation cutoffs have milliseconds.
+    const base = Date.parse(T0) + 300;
+    const started = Date.now();
+    const clock = { now: () => new Date(base + (Date.now() - started)) };
+    const broker = makeBroker(ts.store, clock);
+    cleanups.push(async () => {
+      await broker.close();
+      await ts.dispose();
+    });
+    await broker.applyAgentType({ fileName: 'plain.yaml', text: PLAIN_POLICY }, 'cli');
+    const reg = await broker.registerAgent('plain-agent', { name: 'bot', withSecret: true }, 'cli');
+    const ask = () =>
+      broker.token(
+        tokenRequest(
+          { grant_type: 'client_credentials', scope: 'repo:read', resource: GITHUB },
+          { basicAuth: { clientId: reg.clientId, clientSecret: reg.clientSecret! } },
+        ),
+      );
+    const before = okBody(await ask()).access_token;
+    await broker.revoke({ kind: 'agent', value: reg.agent.id }, 'admin');
+    const after = okBody(await ask()).access_token;
+    expect(await broker.introspect(before)).toEqual({ active: false });
+    expect(await broker.introspect(after)).toMatchObject({ active: true });
+    // It waited for the next second rather than carry the revoked second's iat.
+    expect(payloadOf(after).iat).toBe(T0_SECONDS + 1);
+    expect(clock.now().getTime()).toBeGreaterThanOrEqual(Date.parse(T0) + 1000);
   });
 });
 

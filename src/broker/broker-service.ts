@@ -477,6 +477,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     verifyOwnToken: (token) => verifyOwn(token),
     federatedVerifier,
     signer,
+    revocationCutoff: (claims) => revocations.latestCutoff(claims),
     onError,
   });
 

@@ -151,6 +151,16 @@ export interface TokenEndpointDeps {
   config: TokenEndpointConfig;
   masterKey: Buffer;
   keyring: Pick<BrokerKeyring, 'signingKey'>;
+  /**
+   * The latest cutoff (epoch ms) of the revocations that reach a token with these claims, or null: issuance
+   * waits for the next whole second when a revocation fell in the current one (see `issue`).
+   */
+  revocationCutoff?: (claims: {
+    sub: string;
+    task?: string;
+    act?: ActorClaim;
+    agent_type_id: string;
+  }) => number | null;
   /** Computes token signatures (worker threads); default: on the calling thread. */
   signer?: TokenSigner;
   approvals: ApprovalDesk;
@@ -653,8 +663,29 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     store.touchAgentUsed(agent.id, new Date(now).toISOString()).catch(deps.onError);
   };
 
+  /**
+   * A token's iat has whole seconds, and a revocation of "everything issued until now" covers every iat below
+   * its cutoff (ms). A token issued at 12:00:00.900 after a revocation at 12:00:00.300 would carry iat 12:00:00
+   * and be born revoked; it is issued at the next second instead (a wait of under a second, only then).
+   */
+  const waitPastRevocation = async (input: IssueInput): Promise<void> => {
+    const cutoff = deps.revocationCutoff?.({
+      sub: input.subject,
+      agent_type_id: input.agent.agentTypeId,
+      ...(input.task === null ? {} : { task: input.task }),
+      ...(input.act === undefined ? {} : { act: input.act }),
+    });
+    if (cutoff === null || cutoff === undefined) return;
+    const now = clock.now().getTime();
+    const iatMs = Math.floor(now / 1000) * 1000;
+    // Only a revocation already in the past, in this very second, is waited out.
+    if (cutoff <= iatMs || cutoff > now) return;
+    await new Promise<void>((resolve) => setTimeout(resolve, iatMs + 1000 - now));
+  };
+
   const issue = async (input: IssueInput): Promise<TokenEndpointResponse> => {
     const { agent } = input;
+    await waitPastRevocation(input);
     const key = await deps.keyring.signingKey();
     const minted = await mintAccessToken(
       {
