@@ -906,6 +906,50 @@ describe('token exchange (RFC 8693)', () => {
     );
   });
 
+  it('a DPoP-bound subject token is exchanged only with a proof of its key, and the result stays bound', async () => {
+    const { t, planner, support, alice } = await chain();
+    const bound = okBody(
+      await t.broker.token(
+        tokenRequest(
+          {
+            grant_type: EXCHANGE,
+            subject_token: alice,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+            resource: GITHUB,
+          },
+          { ...t.basic(planner), dpopProof: await tokenProof(dpopKey, t.clock) },
+        ),
+      ),
+    );
+    expect(bound.token_type).toBe('DPoP');
+    const jkt = await computeJkt(dpopKey.publicJwk);
+    const again = (dpopProof?: string) =>
+      t.broker.token(
+        tokenRequest(
+          { grant_type: EXCHANGE, subject_token: bound.access_token, subject_token_type: ACCESS_TOKEN_TYPE },
+          { ...t.basic(support), ...(dpopProof === undefined ? {} : { dpopProof }) },
+        ),
+      );
+    expectError(
+      await again(),
+      400,
+      'invalid_grant',
+      'the subject token is DPoP-bound; send a DPoP proof made with the key it is bound to',
+    );
+    const otherKey = await generateTestKey('ES256');
+    expectError(
+      await again(await tokenProof(otherKey, t.clock)),
+      400,
+      'invalid_grant',
+      'the subject token is bound to another DPoP key than the proof of this request',
+    );
+    const ok = await again(await tokenProof(dpopKey, t.clock));
+    expect(okBody(ok).token_type).toBe('DPoP');
+    expect(claimsOf(ok)).toMatchObject({ sub: 'user:alice', cnf: { jkt } });
+    const denied = (await t.events('broker.token.denied')).map((e) => e.data.reason);
+    expect(denied).toEqual(['subject-token-dpop', 'subject-token-dpop']);
+  });
+
   it('a revoked subject token cannot be exchanged', async () => {
     const { t, planner, support, alice, exchange } = await chain();
     const first = okBody(

@@ -310,6 +310,8 @@ type ExchangeToken =
       jti: string | null;
       /** Keyward's own tokens: the resources it was issued for. */
       audience: string[] | null;
+      /** RFC 9449 §6: the thumbprint of the key the token is bound to (cnf.jkt), or null. */
+      jkt: string | null;
     }
   | { ok: false; description: string };
 
@@ -810,6 +812,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         },
         jti: c.jti,
         audience: typeof c.aud === 'string' ? [c.aud] : [...c.aud],
+        jkt: boundKey(c),
       };
     }
     const issuer = await store.getFederatedIssuer(iss);
@@ -832,6 +835,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       },
       jti: typeof c.jti === 'string' ? c.jti : null,
       audience: null,
+      jkt: boundKey(c),
     };
   };
 
@@ -1044,6 +1048,17 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
 
     const subject = await verifyExchangeToken(subjectToken, 'subject');
     if (!subject.ok) return bad(subject.description, 'subject-token');
+    // A sender-constrained token is only good to whoever holds its key (RFC 9449 §6): exchanging it without
+    // proving possession would turn a stolen DPoP-bound token into a usable one.
+    if (subject.jkt !== null && subject.jkt !== ctx.jkt) {
+      return bad(
+        ctx.jkt === null
+          ? 'the subject token is DPoP-bound; send a DPoP proof made with the key it is bound to'
+          : 'the subject token is bound to another DPoP key than the proof of this request',
+        'subject-token-dpop',
+        'invalid_grant',
+      );
+    }
     let resource = field(p, 'resource');
     if (subject.audience !== null) {
       // Scopes are per resource: an exchanged token is for the resource its subject token was issued for.
@@ -1060,6 +1075,13 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     if (actorToken !== null) {
       const verified = await verifyExchangeToken(actorToken, 'actor');
       if (!verified.ok) return bad(verified.description, 'actor-token');
+      if (verified.jkt !== null && verified.jkt !== ctx.jkt) {
+        return bad(
+          'the actor token is DPoP-bound; send a DPoP proof made with the key it is bound to',
+          'actor-token-dpop',
+          'invalid_grant',
+        );
+      }
       actor = {
         iss: verified.claims.iss,
         sub: verified.claims.sub,
@@ -1226,6 +1248,15 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       return eventLog.drain();
     },
   };
+}
+
+/** The cnf.jkt of a token's claims (RFC 9449 §6.1), or null when it is not DPoP-bound. */
+function boundKey(claims: JWTPayload): string | null {
+  const cnf = claims.cnf;
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return null;
+  const jkt = (cnf as Record<string, unknown>).jkt;
+  // A cnf with anything but a usable thumbprint binds the token to a key nobody can prove: never matches.
+  return typeof jkt === 'string' && jkt !== '' ? jkt : '\u0000unusable';
 }
 
 function actorSubs(act: ActorClaim | undefined): string[] {
