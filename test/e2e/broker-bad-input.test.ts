@@ -1,0 +1,660 @@
+/**
+ * The broker's OAuth endpoints and proxy fed bad input over HTTP, against one real `keyward serve` child process
+ * (built CLI, SQLite in a temporary data dir). Every refusal is the RFC's answer (status, `error`, a description
+ * that echoes no secret, `Cache-Control: no-store`), and afterwards the server is healthy, logged no stack trace,
+ * and its event log still verifies.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  basic,
+  b64url,
+  clientAssertion,
+  dpopProof,
+  hs256Jwt,
+  makeKey,
+  makeRsaKey,
+  malformedJwts,
+  nowSeconds,
+  postForm,
+  rawHttp,
+  rawRequest,
+  send,
+  signJwt,
+  startUpstream,
+  unsignedJwt,
+  type Answer,
+  type TestKey,
+} from './broker-bad-input-support.js';
+import { removeDir, requireBuild, runKeyward, startServe, tempDir, type ServeProcess } from './e2e-helpers.js';
+
+const UPSTREAM_SECRET = 'up_live_5ecr3t0123456789abcdef';
+const ECHO = 'keyward:upstream:echo';
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E. */
+const DESCRIPTION_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+
+let dir: string;
+let serve: ServeProcess;
+let upstream: Awaited<ReturnType<typeof startUpstream>>;
+let url: string;
+let tokenUrl: string;
+let adminToken: string;
+let clientKey: TestKey;
+const agents: Record<'worker' | 'exchanger' | 'exchanger2' | 'shortlived', { id: string; secret: string }> = {
+  worker: { id: '', secret: '' },
+  exchanger: { id: '', secret: '' },
+  exchanger2: { id: '', secret: '' },
+  shortlived: { id: '', secret: '' },
+};
+let jwtClientId: string;
+
+/** Calls the admin API and returns the JSON answer, failing on anything but 2xx. */
+async function admin(path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/api/v1${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function registerAgent(agentType: string, name: string): Promise<{ id: string; secret: string }> {
+  const r = await admin('/broker/agents', { agentType, name, withSecret: true });
+  return { id: r.clientId as string, secret: r.clientSecret as string };
+}
+
+/** RFC 9449 §4.2 `ath`: base64url(SHA-256(access token)). */
+const ath = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+/** Every secret this test holds: none may ever appear in an answer. */
+function secrets(): string[] {
+  return [UPSTREAM_SECRET, adminToken, ...Object.values(agents).map((a) => a.secret)];
+}
+
+/**
+ * Asserts an RFC 6749 §5.2 error answer: status, `error`, a non-empty plain-ASCII description, no-store caching,
+ * and none of the secrets or of `echoed` (values the request sent) in the body.
+ */
+function expectOAuthError(a: Answer, status: number, error: string, echoed: string[] = []): void {
+  expect({ status: a.status, error: a.json.error }, a.text).toEqual({ status, error });
+  expect(a.json.error_description).toMatch(DESCRIPTION_CHARS);
+  expect(a.headers.get('cache-control')).toBe('no-store');
+  expect(a.headers.get('pragma')).toBe('no-cache');
+  for (const s of [...secrets(), ...echoed.filter((e) => e.length >= 16)]) expect(a.text).not.toContain(s);
+}
+
+/**
+ * Asserts an RFC 6750 §3 refusal of the proxy: status, `error`, a non-empty description that echoes nothing,
+ * no-store caching, and a `WWW-Authenticate` challenge of `scheme` with the same error and a description in
+ * the quoted-string character set of §3.
+ */
+function expectProxyError(a: Answer, status: number, error: string, scheme: string, echoed: string[] = []): void {
+  expect({ status: a.status, error: a.json.error }, a.text).toEqual({ status, error });
+  expect(a.json.error_description).toEqual(expect.any(String));
+  expect(a.json.error_description).not.toBe('');
+  expect(a.headers.get('cache-control')).toBe('no-store');
+  const challenge = a.headers.get('www-authenticate') ?? '';
+  expect(challenge).toMatch(
+    new RegExp(`^${scheme} error="${error}", error_description="${DESCRIPTION_CHARS.source.slice(1, -1)}"$`),
+  );
+  for (const s of [...secrets(), ...echoed.filter((e) => e.length >= 16)]) {
+    expect(a.text).not.toContain(s);
+    expect(challenge).not.toContain(s);
+  }
+}
+
+/** A client_credentials request authenticated with the worker's secret (HTTP Basic). */
+function workerToken(form: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
+  return postForm(tokenUrl, { grant_type: 'client_credentials', ...form }, {
+    authorization: basic(agents.worker.id, agents.worker.secret),
+    ...headers,
+  });
+}
+
+/** Issues a token for the echo upstream to `agent`, asserting it was issued. */
+async function issue(agent: { id: string; secret: string }): Promise<string> {
+  const a = await postForm(
+    tokenUrl,
+    { grant_type: 'client_credentials', scope: 'echo:read', resource: ECHO },
+    { authorization: basic(agent.id, agent.secret) },
+  );
+  expect(a.status, a.text).toBe(200);
+  return a.json.access_token as string;
+}
+
+/** A token exchange by `agent` with `subjectToken`. */
+function exchange(subjectToken: string, agent = agents.exchanger): Promise<Answer> {
+  return postForm(
+    tokenUrl,
+    { grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, resource: ECHO },
+    { authorization: basic(agent.id, agent.secret) },
+  );
+}
+
+/** A client_credentials request authenticated with a client assertion. */
+function withAssertion(assertion: string): Promise<Answer> {
+  return postForm(tokenUrl, {
+    grant_type: 'client_credentials',
+    scope: 'echo:read',
+    resource: ECHO,
+    client_id: jwtClientId,
+    client_assertion_type: JWT_BEARER,
+    client_assertion: assertion,
+  });
+}
+
+/** Introspects `token` as the worker. */
+function introspect(token: string): Promise<Answer> {
+  return postForm(`${url}/oauth/introspect`, { token }, {
+    authorization: basic(agents.worker.id, agents.worker.secret),
+  });
+}
+
+/** Calls the echo upstream through the proxy with `authorization`. */
+function proxyGet(authorization: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return send(`${url}/proxy/echo/items/1`, { headers: { authorization, ...headers } });
+}
+
+/** The broker's first public signing key, from its JWKS. */
+async function brokerPublicKey(): Promise<{ kid: string; x: string }> {
+  const jwks = await send(`${url}/.well-known/jwks.json`);
+  const key = (jwks.json.keys as Array<{ kid: string; x: string; kty: string; crv: string }>)[0]!;
+  expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+  return key;
+}
+
+/** Claims that look like a real broker access token for the echo upstream. */
+function forgedClaims(): Record<string, unknown> {
+  const now = nowSeconds();
+  return {
+    iss: url,
+    sub: 'user:mallory',
+    aud: ECHO,
+    client_id: agents.worker.id,
+    scope: 'echo:read',
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: `forged-${now}`,
+  };
+}
+
+/** Forged tokens every verifier must refuse: unsigned, HMAC keyed with the public key, signed by a stranger. */
+async function forgedTokens(): Promise<Array<[name: string, token: string]>> {
+  const { kid, x } = await brokerPublicKey();
+  const header = { typ: 'at+jwt', kid };
+  const stranger = await makeRsaKey();
+  return [
+    ['alg none', unsignedJwt({ alg: 'none', typ: 'at+jwt' }, forgedClaims())],
+    ['alg none with the broker kid', unsignedJwt({ alg: 'none', ...header }, forgedClaims())],
+    ['HS256 keyed with the public key bytes', hs256Jwt(header, forgedClaims(), Buffer.from(x, 'base64url'))],
+    ['HS256 keyed with the base64url public key', hs256Jwt(header, forgedClaims(), x)],
+    ['RS256 with an unknown key', await signJwt(stranger, forgedClaims(), { typ: 'at+jwt' })],
+  ];
+}
+
+beforeAll(async () => {
+  requireBuild();
+  dir = tempDir('kw-e2e-badinput-');
+  upstream = await startUpstream();
+  serve = await startServe(['--data-dir', dir, '--port', '0']);
+  url = serve.url;
+  tokenUrl = `${url}/oauth/token`;
+  adminToken = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  const owner = 'ops@example.com';
+  const echoRule = { resource: ECHO, scopes: ['echo:read'] };
+  await admin('/broker/agent-types', {
+    agentType: 'worker',
+    owner,
+    allow: [echoRule, { resource: 'https://api.example.test', scopes: ['repo:read'] }],
+  });
+  await admin('/broker/agent-types', {
+    agentType: 'exchanger',
+    owner,
+    allow: [echoRule],
+    exchange: { allowed: true, maxChainDepth: 1, subjectIssuers: [url] },
+  });
+  await admin('/broker/agent-types', {
+    agentType: 'shortlived',
+    owner,
+    tokens: { maxTtl: '1s', defaultTtl: '1s' },
+    allow: [echoRule],
+  });
+  await admin('/broker/upstreams', {
+    name: 'echo',
+    baseUrl: upstream.url,
+    auth: { kind: 'bearer' },
+    secret: UPSTREAM_SECRET,
+    routes: [{ scope: 'echo:read', methods: ['GET'], paths: ['/items/*'] }],
+  });
+  agents.worker = await registerAgent('worker', 'worker-1');
+  agents.exchanger = await registerAgent('exchanger', 'exchanger-1');
+  agents.exchanger2 = await registerAgent('exchanger', 'exchanger-2');
+  agents.shortlived = await registerAgent('shortlived', 'shortlived-1');
+  clientKey = await makeKey();
+  const jwtAgent = await admin('/broker/agents', {
+    agentType: 'worker',
+    name: 'worker-jwt',
+    withSecret: false,
+    jwks: { keys: [clientKey.publicJwk] },
+  });
+  jwtClientId = jwtAgent.clientId as string;
+}, 120_000);
+
+afterAll(async () => {
+  await serve?.stop('SIGKILL');
+  await upstream?.close();
+  removeDir(dir);
+});
+
+describe('the token endpoint refuses malformed requests (RFC 6749 §5.2, docs/http-api.md)', () => {
+  const valid = 'grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho';
+  const cases: Array<[name: string, body: string, contentType: string, status: number, error: string]> = [
+    ['a JSON body', JSON.stringify({ grant_type: 'client_credentials' }), 'application/json', 400, 'invalid_request'],
+    ['a text/plain body', valid, 'text/plain', 400, 'invalid_request'],
+    ['an empty body', '', 'application/x-www-form-urlencoded', 400, 'invalid_request'],
+    ['a body over 64 KiB', `${valid}&task=${'a'.repeat(70 * 1024)}`, 'application/x-www-form-urlencoded', 400, 'invalid_request'],
+    ['a parameter sent twice', `${valid}&scope=echo%3Aread`, 'application/x-www-form-urlencoded', 400, 'invalid_request'],
+    ['a malformed percent escape', `${valid}&task=%zz`, 'application/x-www-form-urlencoded', 400, 'invalid_request'],
+    ['no grant_type', 'scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho', 'application/x-www-form-urlencoded', 400, 'invalid_request'],
+    ['an unknown grant_type', 'grant_type=password&username=a&password=b', 'application/x-www-form-urlencoded', 400, 'unsupported_grant_type'],
+    ['a scope outside the policy', 'grant_type=client_credentials&scope=admin%3Aall&resource=keyward%3Aupstream%3Aecho', 'application/x-www-form-urlencoded', 400, 'invalid_scope'],
+    ['no scope', 'grant_type=client_credentials&resource=keyward%3Aupstream%3Aecho', 'application/x-www-form-urlencoded', 400, 'invalid_scope'],
+    ['an unknown resource', 'grant_type=client_credentials&scope=echo%3Aread&resource=https%3A%2F%2Funknown.example', 'application/x-www-form-urlencoded', 400, 'invalid_target'],
+    ['a resource that is not a URI', 'grant_type=client_credentials&scope=echo%3Aread&resource=not%20a%20uri', 'application/x-www-form-urlencoded', 400, 'invalid_target'],
+  ];
+  it.each(cases)('%s', async (_name, body, contentType, status, error) => {
+    const a = await send(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: basic(agents.worker.id, agents.worker.secret) },
+      body,
+    });
+    expectOAuthError(a, status, error);
+  });
+
+  it('answers a well-formed request with a token (the control for the cases above)', async () => {
+    const a = await workerToken({ scope: 'echo:read', resource: ECHO });
+    expect(a.status, a.text).toBe(200);
+    expect(a.json).toMatchObject({ token_type: 'Bearer', scope: 'echo:read' });
+    expect(a.headers.get('cache-control')).toBe('no-store');
+  });
+});
+
+describe('client authentication failures are 401 invalid_client (RFC 6749 §5.2)', () => {
+  it('refuses a wrong secret sent with Basic, with a Basic challenge', async () => {
+    const wrong = `kwcs_${'A'.repeat(43)}`;
+    const a = await postForm(
+      tokenUrl,
+      { grant_type: 'client_credentials', scope: 'echo:read', resource: ECHO },
+      { authorization: basic(agents.worker.id, wrong) },
+    );
+    expectOAuthError(a, 401, 'invalid_client', [wrong]);
+    expect(a.headers.get('www-authenticate')).toMatch(/^Basic realm="keyward"/);
+  });
+
+  it('refuses a wrong secret sent in the form', async () => {
+    const wrong = `kwcs_${'B'.repeat(43)}`;
+    const a = await postForm(tokenUrl, {
+      grant_type: 'client_credentials',
+      scope: 'echo:read',
+      resource: ECHO,
+      client_id: agents.worker.id,
+      client_secret: wrong,
+    });
+    expectOAuthError(a, 401, 'invalid_client', [wrong]);
+  });
+
+  it('refuses an unknown client and a Basic header that is not base64', async () => {
+    const unknown = await postForm(
+      tokenUrl,
+      { grant_type: 'client_credentials', scope: 'echo:read', resource: ECHO },
+      { authorization: basic('kwc_doesnotexist', `kwcs_${'C'.repeat(43)}`) },
+    );
+    expectOAuthError(unknown, 401, 'invalid_client');
+    expect(unknown.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const garbage = await postForm(
+      tokenUrl,
+      { grant_type: 'client_credentials', scope: 'echo:read', resource: ECHO },
+      { authorization: 'Basic !!!not-base64!!!' },
+    );
+    expectOAuthError(garbage, 401, 'invalid_client');
+    expect(garbage.headers.get('www-authenticate')).toMatch(/^Basic /);
+  });
+});
+
+describe('client assertions (private_key_jwt, RFC 7523)', () => {
+  it.each(malformedJwts())('refuses a malformed assertion: %s', async (_name, jwt) => {
+    expectOAuthError(await withAssertion(jwt), 401, 'invalid_client', [jwt]);
+  });
+
+  it('refuses a 60 KB assertion (under the body limit) as invalid_client', async () => {
+    const jwt = `${b64url('{"alg":"ES256"}')}.${'A'.repeat(60 * 1024)}.c2ln`;
+    expectOAuthError(await withAssertion(jwt), 401, 'invalid_client', [jwt]);
+  });
+
+  it('refuses a 100 KB assertion as a body over the limit (invalid_request)', async () => {
+    const jwt = `${b64url('{"alg":"ES256"}')}.${'A'.repeat(100 * 1024)}.c2ln`;
+    expectOAuthError(await withAssertion(jwt), 400, 'invalid_request', [jwt]);
+  });
+
+  it('accepts a good assertion once and refuses its replay (the control)', async () => {
+    const jwt = await clientAssertion(clientKey, jwtClientId, tokenUrl);
+    const first = await withAssertion(jwt);
+    expect(first.status, first.text).toBe(200);
+    expectOAuthError(await withAssertion(jwt), 401, 'invalid_client', [jwt]);
+  });
+
+  const bad: Array<[name: string, make: () => Promise<string>]> = [
+    [
+      'alg none',
+      async () => {
+        const now = nowSeconds();
+        return unsignedJwt(
+          { alg: 'none' },
+          { iss: jwtClientId, sub: jwtClientId, aud: tokenUrl, iat: now, exp: now + 60, jti: `n-${now}` },
+        );
+      },
+    ],
+    ['RS256 with an unknown key', async () => clientAssertion(await makeRsaKey(), jwtClientId, tokenUrl)],
+    [
+      'a key of the right type but another kid',
+      async () => clientAssertion(await makeKey(), jwtClientId, tokenUrl),
+    ],
+    ['an expired exp', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { iat: nowSeconds() - 600, exp: nowSeconds() - 300 })],
+    ['an iat 2 minutes in the future', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { iat: nowSeconds() + 120, exp: nowSeconds() + 180 })],
+    ['a wrong aud', () => clientAssertion(clientKey, jwtClientId, `${url}/oauth/introspect`)],
+    ['an aud of another server', () => clientAssertion(clientKey, jwtClientId, 'https://evil.example/oauth/token')],
+    ['iss and sub of another client', () => clientAssertion(clientKey, agents.worker.id, tokenUrl)],
+  ];
+  it.each(bad)('refuses an assertion with %s', async (_name, make) => {
+    const jwt = await make();
+    expectOAuthError(await withAssertion(jwt), 401, 'invalid_client', [jwt]);
+  });
+});
+
+describe('DPoP proofs at the token endpoint (RFC 9449 §4.3)', () => {
+  const form = { scope: 'echo:read', resource: ECHO };
+
+  it.each(malformedJwts())('refuses a malformed proof: %s', async (_name, jwt) => {
+    expectOAuthError(await workerToken(form, { dpop: jwt }), 400, 'invalid_dpop_proof', [jwt]);
+  });
+
+  const bad: Array<[name: string, make: (key: TestKey) => Promise<string>]> = [
+    ['an iat an hour old', (k) => dpopProof(k, 'POST', tokenUrl, { iat: nowSeconds() - 3600 })],
+    ['an iat 10 minutes in the future', (k) => dpopProof(k, 'POST', tokenUrl, { iat: nowSeconds() + 600 })],
+    ['the wrong htm', (k) => dpopProof(k, 'GET', tokenUrl)],
+    ['a lower-case htm', (k) => dpopProof(k, 'post', tokenUrl)],
+    ['the wrong htu', (k) => dpopProof(k, 'POST', `${url}/oauth/revoke`)],
+    ['an htu on another host', (k) => dpopProof(k, 'POST', 'https://evil.example/oauth/token')],
+    [
+      'alg none',
+      async (k) => {
+        const { kid: _kid, ...jwk } = k.publicJwk;
+        return unsignedJwt(
+          { alg: 'none', typ: 'dpop+jwt', jwk },
+          { jti: `n-${nowSeconds()}`, htm: 'POST', htu: tokenUrl, iat: nowSeconds() },
+        );
+      },
+    ],
+    ['the wrong typ', async (k) => signJwt(k, { jti: 'x1', htm: 'POST', htu: tokenUrl, iat: nowSeconds() }, { typ: 'JWT' })],
+  ];
+  it.each(bad)('refuses a proof with %s', async (_name, make) => {
+    const proof = await make(await makeKey());
+    expectOAuthError(await workerToken(form, { dpop: proof }), 400, 'invalid_dpop_proof', [proof]);
+  });
+
+  it('binds a token to a fresh proof and refuses the same proof again (replayed jti)', async () => {
+    const key = await makeKey();
+    const proof = await dpopProof(key, 'POST', tokenUrl);
+    const first = await workerToken(form, { dpop: proof });
+    expect(first.status, first.text).toBe(200);
+    expect(first.json.token_type).toBe('DPoP');
+    expectOAuthError(await workerToken(form, { dpop: proof }), 400, 'invalid_dpop_proof', [proof]);
+  });
+
+  it('refuses two DPoP headers', async () => {
+    const key = await makeKey();
+    const headers = new Headers({
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(agents.worker.id, agents.worker.secret),
+    });
+    headers.append('dpop', await dpopProof(key, 'POST', tokenUrl));
+    headers.append('dpop', await dpopProof(key, 'POST', tokenUrl));
+    const a = await send(tokenUrl, {
+      method: 'POST',
+      headers,
+      body: 'grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho',
+    });
+    expectOAuthError(a, 400, 'invalid_dpop_proof');
+  });
+});
+
+describe('token exchange refuses bad subject tokens with invalid_request (RFC 8693 §2.2.2)', () => {
+  it.each(malformedJwts())('refuses a malformed subject token: %s', async (_name, jwt) => {
+    expectOAuthError(await exchange(jwt), 400, 'invalid_request', [jwt]);
+  });
+
+  it('refuses forged subject tokens: alg none, HS256 keyed with the public key, RS256 of a stranger', async () => {
+    for (const [name, token] of await forgedTokens()) {
+      const a = await exchange(token);
+      expect(a.json.error, `${name}: ${a.text}`).toBe('invalid_request');
+      expectOAuthError(a, 400, 'invalid_request', [token]);
+    }
+  });
+
+  it('exchanges a real token once, and refuses a chain deeper than maxChainDepth 1', async () => {
+    const subject = await issue(agents.worker);
+    const once = await exchange(subject);
+    expect(once.status, once.text).toBe(200);
+    expect(once.json.issued_token_type).toBe(ACCESS_TOKEN_TYPE);
+    const twice = await exchange(once.json.access_token as string, agents.exchanger2);
+    expectOAuthError(twice, 400, 'invalid_request');
+    expect(twice.json.error_description).toMatch(/chain/);
+  });
+
+  it('refuses a revoked subject token', async () => {
+    const subject = await issue(agents.worker);
+    const revoked = await postForm(`${url}/oauth/revoke`, { token: subject }, {
+      authorization: basic(agents.worker.id, agents.worker.secret),
+    });
+    expect(revoked.status, revoked.text).toBe(200);
+    expectOAuthError(await exchange(subject), 400, 'invalid_request', [subject]);
+  });
+
+  it('refuses an expired subject token', async () => {
+    const subject = await issue(agents.shortlived);
+    const exp = (JSON.parse(Buffer.from(subject.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+    // Past exp and the verifiers' 5-second leeway; polled rather than slept so a slow machine only waits longer.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() / 1000 <= exp + 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expectOAuthError(await exchange(subject), 400, 'invalid_request', [subject]);
+  }, 40_000);
+
+  it('refuses a subject token for another resource with invalid_target', async () => {
+    const a = await workerToken({ scope: 'repo:read', resource: 'https://api.example.test' });
+    expect(a.status, a.text).toBe(200);
+    const subject = a.json.access_token as string;
+    expectOAuthError(await exchange(subject), 400, 'invalid_target', [subject]);
+  });
+});
+
+describe('the proxy refuses bad bearer tokens (RFC 6750 §3.1)', () => {
+  it('forwards a good token with the upstream credential (the control)', async () => {
+    const before = upstream.calls.length;
+    const a = await proxyGet(`Bearer ${await issue(agents.worker)}`);
+    expect(a.status, a.text).toBe(200);
+    expect(upstream.calls.length).toBe(before + 1);
+    expect(upstream.calls.at(-1)!.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);
+  });
+
+  it.each(malformedJwts())('refuses a malformed token: %s', async (_name, jwt) => {
+    const before = upstream.calls.length;
+    const a = await proxyGet(`Bearer ${jwt}`);
+    // A value outside RFC 6750's b64token syntax is a malformed request (400); anything else an invalid token.
+    if (/^[A-Za-z0-9\-._~+/]+=*$/.test(jwt)) expectProxyError(a, 401, 'invalid_token', 'Bearer', [jwt]);
+    else expectProxyError(a, 400, 'invalid_request', 'Bearer', [jwt]);
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('refuses forged tokens: alg none, HS256 keyed with the public key, RS256 of a stranger', async () => {
+    const before = upstream.calls.length;
+    for (const [name, token] of await forgedTokens()) {
+      const a = await proxyGet(`Bearer ${token}`);
+      expect(a.json.error, `${name}: ${a.text}`).toBe('invalid_token');
+      expectProxyError(a, 401, 'invalid_token', 'Bearer', [token]);
+    }
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('refuses a token for another resource and a revoked token', async () => {
+    const other = await workerToken({ scope: 'repo:read', resource: 'https://api.example.test' });
+    const otherToken = other.json.access_token as string;
+    expectProxyError(await proxyGet(`Bearer ${otherToken}`), 401, 'invalid_token', 'Bearer', [otherToken]);
+    const revoked = await issue(agents.worker);
+    const jti = (JSON.parse(Buffer.from(revoked.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    await admin('/broker/revocations', { kind: 'jti', value: jti, reason: 'bad-input test' });
+    expectProxyError(await proxyGet(`Bearer ${revoked}`), 401, 'invalid_token', 'Bearer', [revoked]);
+  });
+
+  it('answers 431 to a 100 KB Authorization header without reaching the upstream', async () => {
+    const before = upstream.calls.length;
+    const a = await proxyGet(`Bearer ${'A'.repeat(100 * 1024)}`);
+    expect(a.status).toBe(431);
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('refuses a DPoP-bound token sent as Bearer, and with a malformed or misdirected proof', async () => {
+    const key = await makeKey();
+    const issued = await workerToken({ scope: 'echo:read', resource: ECHO }, {
+      dpop: await dpopProof(key, 'POST', tokenUrl),
+    });
+    expect(issued.status, issued.text).toBe(200);
+    const token = issued.json.access_token as string;
+    const asBearer = await proxyGet(`Bearer ${token}`);
+    expectProxyError(asBearer, 401, 'invalid_token', 'Bearer', [token]);
+    const malformed = await proxyGet(`DPoP ${token}`, { dpop: 'not.a.jwt' });
+    expectProxyError(malformed, 401, 'invalid_dpop_proof', 'DPoP', [token]);
+    const wrongHtu = await proxyGet(`DPoP ${token}`, {
+      dpop: await dpopProof(key, 'GET', `${url}/proxy/echo/items/2`, { ath: ath(token) }),
+    });
+    expectProxyError(wrongHtu, 401, 'invalid_dpop_proof', 'DPoP', [token]);
+    const good = await proxyGet(`DPoP ${token}`, {
+      dpop: await dpopProof(key, 'GET', `${url}/proxy/echo/items/1`, { ath: ath(token) }),
+    });
+    expect(good.status, good.text).toBe(200);
+  });
+});
+
+describe('introspection answers {active:false} for bad tokens (RFC 7662 §2.2)', () => {
+  it.each(malformedJwts())('a malformed token: %s', async (_name, jwt) => {
+    const a = await introspect(jwt);
+    expect({ status: a.status, body: a.json }).toEqual({ status: 200, body: { active: false } });
+    expect(a.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('forged tokens: alg none, HS256 keyed with the public key, RS256 of a stranger', async () => {
+    for (const [name, token] of await forgedTokens()) {
+      const a = await introspect(token);
+      expect({ name, status: a.status, body: a.json }).toEqual({ name, status: 200, body: { active: false } });
+    }
+  });
+
+  it('a real token is active (the control)', async () => {
+    const a = await introspect(await issue(agents.worker));
+    expect(a.status).toBe(200);
+    expect(a.json).toMatchObject({ active: true, scope: 'echo:read' });
+  });
+});
+
+describe('NUL and non-UTF-8 bytes do not crash the server', () => {
+  const auth = () => `Authorization: ${basic(agents.worker.id, agents.worker.secret)}`;
+  const tokenHead = () => ['POST /oauth/token HTTP/1.1', `Host: ${new URL(url).host}`, 'Content-Type: application/x-www-form-urlencoded'];
+
+  it('refuses NUL and invalid UTF-8 in form values with the RFC codes', async () => {
+    const cases: Array<[body: Buffer, status: number, error: string]> = [
+      [Buffer.from('grant_type=client_credentials&scope=echo%3Aread%00&resource=keyward%3Aupstream%3Aecho'), 400, 'invalid_scope'],
+      [Buffer.from('grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho%00'), 400, 'invalid_target'],
+      [Buffer.from('grant_type=client_credentials&scope=%FF%FE&resource=keyward%3Aupstream%3Aecho'), 400, 'invalid_scope'],
+      [Buffer.concat([Buffer.from('grant_type=client_credentials&resource=keyward%3Aupstream%3Aecho&scope='), Buffer.from([0xff, 0xfe, 0x00])]), 400, 'invalid_scope'],
+      [Buffer.from('grant_type=client%00credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho'), 400, 'unsupported_grant_type'],
+    ];
+    for (const [body, status, error] of cases) {
+      const a = await rawRequest(url, rawHttp([...tokenHead(), auth()], body));
+      expect({ body: body.toString('latin1'), status: a.status, error: (JSON.parse(a.body) as { error: string }).error }).toEqual({
+        body: body.toString('latin1'),
+        status,
+        error,
+      });
+    }
+  });
+
+  it('refuses NUL and invalid UTF-8 in client credentials with invalid_client', async () => {
+    const id = `${agents.worker.id}%00`;
+    const bodies = [
+      `grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho&client_id=${id}&client_secret=${agents.worker.secret}`,
+      `grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho&client_id=%FF%FE&client_secret=%00`,
+    ];
+    for (const body of bodies) {
+      const a = await rawRequest(url, rawHttp(tokenHead(), Buffer.from(body)));
+      expect(a.status, a.raw).toBe(401);
+      expect((JSON.parse(a.body) as { error: string }).error).toBe('invalid_client');
+    }
+    const basicBytes = Buffer.concat([Buffer.from('Authorization: Basic '), Buffer.from(Buffer.from([0xff, 0x00, 0x3a, 0xfe]).toString('base64'))]);
+    const a = await rawRequest(url, rawHttp([...tokenHead(), basicBytes], Buffer.from('grant_type=client_credentials')));
+    expect(a.status, a.raw).toBe(401);
+    expect((JSON.parse(a.body) as { error: string }).error).toBe('invalid_client');
+  });
+
+  it('refuses raw 0xFF bytes in the Authorization and DPoP headers with the RFC codes', async () => {
+    const high = Buffer.from([0xff, 0xfe, 0x80]);
+    const badBasic = Buffer.concat([Buffer.from('Authorization: Basic '), high]);
+    const a = await rawRequest(url, rawHttp([...tokenHead(), badBasic], Buffer.from('grant_type=client_credentials')));
+    expect(a.status, a.raw).toBe(401);
+    expect((JSON.parse(a.body) as { error: string }).error).toBe('invalid_client');
+
+    const badDpop = Buffer.concat([Buffer.from('DPoP: eyJ'), high, Buffer.from('.e30.c2ln')]);
+    const body = Buffer.from('grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho');
+    const d = await rawRequest(url, rawHttp([...tokenHead(), auth(), badDpop], body));
+    expect(d.status, d.raw).toBe(400);
+    expect((JSON.parse(d.body) as { error: string }).error).toBe('invalid_dpop_proof');
+
+    const badBearer = Buffer.concat([Buffer.from('Authorization: Bearer eyJ'), high]);
+    const p = await rawRequest(url, rawHttp(['GET /proxy/echo/items/1 HTTP/1.1', `Host: ${new URL(url).host}`, badBearer]));
+    expect(p.status, p.raw).toBe(400);
+    expect((JSON.parse(p.body) as { error: string }).error).toBe('invalid_request');
+  });
+
+  it('answers a NUL byte in a header value with 400 from the HTTP parser', async () => {
+    const nul = Buffer.concat([Buffer.from('DPoP: eyJ'), Buffer.from([0x00]), Buffer.from('.e30.c2ln')]);
+    const a = await rawRequest(url, rawHttp([...tokenHead(), auth(), nul], Buffer.from('grant_type=client_credentials')));
+    expect(a.status, a.raw).toBe(400);
+    const p = await rawRequest(url, rawHttp(['GET /proxy/echo/items/1 HTTP/1.1', `Host: ${new URL(url).host}`, Buffer.from('Authorization: Bearer a\u0000b', 'latin1')]));
+    expect(p.status, p.raw).toBe(400);
+  });
+});
+
+describe('after all of it', () => {
+  it('the server is alive and ready, logged no stack trace, and the event log verifies', async () => {
+    expect(serve.child.exitCode).toBeNull();
+    expect((await send(`${url}/healthz`)).json).toEqual({ status: 'ok' });
+    expect((await send(`${url}/readyz`)).status).toBe(200);
+    // The server still issues tokens.
+    expect((await workerToken({ scope: 'echo:read', resource: ECHO })).status).toBe(200);
+    expect(serve.stderr()).not.toMatch(/\n\s+at .+:\d+:\d+\)?/);
+    expect(serve.stderr()).not.toMatch(/"level":(50|60)/);
+    for (const s of secrets()) {
+      expect(serve.stdout()).not.toContain(s);
+      expect(serve.stderr()).not.toContain(s);
+    }
+    const verify = await runKeyward(['--data-dir', dir, 'audit', 'verify']);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/ok/i);
+  }, 60_000);
+});
