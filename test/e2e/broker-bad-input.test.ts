@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   basic,
@@ -32,6 +33,7 @@ import { removeDir, requireBuild, runKeyward, startServe, tempDir, type ServePro
 
 const UPSTREAM_SECRET = 'up_live_5ecr3t0123456789abcdef';
 const ECHO = 'keyward:upstream:echo';
+const FORM = 'application/x-www-form-urlencoded';
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -73,6 +75,15 @@ async function registerAgent(agentType: string, name: string): Promise<{ id: str
 /** RFC 9449 §4.2 `ath`: base64url(SHA-256(access token)). */
 const ath = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
+/** Every forged or malformed token this test sent: none may appear in the event log or the server's output. */
+const sentTokens = new Set<string>();
+
+/** Remembers what a request carried (only values long enough to be recognisable). */
+function sent<T extends string>(token: T): T {
+  if (token.length >= 16) sentTokens.add(token);
+  return token;
+}
+
 /** Every secret this test holds: none may ever appear in an answer. */
 function secrets(): string[] {
   return [UPSTREAM_SECRET, adminToken, ...Object.values(agents).map((a) => a.secret)];
@@ -112,6 +123,7 @@ function expectProxyError(a: Answer, status: number, error: string, scheme: stri
 
 /** A client_credentials request authenticated with the worker's secret (HTTP Basic). */
 function workerToken(form: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
+  if (headers.dpop) sent(headers.dpop);
   return postForm(tokenUrl, { grant_type: 'client_credentials', ...form }, {
     authorization: basic(agents.worker.id, agents.worker.secret),
     ...headers,
@@ -131,6 +143,7 @@ async function issue(agent: { id: string; secret: string }): Promise<string> {
 
 /** A token exchange by `agent` with `subjectToken`. */
 function exchange(subjectToken: string, agent = agents.exchanger): Promise<Answer> {
+  sent(subjectToken);
   return postForm(
     tokenUrl,
     { grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, resource: ECHO },
@@ -140,6 +153,7 @@ function exchange(subjectToken: string, agent = agents.exchanger): Promise<Answe
 
 /** A client_credentials request authenticated with a client assertion. */
 function withAssertion(assertion: string): Promise<Answer> {
+  sent(assertion);
   return postForm(tokenUrl, {
     grant_type: 'client_credentials',
     scope: 'echo:read',
@@ -152,6 +166,7 @@ function withAssertion(assertion: string): Promise<Answer> {
 
 /** Introspects `token` as the worker. */
 function introspect(token: string): Promise<Answer> {
+  sent(token);
   return postForm(`${url}/oauth/introspect`, { token }, {
     authorization: basic(agents.worker.id, agents.worker.secret),
   });
@@ -159,6 +174,8 @@ function introspect(token: string): Promise<Answer> {
 
 /** Calls the echo upstream through the proxy with `authorization`. */
 function proxyGet(authorization: string, headers: Record<string, string> = {}): Promise<Answer> {
+  sent(authorization.replace(/^\S+ /, ''));
+  if (headers.dpop) sent(headers.dpop);
   return send(`${url}/proxy/echo/items/1`, { headers: { authorization, ...headers } });
 }
 
@@ -198,6 +215,21 @@ async function forgedTokens(): Promise<Array<[name: string, token: string]>> {
     ['HS256 keyed with the base64url public key', hs256Jwt(header, forgedClaims(), x)],
     ['RS256 with an unknown key', await signJwt(stranger, forgedClaims(), { typ: 'at+jwt' })],
   ];
+}
+
+/** The whole event log, read page by page through the admin API. */
+async function readEventLog(): Promise<Array<{ type: string; data: unknown }>> {
+  const events: Array<{ type: string; data: unknown }> = [];
+  for (let after: number | null = 0; after !== null; ) {
+    const res = await fetch(`${url}/api/v1/events?after=${after}&limit=1000`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(res.status).toBe(200);
+    const page = (await res.json()) as { items: Array<{ type: string; data: unknown }>; next: number | null };
+    events.push(...page.items);
+    after = page.next;
+  }
+  return events;
 }
 
 beforeAll(async () => {
@@ -259,16 +291,20 @@ describe('the token endpoint refuses malformed requests (RFC 6749 §5.2, docs/ht
   const cases: Array<[name: string, body: string, contentType: string, status: number, error: string]> = [
     ['a JSON body', JSON.stringify({ grant_type: 'client_credentials' }), 'application/json', 400, 'invalid_request'],
     ['a text/plain body', valid, 'text/plain', 400, 'invalid_request'],
-    ['an empty body', '', 'application/x-www-form-urlencoded', 400, 'invalid_request'],
-    ['a body over 64 KiB', `${valid}&task=${'a'.repeat(70 * 1024)}`, 'application/x-www-form-urlencoded', 400, 'invalid_request'],
-    ['a parameter sent twice', `${valid}&scope=echo%3Aread`, 'application/x-www-form-urlencoded', 400, 'invalid_request'],
-    ['a malformed percent escape', `${valid}&task=%zz`, 'application/x-www-form-urlencoded', 400, 'invalid_request'],
-    ['no grant_type', 'scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho', 'application/x-www-form-urlencoded', 400, 'invalid_request'],
-    ['an unknown grant_type', 'grant_type=password&username=a&password=b', 'application/x-www-form-urlencoded', 400, 'unsupported_grant_type'],
-    ['a scope outside the policy', 'grant_type=client_credentials&scope=admin%3Aall&resource=keyward%3Aupstream%3Aecho', 'application/x-www-form-urlencoded', 400, 'invalid_scope'],
-    ['no scope', 'grant_type=client_credentials&resource=keyward%3Aupstream%3Aecho', 'application/x-www-form-urlencoded', 400, 'invalid_scope'],
-    ['an unknown resource', 'grant_type=client_credentials&scope=echo%3Aread&resource=https%3A%2F%2Funknown.example', 'application/x-www-form-urlencoded', 400, 'invalid_target'],
-    ['a resource that is not a URI', 'grant_type=client_credentials&scope=echo%3Aread&resource=not%20a%20uri', 'application/x-www-form-urlencoded', 400, 'invalid_target'],
+    ['an empty body', '', FORM, 400, 'invalid_request'],
+    ['a body over 64 KiB', `${valid}&task=${'a'.repeat(70 * 1024)}`, FORM, 400, 'invalid_request'],
+    ['a parameter sent twice', `${valid}&scope=echo%3Aread`, FORM, 400, 'invalid_request'],
+    ['a malformed percent escape', `${valid}&task=%zz`, FORM, 400, 'invalid_request'],
+    ['no grant_type', 'scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho', FORM, 400, 'invalid_request'],
+    ['an unknown grant_type', 'grant_type=password&username=a&password=b', FORM, 400, 'unsupported_grant_type'],
+    ['a scope outside the policy', 'grant_type=client_credentials&scope=admin%3Aall&resource=keyward%3Aupstream%3Aecho', FORM, 400, 'invalid_scope'],
+    ['no scope', 'grant_type=client_credentials&resource=keyward%3Aupstream%3Aecho', FORM, 400, 'invalid_scope'],
+    ['an unknown resource', 'grant_type=client_credentials&scope=echo%3Aread&resource=https%3A%2F%2Funknown.example', FORM, 400, 'invalid_target'],
+    ['a resource that is not a URI', 'grant_type=client_credentials&scope=echo%3Aread&resource=not%20a%20uri', FORM, 400, 'invalid_target'],
+    ['audience instead of resource', 'grant_type=client_credentials&scope=echo%3Aread&audience=keyward%3Aupstream%3Aecho', FORM, 400, 'invalid_target'],
+    ['101 scopes', `grant_type=client_credentials&resource=keyward%3Aupstream%3Aecho&scope=${Array.from({ length: 101 }, (_, i) => `s${i}`).join('+')}`, FORM, 400, 'invalid_scope'],
+    ['a task claim of 257 characters', `${valid}&task=${'t'.repeat(257)}`, FORM, 400, 'invalid_request'],
+    ['Basic and client_secret in the form', `${valid}&client_id=x&client_secret=y`, FORM, 400, 'invalid_request'],
   ];
   it.each(cases)('%s', async (_name, body, contentType, status, error) => {
     const a = await send(tokenUrl, {
@@ -277,6 +313,19 @@ describe('the token endpoint refuses malformed requests (RFC 6749 §5.2, docs/ht
       body,
     });
     expectOAuthError(a, status, error);
+  });
+
+  it.each([
+    'application/x-www-form-urlencoded;charset=UTF-8',
+    'application/x-www-form-urlencoded; charset=utf-8',
+    'Application/X-WWW-Form-Urlencoded',
+  ])('accepts the form media type written as %s (RFC 9110 §8.3.1)', async (contentType) => {
+    const a = await send(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: basic(agents.worker.id, agents.worker.secret) },
+      body: valid,
+    });
+    expect(a.status, a.text).toBe(200);
   });
 
   it('answers a well-formed request with a token (the control for the cases above)', async () => {
@@ -372,6 +421,9 @@ describe('client assertions (private_key_jwt, RFC 7523)', () => {
     ['a wrong aud', () => clientAssertion(clientKey, jwtClientId, `${url}/oauth/introspect`)],
     ['an aud of another server', () => clientAssertion(clientKey, jwtClientId, 'https://evil.example/oauth/token')],
     ['iss and sub of another client', () => clientAssertion(clientKey, agents.worker.id, tokenUrl)],
+    ['no jti', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { jti: undefined })],
+    ['a lifetime of an hour', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { exp: nowSeconds() + 3600 })],
+    ['typ at+jwt', () => signJwt(clientKey, { iss: jwtClientId, sub: jwtClientId, aud: tokenUrl, exp: nowSeconds() + 60, jti: 'typ1' }, { typ: 'at+jwt' })],
   ];
   it.each(bad)('refuses an assertion with %s', async (_name, make) => {
     const jwt = await make();
@@ -403,6 +455,15 @@ describe('DPoP proofs at the token endpoint (RFC 9449 §4.3)', () => {
         );
       },
     ],
+    [
+      'a private key in the jwk header',
+      async (k) => {
+        const privateJwk = await exportJWK(k.privateKey);
+        return new SignJWT({ jti: 'pk1', htm: 'POST', htu: tokenUrl, iat: nowSeconds() })
+          .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: privateJwk })
+          .sign(k.privateKey);
+      },
+    ],
     ['the wrong typ', async (k) => signJwt(k, { jti: 'x1', htm: 'POST', htu: tokenUrl, iat: nowSeconds() }, { typ: 'JWT' })],
   ];
   it.each(bad)('refuses a proof with %s', async (_name, make) => {
@@ -417,6 +478,15 @@ describe('DPoP proofs at the token endpoint (RFC 9449 §4.3)', () => {
     expect(first.status, first.text).toBe(200);
     expect(first.json.token_type).toBe('DPoP');
     expectOAuthError(await workerToken(form, { dpop: proof }), 400, 'invalid_dpop_proof', [proof]);
+  });
+
+  it('refuses a 60 KB proof, and answers 431 to a 100 KB DPoP header', async () => {
+    const big = (kb: number) => `${b64url('{"alg":"ES256","typ":"dpop+jwt"}')}.${'A'.repeat(kb * 1024)}.c2ln`;
+    // Node's default limit for all request headers together is 16 KiB: past it the HTTP parser answers 431.
+    expect((await workerToken(form, { dpop: big(60) })).status).toBe(431);
+    expect((await workerToken(form, { dpop: big(100) })).status).toBe(431);
+    const small = big(8);
+    expectOAuthError(await workerToken(form, { dpop: small }), 400, 'invalid_dpop_proof', [small]);
   });
 
   it('refuses two DPoP headers', async () => {
@@ -447,6 +517,31 @@ describe('token exchange refuses bad subject tokens with invalid_request (RFC 86
       expect(a.json.error, `${name}: ${a.text}`).toBe('invalid_request');
       expectOAuthError(a, 400, 'invalid_request', [token]);
     }
+  });
+
+  it('refuses a missing or unknown subject_token_type, and a missing subject_token, with invalid_request', async () => {
+    const subject = await issue(agents.worker);
+    const auth = { authorization: basic(agents.exchanger.id, agents.exchanger.secret) };
+    const forms: Array<Record<string, string>> = [
+      { subject_token: subject, resource: ECHO },
+      { subject_token: subject, subject_token_type: 'urn:example:unknown', resource: ECHO },
+      { subject_token_type: ACCESS_TOKEN_TYPE, resource: ECHO },
+    ];
+    for (const form of forms) {
+      const a = await postForm(tokenUrl, { grant_type: TOKEN_EXCHANGE, ...form }, auth);
+      expectOAuthError(a, 400, 'invalid_request', [subject]);
+    }
+  });
+
+  it('refuses a token exchange by an agent type that may not exchange with unauthorized_client', async () => {
+    const subject = await issue(agents.worker);
+    expectOAuthError(await exchange(subject, agents.worker), 400, 'unauthorized_client', [subject]);
+  });
+
+  it('refuses a 60 KB subject token, and a 100 KB one as a body over the limit', async () => {
+    const big = (kb: number) => `${b64url('{"alg":"EdDSA","typ":"at+jwt"}')}.${'A'.repeat(kb * 1024)}.c2ln`;
+    expectOAuthError(await exchange(big(60)), 400, 'invalid_request', [big(60)]);
+    expectOAuthError(await exchange(big(100)), 400, 'invalid_request', [big(100)]);
   });
 
   it('exchanges a real token once, and refuses a chain deeper than maxChainDepth 1', async () => {
@@ -566,10 +661,45 @@ describe('introspection answers {active:false} for bad tokens (RFC 7662 §2.2)',
     }
   });
 
+  it('a 60 KB token is inactive; a 100 KB one is a body over the limit (invalid_request)', async () => {
+    const big = (kb: number) => `${b64url('{"alg":"EdDSA","typ":"at+jwt"}')}.${'A'.repeat(kb * 1024)}.c2ln`;
+    const a = await introspect(big(60));
+    expect({ status: a.status, body: a.json }).toEqual({ status: 200, body: { active: false } });
+    expectOAuthError(await introspect(big(100)), 400, 'invalid_request', [big(100)]);
+  });
+
+  it('refuses a caller without client authentication, and a wrong admin token', async () => {
+    const anonymous = await postForm(`${url}/oauth/introspect`, { token: 'abc.def.ghi' });
+    expectOAuthError(anonymous, 401, 'invalid_client');
+    const wrongAdmin = `kw_admin_${'x'.repeat(40)}`;
+    const a = await postForm(`${url}/oauth/introspect`, { token: 'abc.def.ghi' }, { authorization: `Bearer ${wrongAdmin}` });
+    expectOAuthError(a, 401, 'invalid_client', [wrongAdmin]);
+    expect(a.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+  });
+
   it('a real token is active (the control)', async () => {
     const a = await introspect(await issue(agents.worker));
     expect(a.status).toBe(200);
     expect(a.json).toMatchObject({ active: true, scope: 'echo:read' });
+  });
+});
+
+describe('revocation answers 200 for tokens it cannot use (RFC 7009 §2.2)', () => {
+  it('malformed and forged tokens are answered 200 {} and revoke nothing', async () => {
+    const live = await issue(agents.worker);
+    const tokens = [...malformedJwts().map(([, jwt]) => jwt), ...(await forgedTokens()).map(([, t]) => t)];
+    for (const token of tokens) {
+      const a = await postForm(`${url}/oauth/revoke`, { token: sent(token) }, {
+        authorization: basic(agents.worker.id, agents.worker.secret),
+      });
+      expect({ token, status: a.status, body: a.json }).toEqual({ token, status: 200, body: {} });
+      expect(a.headers.get('cache-control')).toBe('no-store');
+    }
+    expect((await introspect(live)).json).toMatchObject({ active: true });
+  });
+
+  it('refuses a caller without client authentication with invalid_client', async () => {
+    expectOAuthError(await postForm(`${url}/oauth/revoke`, { token: 'abc.def.ghi' }), 401, 'invalid_client');
   });
 });
 
@@ -653,6 +783,24 @@ describe('after all of it', () => {
       expect(serve.stdout()).not.toContain(s);
       expect(serve.stderr()).not.toContain(s);
     }
+    const events = await readEventLog();
+    const denied = events.filter((e) => e.type === 'broker.token.denied');
+    expect(denied.length).toBeGreaterThan(50);
+    expect(new Set(denied.map((e) => (e.data as { error: string }).error))).toEqual(
+      new Set([
+        'invalid_request',
+        'invalid_client',
+        'invalid_scope',
+        'invalid_target',
+        'invalid_dpop_proof',
+        'unsupported_grant_type',
+        'unauthorized_client',
+      ]),
+    );
+    const log = JSON.stringify(events);
+    for (const s of [...secrets(), ...sentTokens]) expect(log.includes(s), s.slice(0, 40)).toBe(false);
+    for (const s of sentTokens) expect(serve.stdout().includes(s) || serve.stderr().includes(s)).toBe(false);
+
     const verify = await runKeyward(['--data-dir', dir, 'audit', 'verify']);
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/ok/i);
