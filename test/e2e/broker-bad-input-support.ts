@@ -183,8 +183,20 @@ export function basic(clientId: string, secret: string): string {
 /** A raw HTTP/1.1 exchange: the status code and the whole response text (latin1). */
 export interface RawAnswer {
   status: number;
+  /** Response headers, names lower-cased (a repeated header keeps its last value). */
+  headers: Record<string, string>;
   raw: string;
   body: string;
+}
+
+/** The header block of a raw response as a record with lower-case names. */
+function parseHeaderBlock(head: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }
 
 /**
@@ -212,7 +224,12 @@ export function rawRequest(baseUrl: string, request: Buffer, timeoutMs = 15_000)
       const raw = Buffer.concat(chunks).toString('latin1');
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
       const split = raw.indexOf('\r\n\r\n');
-      resolve({ status, raw, body: split < 0 ? '' : raw.slice(split + 4) });
+      resolve({
+        status,
+        headers: parseHeaderBlock(split < 0 ? raw : raw.slice(0, split)),
+        raw,
+        body: split < 0 ? '' : raw.slice(split + 4),
+      });
     });
     socket.write(request);
   });
