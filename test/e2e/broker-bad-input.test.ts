@@ -433,6 +433,7 @@ describe('client assertions (private_key_jwt, RFC 7523)', () => {
     ['a wrong aud', () => clientAssertion(clientKey, jwtClientId, `${url}/oauth/introspect`)],
     ['an aud of another server', () => clientAssertion(clientKey, jwtClientId, 'https://evil.example/oauth/token')],
     ['iss and sub of another client', () => clientAssertion(clientKey, agents.worker.id, tokenUrl)],
+    ['sub of another client', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { sub: agents.worker.id })],
     ['no jti', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { jti: undefined })],
     ['a lifetime of an hour', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { exp: nowSeconds() + 3600 })],
     ['typ at+jwt', () => signJwt(clientKey, { iss: jwtClientId, sub: jwtClientId, aud: tokenUrl, exp: nowSeconds() + 60, jti: 'typ1' }, { typ: 'at+jwt' })],
@@ -683,6 +684,24 @@ describe('the proxy refuses bad bearer tokens (RFC 6750 §3.1)', () => {
     expect(upstream.calls.length).toBe(before);
   });
 
+  it('refuses a replayed proof and a proof for another token (ath) at the proxy', async () => {
+    const key = await makeKey();
+    const issued = await workerToken({ scope: 'echo:read', resource: ECHO }, {
+      dpop: await dpopProof(key, 'POST', tokenUrl),
+    });
+    const token = issued.json.access_token as string;
+    const htu = `${url}/proxy/echo/items/1`;
+    const proof = await dpopProof(key, 'GET', htu, { ath: ath(token) });
+    expect((await proxyGet(`DPoP ${token}`, { dpop: proof })).status).toBe(200);
+    const before = upstream.calls.length;
+    expectProxyError(await proxyGet(`DPoP ${token}`, { dpop: proof }), 401, 'invalid_dpop_proof', 'DPoP', [token]);
+    const otherAth = await dpopProof(key, 'GET', htu, { ath: ath(`${token}x`) });
+    expectProxyError(await proxyGet(`DPoP ${token}`, { dpop: otherAth }), 401, 'invalid_dpop_proof', 'DPoP');
+    const noAth = await dpopProof(key, 'GET', htu);
+    expectProxyError(await proxyGet(`DPoP ${token}`, { dpop: noAth }), 401, 'invalid_dpop_proof', 'DPoP');
+    expect(upstream.calls.length).toBe(before);
+  });
+
   it('refuses a DPoP-bound token sent as Bearer, and with a malformed or misdirected proof', async () => {
     const key = await makeKey();
     const issued = await workerToken({ scope: 'echo:read', resource: ECHO }, {
@@ -733,6 +752,13 @@ describe('introspection answers {active:false} for bad tokens (RFC 7662 §2.2)',
     const a = await postForm(`${url}/oauth/introspect`, { token: 'abc.def.ghi' }, { authorization: `Bearer ${wrongAdmin}` });
     expectOAuthError(a, 401, 'invalid_client', [wrongAdmin]);
     expect(a.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+  });
+
+  it('refuses a token parameter sent twice or missing with invalid_request', async () => {
+    const auth = { authorization: basic(agents.worker.id, agents.worker.secret) };
+    expectOAuthError(await postForm(`${url}/oauth/introspect`, 'token=a.b.c&token=d.e.f', auth), 400, 'invalid_request');
+    expectOAuthError(await postForm(`${url}/oauth/introspect`, '', auth), 400, 'invalid_request');
+    expectOAuthError(await postForm(`${url}/oauth/introspect`, 'token_type_hint=x', auth), 400, 'invalid_request');
   });
 
   it('a real token is active (the control)', async () => {
@@ -821,6 +847,29 @@ describe('NUL and non-UTF-8 bytes do not crash the server', () => {
     const high = await rawRequest(url, rawHttp([bytes('GET /proxy/echo/items/', [0xff], ' HTTP/1.1'), host()]));
     expect(high.status, high.raw).toBe(400);
   });
+});
+
+describe('bad input in parallel', () => {
+  it('answers 120 concurrent bad requests each with its refusal, none with a 5xx', async () => {
+    const auth = { authorization: basic(agents.worker.id, agents.worker.secret) };
+    const jwts = malformedJwts().map(([, jwt]) => jwt);
+    const requests = Array.from({ length: 120 }, (_, i): Promise<Answer> => {
+      const jwt = jwts[i % jwts.length]!;
+      switch (i % 4) {
+        case 0:
+          return withAssertion(jwt);
+        case 1:
+          return exchange(jwt);
+        case 2:
+          return workerToken({ scope: 'echo:read', resource: ECHO }, { dpop: jwt });
+        default:
+          return postForm(tokenUrl, `grant_type=client_credentials&scope=%zz`, auth);
+      }
+    });
+    const answers = await Promise.all(requests);
+    const expected = ['invalid_client', 'invalid_request', 'invalid_dpop_proof', 'invalid_request'];
+    expect(answers.map((a) => a.json.error)).toEqual(answers.map((_, i) => expected[i % 4]));
+  }, 60_000);
 });
 
 describe('after all of it', () => {
