@@ -391,6 +391,10 @@ describe('client authentication failures are 401 invalid_client (RFC 6749 §5.2)
 });
 
 describe('client assertions (private_key_jwt, RFC 7523)', () => {
+  /** An assertion of the key-pair agent, signed with its registered key, with `claims` changed. */
+  const mine = (claims: Record<string, unknown>): Promise<string> =>
+    clientAssertion(clientKey, jwtClientId, tokenUrl, claims);
+
   it.each(malformedJwts())('refuses a malformed assertion: %s', async (_name, jwt) => {
     expectOAuthError(await withAssertion(jwt), 401, 'invalid_client', [jwt]);
   });
@@ -428,15 +432,23 @@ describe('client assertions (private_key_jwt, RFC 7523)', () => {
       'a key of the right type but another kid',
       async () => clientAssertion(await makeKey(), jwtClientId, tokenUrl),
     ],
-    ['an expired exp', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { iat: nowSeconds() - 600, exp: nowSeconds() - 300 })],
-    ['an iat 2 minutes in the future', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { iat: nowSeconds() + 120, exp: nowSeconds() + 180 })],
+    ['an expired exp', () => mine({ iat: nowSeconds() - 600, exp: nowSeconds() - 300 })],
+    ['an iat 2 minutes in the future', () => mine({ iat: nowSeconds() + 120, exp: nowSeconds() + 180 })],
     ['a wrong aud', () => clientAssertion(clientKey, jwtClientId, `${url}/oauth/introspect`)],
     ['an aud of another server', () => clientAssertion(clientKey, jwtClientId, 'https://evil.example/oauth/token')],
     ['iss and sub of another client', () => clientAssertion(clientKey, agents.worker.id, tokenUrl)],
-    ['sub of another client', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { sub: agents.worker.id })],
-    ['no jti', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { jti: undefined })],
-    ['a lifetime of an hour', () => clientAssertion(clientKey, jwtClientId, tokenUrl, { exp: nowSeconds() + 3600 })],
-    ['typ at+jwt', () => signJwt(clientKey, { iss: jwtClientId, sub: jwtClientId, aud: tokenUrl, exp: nowSeconds() + 60, jti: 'typ1' }, { typ: 'at+jwt' })],
+    ['sub of another client', () => mine({ sub: agents.worker.id })],
+    ['no jti', () => mine({ jti: undefined })],
+    ['a lifetime of an hour', () => mine({ exp: nowSeconds() + 3600 })],
+    [
+      'typ at+jwt',
+      () =>
+        signJwt(
+          clientKey,
+          { iss: jwtClientId, sub: jwtClientId, aud: tokenUrl, exp: nowSeconds() + 60, jti: 'typ1' },
+          { typ: 'at+jwt' },
+        ),
+    ],
   ];
   it.each(bad)('refuses an assertion with %s', async (_name, make) => {
     const jwt = await make();
@@ -802,14 +814,17 @@ describe('NUL and non-UTF-8 bytes do not crash the server', () => {
   const tokenHead = (): string[] => ['POST /oauth/token HTTP/1.1', host(), `Content-Type: ${FORM}`];
   const proxyHead = (): string[] => ['GET /proxy/echo/items/1 HTTP/1.1', host()];
   const errorOf = (a: RawAnswer): string => (JSON.parse(a.body) as { error: string }).error;
+  const b64 = (octets: number[]): string => Buffer.from(octets).toString('base64');
+  const CC = 'grant_type=client_credentials';
+  const RES = 'resource=keyward%3Aupstream%3Aecho';
   const bytes = (...parts: Array<string | number[]>): Buffer =>
     Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 
   it.each([
-    ['an encoded NUL in scope', bytes('grant_type=client_credentials&scope=echo%3Aread%00&resource=keyward%3Aupstream%3Aecho'), 'invalid_scope'],
-    ['an encoded NUL in resource', bytes('grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho%00'), 'invalid_target'],
-    ['encoded invalid UTF-8 in scope', bytes('grant_type=client_credentials&scope=%FF%FE&resource=keyward%3Aupstream%3Aecho'), 'invalid_scope'],
-    ['raw 0xFF 0xFE NUL in scope', bytes('grant_type=client_credentials&resource=keyward%3Aupstream%3Aecho&scope=', [0xff, 0xfe, 0]), 'invalid_scope'],
+    ['an encoded NUL in scope', bytes(`${CC}&${RES}&scope=echo%3Aread%00`), 'invalid_scope'],
+    ['an encoded NUL in resource', bytes(`${CC}&scope=echo%3Aread&${RES}%00`), 'invalid_target'],
+    ['encoded invalid UTF-8 in scope', bytes(`${CC}&${RES}&scope=%FF%FE`), 'invalid_scope'],
+    ['raw 0xFF 0xFE NUL in scope', bytes(`${CC}&${RES}&scope=`, [0xff, 0xfe, 0]), 'invalid_scope'],
     ['an encoded NUL in grant_type', bytes('grant_type=client%00credentials&scope=echo%3Aread'), 'unsupported_grant_type'],
   ])('refuses %s in the form with 400 and the RFC code', async (_name, body, error) => {
     const a = await rawRequest(url, rawHttp([...tokenHead(), auth()], body));
@@ -819,7 +834,7 @@ describe('NUL and non-UTF-8 bytes do not crash the server', () => {
   it.each([
     ['an encoded NUL in client_id', () => `client_id=${agents.worker.id}%00&client_secret=${agents.worker.secret}`, []],
     ['encoded invalid UTF-8 in client_id and a NUL secret', () => 'client_id=%FF%FE&client_secret=%00', []],
-    ['NUL and 0xFF inside Basic credentials', () => '', [`Authorization: Basic ${Buffer.from([0xff, 0, 0x3a, 0xfe]).toString('base64')}`]],
+    ['NUL and 0xFF inside Basic credentials', () => '', [`Authorization: Basic ${b64([0xff, 0, 0x3a, 0xfe])}`]],
     ['raw 0xFF bytes as the Basic credentials', () => '', [bytes('Authorization: Basic ', [0xff, 0xfe, 0x80])]],
   ])('refuses %s with 401 invalid_client', async (_name, form, headers) => {
     const body = Buffer.from(`grant_type=client_credentials&scope=echo%3Aread&${form()}`);
