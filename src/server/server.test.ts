@@ -92,6 +92,24 @@ describe('public routes', () => {
     });
   });
 
+  it('answers a URL the router cannot decode in the format of the path: RFC for broker paths, else KW_VALIDATION', async () => {
+    t = await createTestServer();
+    for (const url of ['/proxy/tickets/items/%zz', '/proxy/tickets/items/%FF%FE', '/oauth/token%zz']) {
+      const res = await t.server.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers).toMatchObject({ ...SECURITY_HEADERS, pragma: 'no-cache' });
+      expect(res.json()).toEqual({ error: 'invalid_request', error_description: 'the request is malformed' });
+    }
+    const api = await t.server.inject({
+      method: 'GET',
+      url: '/api/v1/identities/%zz',
+      headers: { authorization: `Bearer ${t.token}`, 'x-request-id': 'r3' },
+    });
+    expect(api.statusCode).toBe(400);
+    expect(api.headers).toMatchObject(SECURITY_HEADERS);
+    expect(api.json()).toMatchObject({ code: 'KW_VALIDATION', details: [], requestId: 'r3' });
+  });
+
   it('serves the OpenAPI document without a token', async () => {
     t = await createTestServer();
     const res = await t.server.inject({ method: 'GET', url: '/api/openapi.json' });

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app/app.js';
 import { createAdminTokenVerifier } from '../app/keys.js';
+import { BROKER_PATHS } from '../broker/index.js';
 import { ValidationError, type ErrorDetail } from '../core/errors.js';
 import { registerBrokerOAuth } from './broker-oauth.js';
 import { registerBrokerProxy } from './broker-proxy.js';
@@ -174,6 +175,22 @@ function validateRequest(
   return { params, query, body };
 }
 
+/** The headers of every response (docs/http-api.md); proxied answers keep the upstream's Cache-Control. */
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+} as const;
+
+/** True for a URL under the broker's protocol paths (OAuth, discovery, proxy), which answer in the RFC format. */
+function isBrokerProtocolUrl(rawUrl: string): boolean {
+  const path = rawUrl.split('?')[0] ?? '';
+  const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+  return under(BROKER_PATHS.proxy) || under('/oauth') || under('/.well-known');
+}
+
 /**
  * Builds the Fastify instance with every route registered; it does not listen.
  * The admin token must exist (`ensureAdminToken`), or every /api/v1 request gets 401.
@@ -188,6 +205,22 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
     genReqId: requestId,
     requestIdHeader: false,
     return503OnClosing: true,
+    // The router refuses a URL it cannot decode (a malformed percent escape, an escape that is not UTF-8) before
+    // any route, hook or route error handler runs; without this Fastify answers its own JSON, echoing the path.
+    // No route means no hooks either: the answer carries the headers of every response itself.
+    frameworkErrors: (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      request.log.info({ code: (err as { code?: unknown }).code }, 'request rejected by the router');
+      reply.headers({ ...SECURITY_HEADERS, 'x-request-id': request.id });
+      if (isBrokerProtocolUrl(request.raw.url ?? '')) {
+        return reply
+          .code(400)
+          .header('pragma', 'no-cache')
+          .type('application/json; charset=utf-8')
+          .send({ error: 'invalid_request', error_description: 'the request is malformed' });
+      }
+      const r = toErrorReply(err, request.id);
+      return reply.code(r.status).headers(r.headers).type('application/json; charset=utf-8').send(r.body);
+    },
   }) as unknown as FastifyInstance;
 
   const metrics: Metrics = createMetrics({ store: app.store });
@@ -198,10 +231,8 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
     reply.header('x-request-id', request.id);
     // Proxied answers keep the upstream's caching headers; everything else is no-store.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    const { 'cache-control': _cacheControl, ...always } = SECURITY_HEADERS;
+    reply.headers(always);
     return payload;
   });
 
