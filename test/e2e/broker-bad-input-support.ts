@@ -64,7 +64,10 @@ export async function makeKey(kid = randomUUID()): Promise<TestKey> {
 
 /** Makes an RS256 key pair (2048 bits). */
 export async function makeRsaKey(kid = randomUUID()): Promise<TestKey> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+  const { privateKey, publicKey } = await generateKeyPair('RS256', {
+    extractable: true,
+    modulusLength: 2048,
+  });
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk) };
 }
@@ -88,7 +91,15 @@ export function clientAssertion(
   claims: Record<string, unknown> = {},
 ): Promise<string> {
   const now = nowSeconds();
-  return signJwt(key, { iss: clientId, sub: clientId, aud, iat: now, exp: now + 60, jti: randomUUID(), ...claims });
+  return signJwt(key, {
+    iss: clientId,
+    sub: clientId,
+    aud,
+    iat: now,
+    exp: now + 60,
+    jti: randomUUID(),
+    ...claims,
+  });
 }
 
 /** A DPoP proof (RFC 9449 §4.2) for `htm` `htu`; `claims` overrides the defaults, `ath` binds an access token. */
@@ -112,7 +123,11 @@ export interface UpstreamCall {
 }
 
 /** A local HTTP upstream for the proxy that records every request and answers `{"ok":true}`. */
-export async function startUpstream(): Promise<{ url: string; calls: UpstreamCall[]; close(): Promise<void> }> {
+export async function startUpstream(): Promise<{
+  url: string;
+  calls: UpstreamCall[];
+  close(): Promise<void>;
+}> {
   const calls: UpstreamCall[] = [];
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -238,7 +253,8 @@ export function rawRequest(baseUrl: string, request: Buffer, timeoutMs = 15_000)
 /** Builds a raw HTTP/1.1 request from a head (lines joined with CRLF) and a body, both as bytes. */
 export function rawHttp(lines: Array<string | Buffer>, body: Buffer = Buffer.alloc(0)): Buffer {
   const parts: Buffer[] = [];
-  for (const line of lines) parts.push(Buffer.isBuffer(line) ? line : Buffer.from(line, 'latin1'), Buffer.from('\r\n'));
+  for (const line of lines)
+    parts.push(Buffer.isBuffer(line) ? line : Buffer.from(line, 'latin1'), Buffer.from('\r\n'));
   parts.push(Buffer.from(`Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body);
   return Buffer.concat(parts);
 }

@@ -30,7 +30,14 @@ import {
   type RawAnswer,
   type TestKey,
 } from './broker-bad-input-support.js';
-import { removeDir, requireBuild, runKeyward, startServe, tempDir, type ServeProcess } from './e2e-helpers.js';
+import {
+  removeDir,
+  requireBuild,
+  runKeyward,
+  startServe,
+  tempDir,
+  type ServeProcess,
+} from './e2e-helpers.js';
 
 const UPSTREAM_SECRET = 'up_live_5ecr3t0123456789abcdef';
 const ECHO = 'keyward:upstream:echo';
@@ -107,7 +114,13 @@ function expectOAuthError(a: Answer, status: number, error: string, echoed: stri
  * no-store caching, and a `WWW-Authenticate` challenge of `scheme` with the same error and a description in
  * the quoted-string character set of §3.
  */
-function expectProxyError(a: Answer, status: number, error: string, scheme: string, echoed: string[] = []): void {
+function expectProxyError(
+  a: Answer,
+  status: number,
+  error: string,
+  scheme: string,
+  echoed: string[] = [],
+): void {
   expect({ status: a.status, error: a.json.error }, a.text).toEqual({ status, error });
   expect(a.json.error_description).toEqual(expect.any(String));
   expect(a.json.error_description).not.toBe('');
@@ -125,10 +138,14 @@ function expectProxyError(a: Answer, status: number, error: string, scheme: stri
 /** A client_credentials request authenticated with the worker's secret (HTTP Basic). */
 function workerToken(form: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
   if (headers.dpop) sent(headers.dpop);
-  return postForm(tokenUrl, { grant_type: 'client_credentials', ...form }, {
-    authorization: basic(agents.worker.id, agents.worker.secret),
-    ...headers,
-  });
+  return postForm(
+    tokenUrl,
+    { grant_type: 'client_credentials', ...form },
+    {
+      authorization: basic(agents.worker.id, agents.worker.secret),
+      ...headers,
+    },
+  );
 }
 
 /** Issues a token for the echo upstream to `agent`, asserting it was issued. */
@@ -147,7 +164,12 @@ function exchange(subjectToken: string, agent = agents.exchanger): Promise<Answe
   sent(subjectToken);
   return postForm(
     tokenUrl,
-    { grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, resource: ECHO },
+    {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      resource: ECHO,
+    },
     { authorization: basic(agent.id, agent.secret) },
   );
 }
@@ -174,9 +196,13 @@ function rawGet(path: string, token: string): Promise<RawAnswer> {
 /** Introspects `token` as the worker. */
 function introspect(token: string): Promise<Answer> {
   sent(token);
-  return postForm(`${url}/oauth/introspect`, { token }, {
-    authorization: basic(agents.worker.id, agents.worker.secret),
-  });
+  return postForm(
+    `${url}/oauth/introspect`,
+    { token },
+    {
+      authorization: basic(agents.worker.id, agents.worker.secret),
+    },
+  );
 }
 
 /** Calls the echo upstream through the proxy with `authorization`. */
@@ -227,7 +253,7 @@ async function forgedTokens(): Promise<Array<[name: string, token: string]>> {
 /** The whole event log, read page by page through the admin API. */
 async function readEventLog(): Promise<Array<{ type: string; data: unknown }>> {
   const events: Array<{ type: string; data: unknown }> = [];
-  for (let after: number | null = 0; after !== null; ) {
+  for (let after: number | null = 0; after !== null;) {
     const res = await fetch(`${url}/api/v1/events?after=${after}&limit=1000`, {
       headers: { authorization: `Bearer ${adminToken}` },
     });
@@ -308,15 +334,45 @@ describe('the token endpoint refuses malformed requests (RFC 6749 §5.2, docs/ht
     ['a parameter sent twice', `${valid}&scope=echo%3Aread`, FORM, 400, 'invalid_request'],
     ['a malformed percent escape', `${valid}&task=%zz`, FORM, 400, 'invalid_request'],
     ['no grant_type', `scope=echo%3Aread&${echo}`, FORM, 400, 'invalid_request'],
-    ['an unknown grant_type', 'grant_type=password&username=a&password=b', FORM, 400, 'unsupported_grant_type'],
+    [
+      'an unknown grant_type',
+      'grant_type=password&username=a&password=b',
+      FORM,
+      400,
+      'unsupported_grant_type',
+    ],
     ['a scope outside the policy', cc(`scope=admin%3Aall&${echo}`), FORM, 400, 'invalid_scope'],
     ['no scope', cc(echo), FORM, 400, 'invalid_scope'],
     ['101 scopes', cc(`${echo}&scope=${scopes101}`), FORM, 400, 'invalid_scope'],
-    ['an unknown resource', cc('scope=echo%3Aread&resource=https%3A%2F%2Funknown.example'), FORM, 400, 'invalid_target'],
-    ['a resource that is not a URI', cc('scope=echo%3Aread&resource=not%20a%20uri'), FORM, 400, 'invalid_target'],
-    ['audience instead of resource', cc('scope=echo%3Aread&audience=keyward%3Aupstream%3Aecho'), FORM, 400, 'invalid_target'],
+    [
+      'an unknown resource',
+      cc('scope=echo%3Aread&resource=https%3A%2F%2Funknown.example'),
+      FORM,
+      400,
+      'invalid_target',
+    ],
+    [
+      'a resource that is not a URI',
+      cc('scope=echo%3Aread&resource=not%20a%20uri'),
+      FORM,
+      400,
+      'invalid_target',
+    ],
+    [
+      'audience instead of resource',
+      cc('scope=echo%3Aread&audience=keyward%3Aupstream%3Aecho'),
+      FORM,
+      400,
+      'invalid_target',
+    ],
     ['a task claim of 257 characters', `${valid}&task=${'t'.repeat(257)}`, FORM, 400, 'invalid_request'],
-    ['Basic and client_secret in the form', `${valid}&client_id=x&client_secret=y`, FORM, 400, 'invalid_request'],
+    [
+      'Basic and client_secret in the form',
+      `${valid}&client_id=x&client_secret=y`,
+      FORM,
+      400,
+      'invalid_request',
+    ],
   ];
   it.each(cases)('%s', async (_name, body, contentType, status, error) => {
     const a = await send(tokenUrl, {
@@ -435,7 +491,10 @@ describe('client assertions (private_key_jwt, RFC 7523)', () => {
     ['an expired exp', () => mine({ iat: nowSeconds() - 600, exp: nowSeconds() - 300 })],
     ['an iat 2 minutes in the future', () => mine({ iat: nowSeconds() + 120, exp: nowSeconds() + 180 })],
     ['a wrong aud', () => clientAssertion(clientKey, jwtClientId, `${url}/oauth/introspect`)],
-    ['an aud of another server', () => clientAssertion(clientKey, jwtClientId, 'https://evil.example/oauth/token')],
+    [
+      'an aud of another server',
+      () => clientAssertion(clientKey, jwtClientId, 'https://evil.example/oauth/token'),
+    ],
     ['iss and sub of another client', () => clientAssertion(clientKey, agents.worker.id, tokenUrl)],
     ['sub of another client', () => mine({ sub: agents.worker.id })],
     ['no jti', () => mine({ jti: undefined })],
@@ -489,7 +548,10 @@ describe('DPoP proofs at the token endpoint (RFC 9449 §4.3)', () => {
           .sign(k.privateKey);
       },
     ],
-    ['the wrong typ', async (k) => signJwt(k, { jti: 'x1', htm: 'POST', htu: tokenUrl, iat: nowSeconds() }, { typ: 'JWT' })],
+    [
+      'the wrong typ',
+      async (k) => signJwt(k, { jti: 'x1', htm: 'POST', htu: tokenUrl, iat: nowSeconds() }, { typ: 'JWT' }),
+    ],
   ];
   it.each(bad)('refuses a proof with %s', async (_name, make) => {
     const proof = await make(await makeKey());
@@ -583,19 +645,25 @@ describe('token exchange refuses bad subject tokens with invalid_request (RFC 86
 
   it('refuses a revoked subject token', async () => {
     const subject = await issue(agents.worker);
-    const revoked = await postForm(`${url}/oauth/revoke`, { token: subject }, {
-      authorization: basic(agents.worker.id, agents.worker.secret),
-    });
+    const revoked = await postForm(
+      `${url}/oauth/revoke`,
+      { token: subject },
+      {
+        authorization: basic(agents.worker.id, agents.worker.secret),
+      },
+    );
     expect(revoked.status, revoked.text).toBe(200);
     expectOAuthError(await exchange(subject), 400, 'invalid_request', [subject]);
   });
 
   it('refuses an expired subject token', async () => {
     const subject = await issue(agents.shortlived);
-    const exp = (JSON.parse(Buffer.from(subject.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+    const exp = (JSON.parse(Buffer.from(subject.split('.')[1]!, 'base64url').toString()) as { exp: number })
+      .exp;
     // Past exp and the verifiers' 5-second leeway; polled rather than slept so a slow machine only waits longer.
     const deadline = Date.now() + 30_000;
-    while (Date.now() / 1000 <= exp + 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    while (Date.now() / 1000 <= exp + 6 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
     expectOAuthError(await exchange(subject), 400, 'invalid_request', [subject]);
   }, 40_000);
 
@@ -640,7 +708,8 @@ describe('the proxy refuses bad bearer tokens (RFC 6750 §3.1)', () => {
     const otherToken = other.json.access_token as string;
     expectProxyError(await proxyGet(`Bearer ${otherToken}`), 401, 'invalid_token', 'Bearer', [otherToken]);
     const revoked = await issue(agents.worker);
-    const jti = (JSON.parse(Buffer.from(revoked.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    const jti = (JSON.parse(Buffer.from(revoked.split('.')[1]!, 'base64url').toString()) as { jti: string })
+      .jti;
     await admin('/broker/revocations', { kind: 'jti', value: jti, reason: 'bad-input test' });
     expectProxyError(await proxyGet(`Bearer ${revoked}`), 401, 'invalid_token', 'Bearer', [revoked]);
   });
@@ -698,15 +767,20 @@ describe('the proxy refuses bad bearer tokens (RFC 6750 §3.1)', () => {
 
   it('refuses a replayed proof and a proof for another token (ath) at the proxy', async () => {
     const key = await makeKey();
-    const issued = await workerToken({ scope: 'echo:read', resource: ECHO }, {
-      dpop: await dpopProof(key, 'POST', tokenUrl),
-    });
+    const issued = await workerToken(
+      { scope: 'echo:read', resource: ECHO },
+      {
+        dpop: await dpopProof(key, 'POST', tokenUrl),
+      },
+    );
     const token = issued.json.access_token as string;
     const htu = `${url}/proxy/echo/items/1`;
     const proof = await dpopProof(key, 'GET', htu, { ath: ath(token) });
     expect((await proxyGet(`DPoP ${token}`, { dpop: proof })).status).toBe(200);
     const before = upstream.calls.length;
-    expectProxyError(await proxyGet(`DPoP ${token}`, { dpop: proof }), 401, 'invalid_dpop_proof', 'DPoP', [token]);
+    expectProxyError(await proxyGet(`DPoP ${token}`, { dpop: proof }), 401, 'invalid_dpop_proof', 'DPoP', [
+      token,
+    ]);
     const otherAth = await dpopProof(key, 'GET', htu, { ath: ath(`${token}x`) });
     expectProxyError(await proxyGet(`DPoP ${token}`, { dpop: otherAth }), 401, 'invalid_dpop_proof', 'DPoP');
     const noAth = await dpopProof(key, 'GET', htu);
@@ -716,9 +790,12 @@ describe('the proxy refuses bad bearer tokens (RFC 6750 §3.1)', () => {
 
   it('refuses a DPoP-bound token sent as Bearer, and with a malformed or misdirected proof', async () => {
     const key = await makeKey();
-    const issued = await workerToken({ scope: 'echo:read', resource: ECHO }, {
-      dpop: await dpopProof(key, 'POST', tokenUrl),
-    });
+    const issued = await workerToken(
+      { scope: 'echo:read', resource: ECHO },
+      {
+        dpop: await dpopProof(key, 'POST', tokenUrl),
+      },
+    );
     expect(issued.status, issued.text).toBe(200);
     const token = issued.json.access_token as string;
     const asBearer = await proxyGet(`Bearer ${token}`);
@@ -746,7 +823,11 @@ describe('introspection answers {active:false} for bad tokens (RFC 7662 §2.2)',
   it('forged tokens: alg none, HS256 keyed with the public key, RS256 of a stranger', async () => {
     for (const [name, token] of await forgedTokens()) {
       const a = await introspect(token);
-      expect({ name, status: a.status, body: a.json }).toEqual({ name, status: 200, body: { active: false } });
+      expect({ name, status: a.status, body: a.json }).toEqual({
+        name,
+        status: 200,
+        body: { active: false },
+      });
     }
   });
 
@@ -761,16 +842,28 @@ describe('introspection answers {active:false} for bad tokens (RFC 7662 §2.2)',
     const anonymous = await postForm(`${url}/oauth/introspect`, { token: 'abc.def.ghi' });
     expectOAuthError(anonymous, 401, 'invalid_client');
     const wrongAdmin = `kw_admin_${'x'.repeat(40)}`;
-    const a = await postForm(`${url}/oauth/introspect`, { token: 'abc.def.ghi' }, { authorization: `Bearer ${wrongAdmin}` });
+    const a = await postForm(
+      `${url}/oauth/introspect`,
+      { token: 'abc.def.ghi' },
+      { authorization: `Bearer ${wrongAdmin}` },
+    );
     expectOAuthError(a, 401, 'invalid_client', [wrongAdmin]);
     expect(a.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
   });
 
   it('refuses a token parameter sent twice or missing with invalid_request', async () => {
     const auth = { authorization: basic(agents.worker.id, agents.worker.secret) };
-    expectOAuthError(await postForm(`${url}/oauth/introspect`, 'token=a.b.c&token=d.e.f', auth), 400, 'invalid_request');
+    expectOAuthError(
+      await postForm(`${url}/oauth/introspect`, 'token=a.b.c&token=d.e.f', auth),
+      400,
+      'invalid_request',
+    );
     expectOAuthError(await postForm(`${url}/oauth/introspect`, '', auth), 400, 'invalid_request');
-    expectOAuthError(await postForm(`${url}/oauth/introspect`, 'token_type_hint=x', auth), 400, 'invalid_request');
+    expectOAuthError(
+      await postForm(`${url}/oauth/introspect`, 'token_type_hint=x', auth),
+      400,
+      'invalid_request',
+    );
   });
 
   it('a real token is active (the control)', async () => {
@@ -785,9 +878,13 @@ describe('revocation answers 200 for tokens it cannot use (RFC 7009 §2.2)', () 
     const live = await issue(agents.worker);
     const tokens = [...malformedJwts().map(([, jwt]) => jwt), ...(await forgedTokens()).map(([, t]) => t)];
     for (const token of tokens) {
-      const a = await postForm(`${url}/oauth/revoke`, { token: sent(token) }, {
-        authorization: basic(agents.worker.id, agents.worker.secret),
-      });
+      const a = await postForm(
+        `${url}/oauth/revoke`,
+        { token: sent(token) },
+        {
+          authorization: basic(agents.worker.id, agents.worker.secret),
+        },
+      );
       expect({ token, status: a.status, body: a.json }).toEqual({ token, status: 200, body: {} });
       expect(a.headers.get('cache-control')).toBe('no-store');
     }
@@ -796,9 +893,13 @@ describe('revocation answers 200 for tokens it cannot use (RFC 7009 §2.2)', () 
 
   it("refuses to revoke another client's token with unauthorized_client (RFC 7009 §2.2.1)", async () => {
     const theirs = await issue(agents.exchanger);
-    const a = await postForm(`${url}/oauth/revoke`, { token: theirs }, {
-      authorization: basic(agents.worker.id, agents.worker.secret),
-    });
+    const a = await postForm(
+      `${url}/oauth/revoke`,
+      { token: theirs },
+      {
+        authorization: basic(agents.worker.id, agents.worker.secret),
+      },
+    );
     expectOAuthError(a, 400, 'unauthorized_client', [theirs]);
     expect((await introspect(theirs)).json).toMatchObject({ active: true });
   });
@@ -825,17 +926,33 @@ describe('NUL and non-UTF-8 bytes do not crash the server', () => {
     ['an encoded NUL in resource', bytes(`${CC}&scope=echo%3Aread&${RES}%00`), 'invalid_target'],
     ['encoded invalid UTF-8 in scope', bytes(`${CC}&${RES}&scope=%FF%FE`), 'invalid_scope'],
     ['raw 0xFF 0xFE NUL in scope', bytes(`${CC}&${RES}&scope=`, [0xff, 0xfe, 0]), 'invalid_scope'],
-    ['an encoded NUL in grant_type', bytes('grant_type=client%00credentials&scope=echo%3Aread'), 'unsupported_grant_type'],
+    [
+      'an encoded NUL in grant_type',
+      bytes('grant_type=client%00credentials&scope=echo%3Aread'),
+      'unsupported_grant_type',
+    ],
   ])('refuses %s in the form with 400 and the RFC code', async (_name, body, error) => {
     const a = await rawRequest(url, rawHttp([...tokenHead(), auth()], body));
     expect({ status: a.status, error: errorOf(a) }, a.raw).toEqual({ status: 400, error });
   });
 
   it.each([
-    ['an encoded NUL in client_id', () => `client_id=${agents.worker.id}%00&client_secret=${agents.worker.secret}`, []],
+    [
+      'an encoded NUL in client_id',
+      () => `client_id=${agents.worker.id}%00&client_secret=${agents.worker.secret}`,
+      [],
+    ],
     ['encoded invalid UTF-8 in client_id and a NUL secret', () => 'client_id=%FF%FE&client_secret=%00', []],
-    ['NUL and 0xFF inside Basic credentials', () => '', [`Authorization: Basic ${b64([0xff, 0, 0x3a, 0xfe])}`]],
-    ['raw 0xFF bytes as the Basic credentials', () => '', [bytes('Authorization: Basic ', [0xff, 0xfe, 0x80])]],
+    [
+      'NUL and 0xFF inside Basic credentials',
+      () => '',
+      [`Authorization: Basic ${b64([0xff, 0, 0x3a, 0xfe])}`],
+    ],
+    [
+      'raw 0xFF bytes as the Basic credentials',
+      () => '',
+      [bytes('Authorization: Basic ', [0xff, 0xfe, 0x80])],
+    ],
   ])('refuses %s with 401 invalid_client', async (_name, form, headers) => {
     const body = Buffer.from(`grant_type=client_credentials&scope=echo%3Aread&${form()}`);
     const a = await rawRequest(url, rawHttp([...tokenHead(), ...headers], body));
@@ -843,10 +960,15 @@ describe('NUL and non-UTF-8 bytes do not crash the server', () => {
   });
 
   it('refuses raw 0xFF bytes in a DPoP proof (invalid_dpop_proof) and a bearer token at the proxy', async () => {
-    const body = Buffer.from('grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho');
+    const body = Buffer.from(
+      'grant_type=client_credentials&scope=echo%3Aread&resource=keyward%3Aupstream%3Aecho',
+    );
     const dpop = bytes('DPoP: eyJ', [0xff, 0xfe, 0x80], '.e30.c2ln');
     const d = await rawRequest(url, rawHttp([...tokenHead(), auth(), dpop], body));
-    expect({ status: d.status, error: errorOf(d) }, d.raw).toEqual({ status: 400, error: 'invalid_dpop_proof' });
+    expect({ status: d.status, error: errorOf(d) }, d.raw).toEqual({
+      status: 400,
+      error: 'invalid_dpop_proof',
+    });
     const bearer = bytes('Authorization: Bearer eyJ', [0xff, 0xfe, 0x80]);
     const p = await rawRequest(url, rawHttp([...proxyHead(), bearer]));
     expect({ status: p.status, error: errorOf(p) }, p.raw).toEqual({ status: 400, error: 'invalid_request' });
@@ -854,12 +976,18 @@ describe('NUL and non-UTF-8 bytes do not crash the server', () => {
 
   it('answers NUL in a header value and raw high bytes in the request target with 400 from the HTTP parser', async () => {
     const nulDpop = bytes('DPoP: eyJ', [0], '.e30.c2ln');
-    const a = await rawRequest(url, rawHttp([...tokenHead(), auth(), nulDpop], Buffer.from('grant_type=client_credentials')));
+    const a = await rawRequest(
+      url,
+      rawHttp([...tokenHead(), auth(), nulDpop], Buffer.from('grant_type=client_credentials')),
+    );
     expect(a.status, a.raw).toBe(400);
     const p = await rawRequest(url, rawHttp([...proxyHead(), bytes('Authorization: Bearer a', [0], 'b')]));
     expect(p.status, p.raw).toBe(400);
     // RFC 9112 §3.2: the request target is ASCII; the parser refuses the request before any route.
-    const high = await rawRequest(url, rawHttp([bytes('GET /proxy/echo/items/', [0xff], ' HTTP/1.1'), host()]));
+    const high = await rawRequest(
+      url,
+      rawHttp([bytes('GET /proxy/echo/items/', [0xff], ' HTTP/1.1'), host()]),
+    );
     expect(high.status, high.raw).toBe(400);
   });
 });
