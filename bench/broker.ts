@@ -176,6 +176,52 @@ async function load(url: string, authorization: string, args: Args): Promise<Loa
   };
 }
 
+/**
+ * The token endpoint without HTTP: `concurrency` callers of `broker.token()` in this process for `seconds`,
+ * with the CPU time (all threads) per issuance, so the HTTP layer's share of the figure above is visible.
+ */
+async function inProcessIssuances(
+  dataDir: string,
+  basicAuth: { clientId: string; clientSecret: string },
+  args: Args,
+): Promise<{ perSecond: number; cpuMicrosPerIssuance: number; errors: number }> {
+  const app = await openApp(benchConfig(dataDir), { startBroker: true });
+  try {
+    const req = {
+      params: { grant_type: 'client_credentials', scope: 'read', resource: RESOURCE },
+      basicAuth,
+      method: 'POST',
+      url: 'http://127.0.0.1:7399/oauth/token',
+      sourceIp: '127.0.0.1',
+    };
+    let errors = 0;
+    const run = async (seconds: number): Promise<number> => {
+      let n = 0;
+      const end = performance.now() + seconds * 1000;
+      const worker = async (): Promise<void> => {
+        while (performance.now() < end) {
+          if ((await app.broker.token(req)).status !== 200) errors++;
+          n++;
+        }
+      };
+      await Promise.all(Array.from({ length: args.concurrency }, worker));
+      return n;
+    };
+    await run(Math.min(args.warmup, 2));
+    errors = 0;
+    const cpu = process.cpuUsage();
+    const n = await run(Math.min(args.seconds, 5));
+    const used = process.cpuUsage(cpu);
+    return {
+      perSecond: n / Math.min(args.seconds, 5),
+      cpuMicrosPerIssuance: (used.user + used.system) / n,
+      errors,
+    };
+  } finally {
+    await app.close();
+  }
+}
+
 /** Offline verification of one token, repeated for `seconds`. */
 async function offlineVerifications(seconds: number): Promise<{ perSecond: number; ok: boolean }> {
   const key = await generateSigningKey();
@@ -243,6 +289,11 @@ async function main(): Promise<void> {
         await child.stop();
       }
     }
+    const inProcess = await inProcessIssuances(
+      dataDir,
+      { clientId: agent.clientId, clientSecret: agent.clientSecret! },
+      args,
+    );
     const offline = await offlineVerifications(3);
     const k = results.keyward!;
     const m = results.minimal!;
@@ -254,6 +305,7 @@ async function main(): Promise<void> {
         `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${m.errors}\n` +
         `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${k.errors}\n` +
         `issuance throughput: ${(ratio * 100).toFixed(0)}% of the minimal endpoint (target ≥ 40%); p99 ${fmt(k.p99)} ms (target < 25 ms)\n` +
+        `in process, no HTTP: ${fmt(inProcess.perSecond)} issuances/s, ${fmt(inProcess.cpuMicrosPerIssuance)} µs CPU each (all threads), ${inProcess.errors} errors\n` +
         `offline verifications: ${fmt(offline.perSecond)}/s (${offline.ok ? 'all valid' : 'SOME FAILED'})\n` +
         JSON.stringify({
           bench: 'broker',
@@ -262,6 +314,7 @@ async function main(): Promise<void> {
           minimal: m,
           keyward: k,
           ratio,
+          inProcess,
           offline,
         }) +
         '\n',
