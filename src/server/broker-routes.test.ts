@@ -65,6 +65,12 @@ describe('broker admin API', () => {
       'tickets-agent',
     ]);
     expect((await json('GET', '/api/v1/broker/agent-types/tickets-agent')).statusCode).toBe(200);
+    // The policy's text is kept for explain, but no answer carries it.
+    expect(JSON.stringify(list.json())).not.toContain('policyText');
+    expect(JSON.stringify(yaml.json())).not.toContain('policyText');
+    expect((await json('GET', '/api/v1/broker/agent-types/tickets-agent')).json()).not.toHaveProperty(
+      'policyText',
+    );
     const missing = await json('GET', '/api/v1/broker/agent-types/nope');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'KW_NOT_FOUND' });
@@ -159,6 +165,23 @@ describe('broker admin API', () => {
     );
     expect(explained.statusCode).toBe(200);
     expect(explained.json()).toMatchObject({ agentType: { name: 'tickets-agent' } });
+    // The rule is named with the line of the YAML text it was applied from (tickets.yaml).
+    const body = explained.json() as { text: string; reasons: unknown[] };
+    expect(body.reasons).toContainEqual({
+      rule: 'allow[0]',
+      line: 4,
+      outcome: 'allow',
+      scope: 'tickets:read',
+      message: "resource matches 'keyward:upstream:tickets' and scope matches 'tickets:read'",
+    });
+    expect(body.text.split('\n').slice(0, 6)).toEqual([
+      'Agent type tickets-agent (tickets.yaml)',
+      'Resource:  keyward:upstream:tickets',
+      'Requested: tickets:read',
+      '',
+      'Scopes:',
+      "  tickets:read  allow  allow[0] (line 4): resource matches 'keyward:upstream:tickets' and scope matches 'tickets:read'",
+    ]);
 
     const approvals = await json('GET', '/api/v1/broker/approvals?status=pending');
     expect(approvals.statusCode).toBe(200);

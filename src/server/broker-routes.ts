@@ -131,7 +131,7 @@ export const BROKER_API_ROUTES: readonly ApiRoute[] = [
             details: [{ path: 'body', message: 'malformed JSON' }],
           });
         }
-        return app.broker.applyAgentType({ value, source: 'api' }, actor);
+        return app.broker.applyAgentType({ value, source: 'api', text }, actor);
       }
       return app.broker.applyAgentType({ fileName: query.filename ?? 'policy.yaml', text }, actor);
     },
