@@ -704,8 +704,17 @@ describe('credential proxy wiring', () => {
     expect(res.status).toBe(200);
     expect((await readAll(res.body)).toString()).toBe('{"ok":true}');
     expect(upstream.requests[0]!.headers.authorization).toBe('Bearer tk_live_0123456789abcdef');
-    const [recorded] = (await store.readEvents(0, 1000)).filter((e) => e.type === 'proxy.call');
+    const log = await store.readEvents(0, 1000);
+    const [recorded] = log.filter((e) => e.type === 'proxy.call');
     expect(recorded!.data).toMatchObject({ jti: payloadOf(token).jti, status: 200 });
+    // The completion names its start record, written before the call was forwarded, by its seq.
+    const start = log.find((e) => e.seq === recorded!.data.startSeq)!;
+    expect([start.type, start.data.jti, start.data.path, start.seq < recorded!.seq]).toEqual([
+      'proxy.call.started',
+      payloadOf(token).jti,
+      '/tickets/42',
+      true,
+    ]);
 
     await broker.revoke({ kind: 'jti', value: payloadOf(token).jti as string }, 'admin');
     const refused = await call();
