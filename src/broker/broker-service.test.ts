@@ -468,16 +468,16 @@ describe('explain', () => {
         'Requested: invoices:read invoices:refund admin:write',
         '',
         'Scopes:',
-        "  invoices:read    allow  allow[1]: resource matches 'https://billing.internal.example' and scope matches 'invoices:read'",
-        "  invoices:refund  allow  allow[1]: resource matches 'https://billing.internal.example' and scope matches 'invoices:refund'",
-        "                   note   allow[1].approval: needs a person's approval (timeout 10m)",
-        '  admin:write      deny   allow: no allow rule for this resource lists admin:write',
-        "                   deny   deny[0]: resource matches '*' and scope matches 'admin:*'; deny rules win over allow rules",
+        "  invoices:read    allow  allow[1] (line 10): resource matches 'https://billing.internal.example' and scope matches 'invoices:read'",
+        "  invoices:refund  allow  allow[1] (line 10): resource matches 'https://billing.internal.example' and scope matches 'invoices:refund'",
+        "                   note   allow[1].approval (line 12): needs a person's approval (timeout 10m)",
+        '  admin:write      deny   allow (line 7): no allow rule for this resource lists admin:write',
+        "                   deny   deny[0] (line 15): resource matches '*' and scope matches 'admin:*'; deny rules win over allow rules",
         '',
         'Checks:',
-        '  allow  conditions.sourceCidrs: source address 10.1.2.3 is in 10.0.0.0/8',
+        '  allow  conditions.sourceCidrs (line 18): source address 10.1.2.3 is in 10.0.0.0/8',
         '  note   request.scope: dropped admin:write; the token carries only the allowed scopes',
-        '  note   tokens.defaultTtl: no lifetime requested; defaultTtl 5m',
+        '  note   tokens.defaultTtl (line 6): no lifetime requested; defaultTtl 5m',
         '',
         "Result: allow invoices:read invoices:refund for 5m; needs a person's approval for invoices:refund",
       ].join('\n'),
@@ -497,6 +497,88 @@ describe('explain', () => {
     await expect(broker.explain({ agentType: 'nope', scope: 'x', resource: GITHUB })).rejects.toMatchObject({
       code: 'KW_NOT_FOUND',
     });
+  });
+});
+
+describe('explain names the line of each rule in the text the policy was applied from', () => {
+  const JSON_TEXT = [
+    '{',
+    '  "agentType": "api-agent",',
+    '  "owner": "a@example.com",',
+    '  "allow": [',
+    `    { "resource": "${GITHUB}", "scopes": ["repo:read"] }`,
+    '  ],',
+    '  "deny": [{ "resource": "*", "scopes": ["repo:admin"] }]',
+    '}',
+  ].join('\n');
+  const scopesOf = (e: { reasons: Array<{ rule: string; line: number | null; scope?: string }> }) =>
+    e.reasons.filter((r) => r.scope !== undefined).map((r) => [r.scope, r.rule, r.line]);
+
+  it('an API body keeps its JSON text: lines of that text, source api', async () => {
+    const { broker } = await setup();
+    const value = JSON.parse(JSON_TEXT) as unknown;
+    await broker.applyAgentType({ value, source: 'api', text: JSON_TEXT }, 'api:admin');
+    const e = await broker.explain({
+      agentType: 'api-agent',
+      scope: 'repo:read repo:admin',
+      resource: GITHUB,
+    });
+    expect(scopesOf(e)).toEqual([
+      ['repo:read', 'allow[0]', 5],
+      ['repo:admin', 'allow', 4],
+      ['repo:admin', 'deny[0]', 7],
+    ]);
+    expect(e.text.split('\n').slice(0, 1)).toEqual(['Agent type api-agent (api)']);
+    expect(e.text).toContain(
+      "  repo:read   allow  allow[0] (line 5): resource matches 'https://api.github.com'",
+    );
+  });
+
+  it('a changed comment moves the lines without a new policy version', async () => {
+    const { broker } = await setup();
+    await broker.applyAgentType({ fileName: 'support.yaml', text: SUPPORT_POLICY }, 'cli');
+    const moved = await broker.applyAgentType(
+      { fileName: 'support.yaml', text: `# owned by the support team\n${SUPPORT_POLICY}` },
+      'cli',
+    );
+    expect(moved).toMatchObject({ changed: true, agentType: { policyVersion: 1 } });
+    const e = await broker.explain({ agentType: 'support-agent', scope: 'invoices:read', resource: BILLING });
+    expect(scopesOf(e)).toEqual([['invoices:read', 'allow[1]', 11]]);
+  });
+
+  it('without a stored text, or one that no longer reads as the stored policy, rules are named without lines', async () => {
+    const { broker, store } = await setup();
+    await broker.applyAgentType({ value: JSON.parse(JSON_TEXT) as unknown }, 'api:admin');
+    const noText = await broker.explain({ agentType: 'api-agent', scope: 'repo:read', resource: GITHUB });
+    expect(scopesOf(noText)).toEqual([['repo:read', 'allow[0]', null]]);
+    expect(noText.reasons.every((r) => r.line === null)).toBe(true);
+
+    const stored = (await store.getAgentType('api-agent'))!;
+    await store.upsertAgentType(
+      {
+        name: stored.name,
+        owner: stored.owner,
+        policy: stored.policy,
+        policySource: 'api',
+        policyText: JSON_TEXT.replace('repo:read', 'repo:write'),
+      },
+      { time: '2026-03-01T10:00:00.000Z', actor: 'test' },
+    );
+    const stale = await broker.explain({ agentType: 'api-agent', scope: 'repo:read', resource: GITHUB });
+    expect(scopesOf(stale)).toEqual([['repo:read', 'allow[0]', null]]);
+    const broken = { ...stored, policyText: '{ not json' };
+    await store.upsertAgentType(
+      {
+        name: broken.name,
+        owner: broken.owner,
+        policy: broken.policy,
+        policySource: 'api',
+        policyText: broken.policyText,
+      },
+      { time: '2026-03-01T10:00:01.000Z', actor: 'test' },
+    );
+    const unreadable = await broker.explain({ agentType: 'api-agent', scope: 'repo:read', resource: GITHUB });
+    expect(scopesOf(unreadable)).toEqual([['repo:read', 'allow[0]', null]]);
   });
 });
 
@@ -653,8 +735,17 @@ describe('credential proxy wiring', () => {
     expect(res.status).toBe(200);
     expect((await readAll(res.body)).toString()).toBe('{"ok":true}');
     expect(upstream.requests[0]!.headers.authorization).toBe('Bearer tk_live_0123456789abcdef');
-    const [recorded] = (await store.readEvents(0, 1000)).filter((e) => e.type === 'proxy.call');
+    const log = await store.readEvents(0, 1000);
+    const [recorded] = log.filter((e) => e.type === 'proxy.call');
     expect(recorded!.data).toMatchObject({ jti: payloadOf(token).jti, status: 200 });
+    // The completion names its start record, written before the call was forwarded, by its seq.
+    const start = log.find((e) => e.seq === recorded!.data.startSeq)!;
+    expect([start.type, start.data.jti, start.data.path, start.seq < recorded!.seq]).toEqual([
+      'proxy.call.started',
+      payloadOf(token).jti,
+      '/tickets/42',
+      true,
+    ]);
 
     await broker.revoke({ kind: 'jti', value: payloadOf(token).jti as string }, 'admin');
     const refused = await call();

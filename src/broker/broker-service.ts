@@ -26,6 +26,7 @@ import {
   type Saved,
   type UpstreamSummary,
 } from '../core/broker-types.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { NotFoundError, ValidationError, type ErrorDetail } from '../core/errors.js';
 import type { Fingerprinter } from '../core/fingerprint.js';
 import type { Clock } from '../core/time.js';
@@ -42,8 +43,8 @@ import {
   type AuthorizationServerMetadata,
   type ProtectedResourceMetadata,
 } from './broker-metadata.js';
-import { isGlob, resourceMatches, type BrokerPolicy } from './broker-policy.js';
-import { parseBrokerPolicy, parseBrokerPolicyValue } from './broker-policy-parse.js';
+import { isGlob, resourceMatches, type BrokerPolicy, type PolicySource } from './broker-policy.js';
+import { MAX_POLICY_CHARS, parseBrokerPolicy, parseBrokerPolicyValue } from './broker-policy-parse.js';
 import type { BrokerPolicyDocument } from './broker-policy-schema.js';
 import { createRevocationCache } from './broker-revocations.js';
 import {
@@ -190,7 +191,13 @@ export interface BrokerServiceDeps {
 /** A policy to apply: a file's text (errors name file:line) or a value from an API body. */
 export type AgentTypePolicyInput =
   | { fileName: string; text: string; expectedAgentType?: string }
-  | { value: unknown; source?: string; expectedAgentType?: string };
+  | {
+      value: unknown;
+      source?: string;
+      expectedAgentType?: string;
+      /** The JSON text `value` was parsed from (an API body), kept so that `explain` can name its lines. */
+      text?: string;
+    };
 
 /** How a new agent logs in: a client secret, a JWKS for private_key_jwt, federated bindings (any combination). */
 export interface AgentRegistration {
@@ -377,6 +384,31 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     const { policy } = parseBrokerPolicyValue(type.policy, { where: `agent type ${type.name} policy` });
     policies.set(type.id, { version, policy });
     return policy;
+  };
+
+  /**
+   * Where each field of an agent type's policy was written: the line map of the text it was applied from, when
+   * the store has that text and it still reads as the stored policy; else the file name without lines (types
+   * applied before migration 3, or without a text).
+   */
+  const policySourceOf = async (type: AgentType): Promise<PolicySource> => {
+    const withoutLines: PolicySource = { fileName: type.policySource, lines: {} };
+    let text: string | null;
+    try {
+      text = await store.getAgentTypePolicyText(type.id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return withoutLines;
+      throw err;
+    }
+    if (text === null) return withoutLines;
+    try {
+      const format = type.policySource === 'api' || /\.json$/i.test(type.policySource) ? 'json' : 'yaml';
+      const parsed = parseBrokerPolicy(type.policySource, text, { format });
+      const document = JSON.parse(JSON.stringify(parsed.document)) as unknown;
+      return canonicalJson(document) === canonicalJson(type.policy) ? parsed.source : withoutLines;
+    } catch {
+      return withoutLines;
+    }
   };
 
   const requireAgentType = async (idOrName: string): Promise<AgentType> => {
@@ -775,14 +807,20 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     ): Promise<Saved<'agentType', AgentType> & { policy: BrokerPolicy }> {
       let parsed: { policy: BrokerPolicy; document: BrokerPolicyDocument };
       let source: string;
+      let policyText: string | null;
       const expected =
         input.expectedAgentType === undefined ? {} : { expectedAgentType: input.expectedAgentType };
-      if ('text' in input) {
+      if ('fileName' in input) {
         parsed = parseBrokerPolicy(input.fileName, input.text, expected);
         source = input.fileName;
+        policyText = input.text;
       } else {
         parsed = parseBrokerPolicyValue(input.value, { where: 'policy', ...expected });
         source = input.source ?? 'api';
+        policyText =
+          typeof input.text === 'string' && input.text.length <= MAX_POLICY_CHARS && input.text.trim() !== ''
+            ? input.text
+            : null;
       }
       const saved = await store.upsertAgentType(
         {
@@ -791,6 +829,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
           description: parsed.policy.description,
           policy: JSON.parse(JSON.stringify(parsed.document)) as Record<string, unknown>,
           policySource: source,
+          policyText,
         },
         actorCtx(actor),
       );
@@ -1184,7 +1223,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
           ...(input.dpop === undefined ? {} : { dpop: input.dpop }),
           ...(claims === undefined ? {} : { claims }),
         },
-        { source: { fileName: type.policySource, lines: {} } },
+        { source: await policySourceOf(type) },
       );
       return {
         ...explanation,

@@ -418,6 +418,16 @@ describe('broker explain', () => {
     expect(allowed.code).toBe(0);
     expect(allowed.stdout).toContain('Requested: repo:read\n');
     expect(allowed.stdout).toContain('Result: allow repo:read for 5m');
+    // Each rule with the line of the file it was applied from (support-agent.yaml).
+    expect(allowed.stdout.split('\n').slice(0, 6)).toEqual([
+      `Agent type support-agent (${SUPPORT})`,
+      'Resource:  https://api.github.com',
+      'Requested: repo:read',
+      '',
+      'Scopes:',
+      "  repo:read  allow  allow[0] (line 11): resource matches 'https://api.github.com' and scope matches 'repo:read'",
+    ]);
+    expect(allowed.stdout).toContain('  skip   tokens.requireDpop (line 8): ');
     const denied = await run([...args, '--scope', 'admin:write', 'repo:read', '--ip', '172.16.0.1']);
     expect(denied.code).toBe(1);
     expect(denied.stdout).toContain('Requested: admin:write repo:read\n');
@@ -426,6 +436,7 @@ describe('broker explain', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({
       decision: { effect: 'allow', scopes: ['repo:read'] },
       agentType: { name: 'support-agent', policyVersion: 1 },
+      reasons: expect.arrayContaining([expect.objectContaining({ rule: 'allow[0]', line: 11 })]),
     });
   });
 

@@ -48,6 +48,12 @@ export interface AgentTypeInput {
   description?: string | null;
   policy: Record<string, unknown>;
   policySource: string;
+  /**
+   * The policy's text as it was written (the YAML or JSON file, or the JSON body of an API call), so that
+   * `explain` can name the line of each rule. Left out or null when unknown. Kept by the store but never part
+   * of an `AgentType`: read it with `getAgentTypePolicyText`.
+   */
+  policyText?: string | null;
 }
 
 /** A federated login binding: tokens from this issuer whose claims equal these values log the agent in. */

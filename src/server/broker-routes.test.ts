@@ -29,6 +29,7 @@ describe('broker admin API', () => {
   it('requires the admin token on every broker route', async () => {
     for (const [method, url] of [
       ['GET', '/api/v1/broker/agent-types'],
+      ['PUT', '/api/v1/broker/agent-types/put-agent'],
       ['POST', '/api/v1/broker/agents'],
       ['GET', '/api/v1/broker/approvals'],
       ['POST', '/api/v1/broker/revocations'],
@@ -65,9 +66,105 @@ describe('broker admin API', () => {
       'tickets-agent',
     ]);
     expect((await json('GET', '/api/v1/broker/agent-types/tickets-agent')).statusCode).toBe(200);
+    // The policy's text is kept for explain, but no answer carries it.
+    expect(JSON.stringify(list.json())).not.toContain('policyText');
+    expect(JSON.stringify(yaml.json())).not.toContain('policyText');
+    expect((await json('GET', '/api/v1/broker/agent-types/tickets-agent')).json()).not.toHaveProperty(
+      'policyText',
+    );
     const missing = await json('GET', '/api/v1/broker/agent-types/nope');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'KW_NOT_FOUND' });
+  });
+
+  it('PUT applies the policy of the agent type the path names, idempotently; another name is a 400 on agentType', async () => {
+    const PUT_YAML =
+      'agentType: put-agent\nowner: ops@example.com\nallow:\n  - resource: https://api.example\n    scopes: [a:read]\n';
+    const put = (url: string, type: string, payload: string) =>
+      t.server.inject({ method: 'PUT', url, headers: { ...t.auth, 'content-type': type }, payload });
+    const url = '/api/v1/broker/agent-types/put-agent?filename=put.yaml';
+
+    const created = await put(url, 'text/yaml', PUT_YAML);
+    expect(created.statusCode).toBe(200);
+    const first = created.json() as { agentType: { id: string; createdAt: string } };
+    expect(first).toMatchObject({ created: true, changed: true, policy: { agentType: 'put-agent' } });
+    expect(first.agentType).toEqual({
+      id: expect.stringMatching(/^aty_/) as unknown,
+      name: 'put-agent',
+      owner: 'ops@example.com',
+      description: null,
+      policy: {
+        agentType: 'put-agent',
+        owner: 'ops@example.com',
+        allow: [{ resource: 'https://api.example', scopes: ['a:read'] }],
+      },
+      policySource: 'put.yaml',
+      policyVersion: 1,
+      createdAt: first.agentType.createdAt,
+      updatedAt: first.agentType.createdAt,
+    });
+
+    const again = await put(url, 'text/yaml', PUT_YAML);
+    expect([again.statusCode, again.json()]).toEqual([200, { ...first, created: false, changed: false }]);
+
+    // By id, as JSON: a changed policy gets a new version.
+    const changed = await put(
+      `/api/v1/broker/agent-types/${first.agentType.id}`,
+      'application/json',
+      JSON.stringify({
+        agentType: 'put-agent',
+        owner: 'ops@example.com',
+        allow: [{ resource: 'https://api.example', scopes: ['a:write'] }],
+      }),
+    );
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({
+      created: false,
+      changed: true,
+      agentType: { id: first.agentType.id, policySource: 'api', policyVersion: 2 },
+    });
+
+    const mismatch =
+      "is 'put-agent' but the policy is being applied to agent type 'other-agent'; the names must match";
+    const wrongYaml = await put(
+      '/api/v1/broker/agent-types/other-agent?filename=put.yaml',
+      'text/yaml',
+      PUT_YAML,
+    );
+    expect(wrongYaml.statusCode).toBe(400);
+    expect(wrongYaml.json()).toEqual({
+      code: 'KW_VALIDATION',
+      message: `put.yaml:1: agentType: ${mismatch}`,
+      details: [{ path: 'put.yaml:1: agentType', message: mismatch }],
+      requestId: expect.any(String) as unknown,
+    });
+    const wrongJson = await put(
+      '/api/v1/broker/agent-types/other-agent',
+      'application/json',
+      JSON.stringify({
+        agentType: 'put-agent',
+        owner: 'ops@example.com',
+        allow: [{ resource: 'https://a.example', scopes: ['x'] }],
+      }),
+    );
+    expect(wrongJson.statusCode).toBe(400);
+    expect(wrongJson.json()).toMatchObject({
+      code: 'KW_VALIDATION',
+      message: `policy.agentType: ${mismatch}`,
+      details: [{ path: 'policy.agentType', message: mismatch }],
+    });
+    expect((await json('GET', '/api/v1/broker/agent-types/other-agent')).statusCode).toBe(404);
+    expect((await json('GET', '/api/v1/broker/agent-types/put-agent')).json()).toMatchObject({
+      policyVersion: 2,
+    });
+
+    const missing = await put('/api/v1/broker/agent-types/aty_missing', 'text/yaml', PUT_YAML);
+    expect([missing.statusCode, (missing.json() as { code: string }).code]).toEqual([404, 'KW_NOT_FOUND']);
+    const malformed = await put('/api/v1/broker/agent-types/put-agent', 'application/json', '{nope');
+    expect([malformed.statusCode, malformed.json()]).toMatchObject([
+      400,
+      { code: 'KW_VALIDATION', details: [{ path: 'body', message: 'malformed JSON' }] },
+    ]);
   });
 
   it('refuses an invalid policy with 400 naming the line', async () => {
@@ -159,6 +256,23 @@ describe('broker admin API', () => {
     );
     expect(explained.statusCode).toBe(200);
     expect(explained.json()).toMatchObject({ agentType: { name: 'tickets-agent' } });
+    // The rule is named with the line of the YAML text it was applied from (tickets.yaml).
+    const body = explained.json() as { text: string; reasons: unknown[] };
+    expect(body.reasons).toContainEqual({
+      rule: 'allow[0]',
+      line: 4,
+      outcome: 'allow',
+      scope: 'tickets:read',
+      message: "resource matches 'keyward:upstream:tickets' and scope matches 'tickets:read'",
+    });
+    expect(body.text.split('\n').slice(0, 6)).toEqual([
+      'Agent type tickets-agent (tickets.yaml)',
+      'Resource:  keyward:upstream:tickets',
+      'Requested: tickets:read',
+      '',
+      'Scopes:',
+      "  tickets:read  allow  allow[0] (line 4): resource matches 'keyward:upstream:tickets' and scope matches 'tickets:read'",
+    ]);
 
     const approvals = await json('GET', '/api/v1/broker/approvals?status=pending');
     expect(approvals.statusCode).toBe(200);

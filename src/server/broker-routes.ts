@@ -106,6 +106,40 @@ const applyQuery = z.strictObject({
     .describe('Name of the policy file, for error locations (default policy.yaml)'),
 });
 
+const POLICY_BODY =
+  'The policy: a JSON object (application/json) or the YAML or JSON file as text (text/*, application/octet-stream)';
+
+/**
+ * Applies the policy in a request body: JSON (application/json, kept with its text, source `api`) or a file as
+ * text, named by `?filename=`. With `expectedAgentType`, the policy must be for that agent type.
+ */
+async function applyPolicyBody(
+  {
+    app,
+    query,
+    body,
+    request,
+    actor,
+  }: RouteContext<unknown, z.output<typeof applyQuery>, Buffer | undefined>,
+  expectedAgentType?: string,
+): Promise<unknown> {
+  const text = (body as Buffer).toString('utf8');
+  const expected = expectedAgentType === undefined ? {} : { expectedAgentType };
+  const type = String(request.headers['content-type'] ?? '');
+  if (/^application\/json\b/i.test(type)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ValidationError('the request body is not valid JSON', {
+        details: [{ path: 'body', message: 'malformed JSON' }],
+      });
+    }
+    return app.broker.applyAgentType({ value, source: 'api', text, ...expected }, actor);
+  }
+  return app.broker.applyAgentType({ fileName: query.filename ?? 'policy.yaml', text, ...expected }, actor);
+}
+
 /** The broker's admin routes. */
 export const BROKER_API_ROUTES: readonly ApiRoute[] = [
   brokerRoute({
@@ -118,22 +152,37 @@ export const BROKER_API_ROUTES: readonly ApiRoute[] = [
       'It is validated in full (errors name file:line and the field path); an unchanged policy writes nothing.',
     query: applyQuery,
     rawBody: true,
+    rawBodyDescription: POLICY_BODY,
     response: { status: 200, description: 'The stored agent type', schema: anyObject },
-    handler: async ({ app, query, body, request, actor }) => {
-      const text = (body as Buffer).toString('utf8');
-      const type = String(request.headers['content-type'] ?? '');
-      if (/^application\/json\b/i.test(type)) {
-        let value: unknown;
-        try {
-          value = JSON.parse(text);
-        } catch {
-          throw new ValidationError('the request body is not valid JSON', {
-            details: [{ path: 'body', message: 'malformed JSON' }],
-          });
-        }
-        return app.broker.applyAgentType({ value, source: 'api' }, actor);
+    handler: async (ctx) => applyPolicyBody(ctx),
+  }),
+  brokerRoute({
+    operationId: 'putAgentType',
+    method: 'PUT',
+    path: `${PREFIX}/agent-types/:id`,
+    summary: 'Create or update the agent type named in the path from its policy (idempotent)',
+    description:
+      'As POST /agent-types, for the agent type the path names (its name, or the id of an existing one): the policy’s agentType must be that name, ' +
+      'else 400 naming the agentType field. Sending the same policy again writes nothing (changed: false).',
+    params: refParams,
+    query: applyQuery,
+    rawBody: true,
+    rawBodyDescription: POLICY_BODY,
+    response: {
+      status: 200,
+      description: 'The stored agent type; created says whether it is new',
+      schema: anyObject,
+    },
+    errors: NOT_FOUND,
+    handler: async (ctx) => {
+      const ref = ctx.params.id;
+      let expected = ref;
+      if (ref.startsWith('aty_')) {
+        const type = await ctx.app.broker.getAgentType(ref);
+        if (!type) throw new NotFoundError(`no agent type "${ref}"`);
+        expected = type.name;
       }
-      return app.broker.applyAgentType({ fileName: query.filename ?? 'policy.yaml', text }, actor);
+      return applyPolicyBody(ctx, expected);
     },
   }),
   brokerRoute({

@@ -186,6 +186,29 @@ describe('buildOpenApiDocument', () => {
       'query:cluster:false',
     ]);
 
+    const putType = doc.paths['/api/v1/broker/agent-types/{id}']!.put!;
+    expect(putType.operationId).toBe('putAgentType');
+    expect(putType.security).toEqual([{ bearerAuth: [] }]);
+    expect(putType.parameters!.map((p) => `${p.in}:${p.name}:${p.required}`)).toEqual([
+      'path:id:true',
+      'query:filename:false',
+    ]);
+    expect(Object.keys(putType.requestBody!.content).sort()).toEqual([
+      'application/json',
+      'application/octet-stream',
+      'text/*',
+    ]);
+    expect(Object.keys(putType.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '404',
+      '413',
+      '415',
+      '500',
+      '503',
+    ]);
+
     const metrics = doc.paths['/metrics']!.get!;
     expect(Object.keys(metrics.responses['200']!.content!)).toEqual(['text/plain']);
   });

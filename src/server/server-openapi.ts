@@ -103,7 +103,7 @@ function operation(route: ApiRoute): JsonObject {
     const file = { type: 'string', contentMediaType: 'application/octet-stream' };
     op.requestBody = {
       required: true,
-      description: 'The export file, byte for byte',
+      description: route.rawBodyDescription ?? 'The export file, byte for byte',
       content: {
         'application/octet-stream': { schema: file },
         'application/json': { schema: file },

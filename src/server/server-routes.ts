@@ -88,7 +88,7 @@ type BodyOut<S> = S extends z.ZodType ? z.output<S> : Buffer | undefined;
 /** One HTTP route, described for registration and documentation. */
 export interface ApiRoute {
   operationId: string;
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Fastify path syntax (`/api/v1/identities/:id`). */
   path: string;
   tag: string;
@@ -101,6 +101,8 @@ export interface ApiRoute {
   body?: z.ZodType;
   /** True: the body is the raw bytes of a file (Buffer), not JSON. */
   rawBody?: boolean;
+  /** What the raw body is, for OpenAPI (default: an export file). */
+  rawBodyDescription?: string;
   response: RouteResponse;
   /** Error statuses this route can answer beyond the ones every route of its kind can. */
   errors?: number[];

@@ -290,4 +290,10 @@ export const MIGRATIONS: Migration[] = [
     sqlite: v2Tables('sqlite'),
     postgres: v2Tables('postgres'),
   },
+  {
+    version: 3,
+    name: "agent types keep their policy's text (explain names lines)",
+    sqlite: 'ALTER TABLE broker_agent_types ADD COLUMN policy_text TEXT;',
+    postgres: 'ALTER TABLE broker_agent_types ADD COLUMN policy_text TEXT COLLATE "C";',
+  },
 ];

@@ -307,6 +307,51 @@ export function runBrokerStoreConformance(name: string, makeStore: MakeBrokerSto
         expect(log[2]!.data.policy).toEqual(policy2);
       });
 
+      it('keeps the policy text apart from the record; a new text alone is a change without a new version', async () => {
+        const TEXT_1 = 'agentType: support-agent\n# v1\n';
+        const TEXT_2 = '# moved down a line\nagentType: support-agent\n# v1\n';
+        const first = await store.upsertAgentType(agentType({ policyText: TEXT_1 }), ctx(T1));
+        expect(first.agentType).not.toHaveProperty('policyText');
+        expect(await store.getAgentTypePolicyText(first.agentType.id)).toBe(TEXT_1);
+        expect(await store.getAgentTypePolicyText('support-agent')).toBe(TEXT_1);
+        expect(await store.getAgentType('support-agent')).toEqual(first.agentType);
+        expect((await store.listAgentTypes()).items).toEqual([first.agentType]);
+
+        const same = await store.upsertAgentType(agentType({ policyText: TEXT_1 }), ctx(T2));
+        expect([same.changed, same.agentType]).toEqual([false, first.agentType]);
+
+        const moved = await store.upsertAgentType(agentType({ policyText: TEXT_2 }), ctx(T3));
+        expect(moved).toEqual({
+          agentType: { ...first.agentType, updatedAt: T3 },
+          created: false,
+          changed: true,
+        });
+        expect(await store.getAgentTypePolicyText('support-agent')).toBe(TEXT_2);
+
+        // Applied without a text (an old caller): the stale text is dropped, never kept for another policy.
+        const noText = await store.upsertAgentType(
+          agentType({ policy: { ...POLICY, maxTtl: '5m' } }),
+          ctx(T4),
+        );
+        expect([noText.agentType.policyVersion, noText.changed]).toEqual([2, true]);
+        expect(await store.getAgentTypePolicyText('support-agent')).toBeNull();
+
+        const log = await events();
+        expect(log.map((e) => [e.data.policyVersion, e.data.changed])).toEqual([
+          [1, ['owner', 'description', 'policy', 'policySource', 'policyText']],
+          [1, ['policyText']],
+          [2, ['policy', 'policyText']],
+        ]);
+        for (const e of log) expect(JSON.stringify(e.data)).not.toContain('# v1');
+        await rejects(store.getAgentTypePolicyText('missing'), NotFoundError, 'KW_NOT_FOUND');
+        const e = await rejects(
+          store.upsertAgentType(agentType({ policyText: '' }), ctx()),
+          ValidationError,
+          'KW_VALIDATION',
+        );
+        expect(e.details).toEqual([{ path: 'policyText', message: 'must be a non-empty string' }]);
+      });
+
       it('lists types by name with paging and an exact total', async () => {
         for (const n of ['zeta', 'alpha', 'mid']) await store.upsertAgentType(agentType({ name: n }), ctx());
         const all = await store.listAgentTypes();

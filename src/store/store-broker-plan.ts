@@ -129,12 +129,27 @@ function kids(jwks: JsonWebKeySet | null): string[] | null {
 
 const AGENT_TYPE_FIELDS = ['owner', 'description', 'policy', 'policySource'] as const;
 
-/** Plans `upsertAgentType`: insert, update (version +1 only when the policy differs) or nothing. */
+/** An agent type as stored: the record and the text its policy was applied from (null when unknown). */
+export interface StoredAgentType {
+  agentType: AgentType;
+  policyText: string | null;
+}
+
+/** What `upsertAgentType` does, and the policy text to store with the record. */
+export interface AgentTypePlan extends UpsertPlan<AgentType> {
+  policyText: string | null;
+}
+
+/**
+ * Plans `upsertAgentType`: insert, update (version +1 only when the policy differs) or nothing. A changed policy
+ * text alone (`changed: ['policyText']`) is an update without a new version, so lines named by `explain` stay
+ * those of the text last applied.
+ */
 export function planAgentType(
   input: AgentTypeInput,
-  existing: AgentType | undefined,
+  existing: StoredAgentType | undefined,
   time: string,
-): UpsertPlan<AgentType> {
+): AgentTypePlan {
   const t = isoTime(time, 'time');
   const fields = {
     name: text(input.name, 'name'),
@@ -143,6 +158,7 @@ export function planAgentType(
     policy: jsonObject(input.policy, 'policy'),
     policySource: text(input.policySource, 'policySource'),
   };
+  const policyText = textOrNull(input.policyText, 'policyText');
   if (!existing) {
     const record: AgentType = {
       id: newId(BROKER_ID_PREFIX.agentType),
@@ -151,17 +167,19 @@ export function planAgentType(
       createdAt: t,
       updatedAt: t,
     };
-    return { op: 'insert', record, changed: [...AGENT_TYPE_FIELDS] };
+    const changed = [...AGENT_TYPE_FIELDS, ...(policyText === null ? [] : ['policyText'])];
+    return { op: 'insert', record, changed, policyText };
   }
-  const candidate: AgentType = { ...existing, ...fields };
-  const changed = changedFields(existing, candidate, AGENT_TYPE_FIELDS);
-  if (changed.length === 0) return { op: 'none', record: existing, changed };
+  const candidate: AgentType = { ...existing.agentType, ...fields };
+  const changed = changedFields(existing.agentType, candidate, AGENT_TYPE_FIELDS);
+  if (policyText !== existing.policyText) changed.push('policyText');
+  if (changed.length === 0) return { op: 'none', record: existing.agentType, changed, policyText };
   const record: AgentType = {
     ...candidate,
-    policyVersion: existing.policyVersion + (changed.includes('policy') ? 1 : 0),
+    policyVersion: existing.agentType.policyVersion + (changed.includes('policy') ? 1 : 0),
     updatedAt: t,
   };
-  return { op: 'update', record, changed };
+  return { op: 'update', record, changed, policyText };
 }
 
 /** `broker.agent-type.applied`, with the policy itself so that later reports can tell when scopes were added. */

@@ -397,6 +397,16 @@ export function rowToAgentType(r: Row): AgentType {
   };
 }
 
+/** A stored agent type row with the text its policy was applied from (migration 3; null before). */
+export function rowToStoredAgentType(r: Row): { agentType: AgentType; policyText: string | null } {
+  return { agentType: rowToAgentType(r), policyText: rowToPolicyText(r) };
+}
+
+/** The `policy_text` column of an agent type row. */
+export function rowToPolicyText(r: Row): string | null {
+  return strOrNull(r.policy_text);
+}
+
 export const AGENT_TYPE_COLUMNS = [
   'id',
   'name',
@@ -407,8 +417,9 @@ export const AGENT_TYPE_COLUMNS = [
   'policy_version',
   'created_at',
   'updated_at',
+  'policy_text',
 ] as const;
-export function agentTypeValues(t: AgentType): unknown[] {
+export function agentTypeValues(t: AgentType, policyText: string | null): unknown[] {
   return [
     t.id,
     t.name,
@@ -419,6 +430,7 @@ export function agentTypeValues(t: AgentType): unknown[] {
     t.policyVersion,
     t.createdAt,
     t.updatedAt,
+    policyText,
   ];
 }
 

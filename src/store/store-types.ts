@@ -153,11 +153,17 @@ export interface SigningKeyPatch {
 export interface BrokerStore {
   /**
    * Creates or updates an agent type by name. `policyVersion` starts at 1 and grows by one only when the
-   * policy changed; nothing is written and no event appended when the input matches what is stored.
+   * policy changed; nothing is written and no event appended when the input matches what is stored. A new
+   * `policyText` (a comment or formatting changed) is a change too, without a new policy version.
    */
   upsertAgentType(input: AgentTypeInput, ctx: ChangeContext): Promise<Saved<'agentType', AgentType>>;
   /** By id (`aty_…`) or by name. */
   getAgentType(idOrName: string): Promise<AgentType | null>;
+  /**
+   * The text the agent type's current policy was applied from (`AgentTypeInput.policyText`), by id or name;
+   * null when it was applied without one (or before migration 3). NotFoundError when there is no such type.
+   */
+  getAgentTypePolicyText(idOrName: string): Promise<string | null>;
   /** Ordered by name. */
   listAgentTypes(page?: PageQuery): Promise<Page<AgentType>>;
 

@@ -65,7 +65,8 @@ describe('agent-types apply → agents register → agents list → broker expla
 
     const denied = await kw(...explain, '--scope', 'admin:write');
     expect(denied.code).toBe(1);
-    expect(denied.stdout).toContain("deny[0]: resource matches '*' and scope matches 'admin:*'");
+    // The rule with its line in the file applied (support-agent.yaml:20).
+    expect(denied.stdout).toContain("deny[0] (line 20): resource matches '*' and scope matches 'admin:*'");
     expect(denied.stdout).toContain('Result: deny');
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { Upstream } from '../../core/broker-types.js';
 import { createFingerprinter } from '../../core/fingerprint.js';
@@ -45,7 +46,8 @@ let upstreamServer: TestUpstream;
 let upstreams: Map<string, Upstream>;
 let events: NewEvent[];
 let errors: Array<{ stage: string; upstream: string; jti: string | null; error: unknown }>;
-let failAppend: boolean;
+/** Makes appendEvent throw: for every event (true) or for those the predicate picks. */
+let failAppend: boolean | ((event: NewEvent) => boolean);
 let mono: number;
 let dispatcher: Agent;
 const cleanups: Array<() => Promise<void>> = [];
@@ -79,8 +81,11 @@ function makeProxy(overrides: Partial<CredentialProxyDeps> = {}, tokens = goodTo
     verifyToken: verifier.verifyToken,
     openSecret: (u) => vault.open(u),
     appendEvent: async (event) => {
-      if (failAppend) throw new Error('event log unavailable');
+      if (failAppend === true || (typeof failAppend === 'function' && failAppend(event))) {
+        throw new Error('event log unavailable');
+      }
       events.push(event);
+      return { seq: events.length };
     },
     onError: (error, ctx) => errors.push({ ...ctx, error }),
     proxyUrl: 'https://keyward.test/proxy/',
@@ -112,6 +117,38 @@ async function bodyJson(res: ProxyResponse): Promise<unknown> {
 /** The fields every event of the default token carries. */
 const who = { jti: 'jti-0001', clientId: 'kwc_triage1', sub: 'agt_triage1', task: 'triage-42' };
 
+const CALL_DEFAULTS = {
+  upstream: 'tickets',
+  upstreamId: 'ups_tickets',
+  method: 'GET',
+  path: '/tickets/42',
+  scope: 'tickets:read',
+};
+
+/** `proxy.call.started`: written before the call is forwarded. */
+function startedEvent(data: Record<string, unknown>): NewEvent {
+  const start = { ...CALL_DEFAULTS, ...data };
+  return {
+    time: NOW,
+    type: 'proxy.call.started',
+    actor: 'kwc_triage1',
+    subject: 'agt_triage1',
+    data: {
+      upstream: start.upstream,
+      upstreamId: start.upstreamId,
+      method: start.method,
+      path: start.path,
+      scope: start.scope,
+      ...who,
+    },
+  };
+}
+
+/** The two records of one forwarded call: its start (seq `startSeq` in the log) and its outcome. */
+function forwarded(data: Record<string, unknown>, startSeq = 1): NewEvent[] {
+  return [startedEvent(data), callEvent({ ...data, startSeq })];
+}
+
 function callEvent(data: Record<string, unknown>): NewEvent {
   return {
     time: NOW,
@@ -130,6 +167,7 @@ function callEvent(data: Record<string, unknown>): NewEvent {
       bytesOut: 0,
       latencyMs: 0,
       durationMs: 0,
+      startSeq: 1,
       ...data,
       ...who,
     },
@@ -194,7 +232,7 @@ describe('forwarding', () => {
     expect(got!.headers['x-api-key']).toBe(SECRET);
     expect(got!.headers.authorization).toBeUndefined();
     expect(got!.rawHeaders.join('\n')).not.toContain(TOKEN);
-    expect(events).toEqual([callEvent({ bytesOut: 9, latencyMs: 40, durationMs: 70 })]);
+    expect(events).toEqual(forwarded({ bytesOut: 9, latencyMs: 40, durationMs: 70 }));
   });
 
   it('sends basic and bearer credentials in Authorization, replacing the agent token', async () => {
@@ -294,7 +332,7 @@ describe('forwarding', () => {
     expect(res.headers.location).toBe('https://elsewhere.example/steal');
     expect((await readAll(res.body)).length).toBe(0);
     expect(upstreamServer.requests).toHaveLength(1);
-    expect(events).toEqual([callEvent({ status: 302 })]);
+    expect(events).toEqual(forwarded({ status: 302 }));
   });
 
   it('records a HEAD call before answering it', async () => {
@@ -306,7 +344,7 @@ describe('forwarding', () => {
     const res = await proxy.handle(call({ method: 'HEAD' }));
     expect(res.status).toBe(200);
     expect(res.headers['content-length']).toBe('1234');
-    expect(events).toEqual([callEvent({ method: 'HEAD' })]);
+    expect(events).toEqual(forwarded({ method: 'HEAD' }));
   });
 });
 
@@ -336,9 +374,9 @@ describe('streaming', () => {
     expect(got.bytes).toBe(MB20);
     expect(got.sha256).toBe(generatedSha256(MB20));
     expect(got.headers['content-length']).toBe(String(MB20));
-    expect(events).toEqual([
-      callEvent({ method: 'POST', path: '/upload', scope: 'tickets:write', bytesIn: MB20, bytesOut: 11 }),
-    ]);
+    expect(events).toEqual(
+      forwarded({ method: 'POST', path: '/upload', scope: 'tickets:write', bytesIn: MB20, bytesOut: 11 }),
+    );
   });
 
   it('streams a chunked request body (no Content-Length) as chunked', async () => {
@@ -375,7 +413,7 @@ describe('streaming', () => {
     const digest = await digestStream(res.body);
     expect(seenBeforeEnd).toBe(true);
     expect(digest).toEqual({ bytes: MB20, sha256: generatedSha256(MB20) });
-    expect(events).toEqual([callEvent({ path: '/big', bytesOut: MB20 })]);
+    expect(events).toEqual(forwarded({ path: '/big', bytesOut: MB20 }));
   });
 
   it('passes each chunk of an event stream on at once', async () => {
@@ -395,7 +433,7 @@ describe('streaming', () => {
     for await (const chunk of res.body) agentText += (chunk as Buffer).toString();
     expect(firstSeenBeforeSecond).toBe(true);
     expect(agentText).toBe('data: one\n\ndata: two\n\n');
-    expect(events).toEqual([callEvent({ path: '/tickets/stream', bytesOut: 22 })]);
+    expect(events).toEqual(forwarded({ path: '/tickets/stream', bytesOut: 22 }));
   });
 
   it('records an agent that goes away mid-response as aborted', async () => {
@@ -407,10 +445,11 @@ describe('streaming', () => {
     const res = await proxy.handle(call({ path: '/big' }));
     await new Promise<void>((resolve) => res.body.once('data', () => resolve()));
     res.body.destroy();
-    await expect.poll(() => events.length).toBe(1);
-    expect(events[0]!.data).toMatchObject({ outcome: 'aborted', status: 200 });
-    expect(events[0]!.data.bytesOut).toBeGreaterThan(0);
-    expect(events[0]!.data.bytesOut).toBeLessThan(MB20);
+    await expect.poll(() => events.length).toBe(2);
+    expect(events[0]).toEqual(startedEvent({ path: '/big' }));
+    expect(events[1]!.data).toMatchObject({ outcome: 'aborted', status: 200, startSeq: 1 });
+    expect(events[1]!.data.bytesOut).toBeGreaterThan(0);
+    expect(events[1]!.data.bytesOut).toBeLessThan(MB20);
   });
 });
 
@@ -707,9 +746,11 @@ describe('the agent token', () => {
     expect(replay.status).toBe(401);
     expect(replay.headers['www-authenticate']).toMatch(/^DPoP error="invalid_dpop_proof"/);
 
-    expect(events.map((e) => [e.type, e.data.jti, e.data.status])).toEqual([
-      ['proxy.call', bearer.jti, 200],
-      ['proxy.call', bound.jti, 200],
+    expect(events.map((e) => [e.type, e.data.jti, e.data.status ?? null, e.data.startSeq ?? null])).toEqual([
+      ['proxy.call.started', bearer.jti, null, null],
+      ['proxy.call', bearer.jti, 200, 1],
+      ['proxy.call.started', bound.jti, null, null],
+      ['proxy.call', bound.jti, 200, 3],
     ]);
     const recorded = JSON.stringify(events);
     for (const t of [bearer.token, other.token, bound.token, proof]) expect(recorded).not.toContain(t);
@@ -728,7 +769,7 @@ describe('upstream failures', () => {
       error_description: 'upstream "tickets" could not be reached (ECONNREFUSED)',
     });
     expect(text).not.toContain(SECRET);
-    expect(events).toEqual([callEvent({ status: 502, outcome: 'upstream-unreachable' })]);
+    expect(events).toEqual(forwarded({ status: 502, outcome: 'upstream-unreachable' }));
   });
 
   it('answers 504 when the upstream does not answer in time', async () => {
@@ -742,7 +783,7 @@ describe('upstream failures', () => {
       error: 'gateway_timeout',
       error_description: 'upstream "tickets" did not answer in time',
     });
-    expect(events).toEqual([callEvent({ path: '/slow', status: 504, outcome: 'timeout' })]);
+    expect(events).toEqual(forwarded({ path: '/slow', status: 504, outcome: 'timeout' }));
   });
 
   it('cuts the response off when the upstream stalls mid-body, and records a timeout', async () => {
@@ -755,7 +796,7 @@ describe('upstream failures', () => {
     const res = await proxy.handle(call({ path: '/slow-body' }));
     expect(res.status).toBe(200);
     await expect(readAll(res.body)).rejects.toThrow();
-    expect(events).toEqual([callEvent({ path: '/slow-body', outcome: 'timeout', bytesOut: 40 })]);
+    expect(events).toEqual(forwarded({ path: '/slow-body', outcome: 'timeout', bytesOut: 40 }));
   });
 
   it('answers 500 and records a refusal when the credential does not open', async () => {
@@ -774,12 +815,89 @@ describe('upstream failures', () => {
 });
 
 describe('when the call cannot be recorded', () => {
+  const failOutcome = (e: NewEvent) => e.type === 'proxy.call';
+  const NOT_FORWARDED = {
+    error: 'audit_log_unavailable',
+    error_description:
+      'the call to upstream "tickets" could not be recorded, so it was not forwarded; try again later',
+  };
+
+  it('answers 500 without contacting the upstream when the start of the call cannot be recorded', async () => {
+    let hits = 0;
+    upstreamServer.onRequestStart = () => void hits++;
+    failAppend = (e) => e.type === 'proxy.call.started';
+    const { proxy } = makeProxy({}, goodToken({ scope: 'tickets:write' }));
+    const res = await proxy.handle(
+      call({
+        method: 'POST',
+        path: '/tickets',
+        query: 'api_key=in-the-query',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-length': '5' },
+        body: Readable.from([Buffer.from('hello')]),
+      }),
+    );
+    expect(res.status).toBe(500);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(await bodyJson(res)).toEqual(NOT_FORWARDED);
+    expect(errors.map((e) => [e.stage, e.upstream, e.jti, String(e.error)])).toEqual([
+      ['audit', 'tickets', 'jti-0001', 'Error: event log unavailable'],
+    ]);
+    expect(events).toEqual([]);
+    // A later call that can be recorded still goes through, so the upstream did answer requests all along.
+    failAppend = false;
+    const ok = await proxy.handle(call({ method: 'POST', path: '/tickets', query: 'api_key=in-the-query' }));
+    expect(ok.status).toBe(200);
+    await readAll(ok.body);
+    expect(hits).toBe(1);
+    expect(upstreamServer.requests.map((r) => [r.method, r.url])).toEqual([
+      ['POST', '/api/tickets?api_key=in-the-query'],
+    ]);
+    // Neither record holds the query: it can carry keys or personal data.
+    expect(JSON.stringify(events)).not.toContain('in-the-query');
+    expect(events).toEqual(
+      forwarded({ method: 'POST', path: '/tickets', scope: 'tickets:write', bytesOut: 11 }),
+    );
+  });
+
+  it('over HTTP: a POST whose start cannot be recorded gets 500 and never reaches the upstream', async () => {
+    let hits = 0;
+    upstreamServer.onRequestStart = () => void hits++;
+    failAppend = true;
+    const { proxy } = makeProxy({}, goodToken({ scope: 'tickets:write' }));
+    const front = await startTestProxyServer(proxy);
+    cleanups.push(front.close);
+    const result = await clientRequest(`${front.url}/proxy/tickets/tickets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: Buffer.from('{"title":"refund"}'),
+    });
+    expect([result.status, JSON.parse(result.text) as unknown]).toEqual([500, NOT_FORWARDED]);
+    expect(hits).toBe(0);
+    expect(upstreamServer.requests).toEqual([]);
+    expect(errors.map((e) => e.stage)).toEqual(['audit']);
+  });
+
+  it('names the start by seq only when the appender returns the record', async () => {
+    const appended: NewEvent[] = [];
+    const { proxy } = makeProxy({
+      appendEvent: async (event) => {
+        appended.push(event);
+      },
+    });
+    const res = await proxy.handle(call());
+    await readAll(res.body);
+    expect(appended.map((e) => [e.type, e.data.startSeq])).toEqual([
+      ['proxy.call.started', undefined],
+      ['proxy.call', null],
+    ]);
+  });
+
   it('withholds a bodyless answer and says so with 502', async () => {
     upstreamServer.setHandler((_req, res) => {
       res.writeHead(204);
       res.end();
     });
-    failAppend = true;
+    failAppend = failOutcome;
     const { proxy } = makeProxy();
     const res = await proxy.handle(call());
     expect(res.status).toBe(502);
@@ -803,7 +921,7 @@ describe('when the call cannot be recorded', () => {
       });
       generatedStream(1_000_000).pipe(res);
     });
-    failAppend = true;
+    failAppend = failOutcome;
     const { proxy } = makeProxy();
     const front = await startTestProxyServer(proxy);
     cleanups.push(front.close);

@@ -97,7 +97,10 @@ export interface CredentialProxyDeps {
   verifyToken(token: string, context: ProxyTokenContext): Promise<ProxyTokenVerification>;
   /** The upstream's credential in plaintext (`createUpstreamVault(masterKey).open`). */
   openSecret(upstream: Upstream): string | Promise<string>;
-  /** Appends to the hash-chained event log. */
+  /**
+   * Appends to the hash-chained event log. When it resolves to the record (an object with a numeric `seq`, as
+   * `appendEvent` from `src/audit` does), a call's `proxy.call` names its `proxy.call.started` by that seq.
+   */
   appendEvent(event: NewEvent): Promise<unknown>;
   /**
    * Told about failures the agent sees only as a generic error: the token check or the store throwing, a
@@ -123,7 +126,11 @@ export function upstreamAudience(upstreamName: string): string {
 }
 
 /** Event types the proxy appends. */
-export const PROXY_EVENT_TYPES = { call: 'proxy.call', denied: 'proxy.call.denied' } as const;
+export const PROXY_EVENT_TYPES = {
+  started: 'proxy.call.started',
+  call: 'proxy.call',
+  denied: 'proxy.call.denied',
+} as const;
 
 /** How a forwarded call ended. */
 export type ProxyCallOutcome =
@@ -350,11 +357,19 @@ export function createCredentialProxy(deps: CredentialProxyDeps) {
     }
   };
 
-  /** Appends one event; false (and onError) when it could not be recorded. */
-  const record = async (event: NewEvent, upstream: string, jti: string): Promise<boolean> => {
+  /**
+   * Appends one event: `{ seq }` (null when the appender does not say) once recorded; false (and onError) when
+   * it could not be.
+   */
+  const record = async (
+    event: NewEvent,
+    upstream: string,
+    jti: string,
+  ): Promise<{ seq: number | null } | false> => {
     try {
-      await deps.appendEvent(event);
-      return true;
+      const appended = await deps.appendEvent(event);
+      const seq = (appended as { seq?: unknown } | null | undefined)?.seq;
+      return { seq: typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : null };
     } catch (err) {
       reportError(err, 'audit', upstream, jti);
       return false;
@@ -568,7 +583,29 @@ export function createCredentialProxy(deps: CredentialProxyDeps) {
       );
     }
 
-    // 6. Forward.
+    // 6. Record that the call starts, before anything reaches the upstream: a call the log cannot hold is
+    // never forwarded, so no upstream side effect goes unrecorded (the outcome may still fail to be written).
+    const start = {
+      upstream: name,
+      upstreamId: upstream.id,
+      method: req.method,
+      path: decision.path,
+      scope: decision.route.scope,
+    };
+    const startRecord = await record(
+      eventOf(PROXY_EVENT_TYPES.started, time, caller, start),
+      name,
+      caller.jti,
+    );
+    if (startRecord === false) {
+      return json(
+        500,
+        'audit_log_unavailable',
+        `the call to upstream "${name}" could not be recorded, so it was not forwarded; try again later`,
+      );
+    }
+
+    // 7. Forward.
     let bytesIn = 0;
     let requestBodyFailed = false;
     let forwardBody: Transform | null = null;
@@ -598,17 +635,14 @@ export function createCredentialProxy(deps: CredentialProxyDeps) {
       bytesOut: number,
       latencyMs: number,
     ) => ({
-      upstream: name,
-      upstreamId: upstream.id,
-      method: req.method,
-      path: decision.path,
-      scope: decision.route.scope,
+      ...start,
       status,
       outcome,
       bytesIn,
       bytesOut,
       latencyMs,
       durationMs: elapsed(),
+      startSeq: startRecord.seq,
     });
     const recordCall = (
       status: number | null,
@@ -620,7 +654,7 @@ export function createCredentialProxy(deps: CredentialProxyDeps) {
         eventOf(PROXY_EVENT_TYPES.call, time, caller, callData(status, outcome, bytesOut, latencyMs)),
         name,
         caller.jti,
-      );
+      ).then((recorded) => recorded !== false);
 
     let response: Dispatcher.ResponseData;
     try {

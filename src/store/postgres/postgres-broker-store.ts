@@ -60,6 +60,8 @@ import {
   revocationValues,
   rowToAgent,
   rowToAgentType,
+  rowToStoredAgentType,
+  rowToPolicyText,
   rowToApproval,
   rowToEvent,
   rowToFederatedIssuer,
@@ -143,8 +145,14 @@ export function createPostgresBrokerStore(deps: PostgresBrokerDeps): BrokerStore
     upsertAgentType: (input, ctx) =>
       write('apply the agent type', async (c) => {
         const r = await one(c, 'SELECT * FROM broker_agent_types WHERE name = ?', [input.name]);
-        const plan = planAgentType(input, r ? rowToAgentType(r) : undefined, ctx.time);
-        await save(c, 'broker_agent_types', AGENT_TYPE_COLUMNS, agentTypeValues, plan);
+        const plan = planAgentType(input, r ? rowToStoredAgentType(r) : undefined, ctx.time);
+        await save(
+          c,
+          'broker_agent_types',
+          AGENT_TYPE_COLUMNS,
+          (t) => agentTypeValues(t, plan.policyText),
+          plan,
+        );
         if (plan.op !== 'none') await appendEventsTx(c, [agentTypeEvent(plan, ctx)]);
         return { agentType: plan.record, created: plan.op === 'insert', changed: plan.op !== 'none' };
       }),
@@ -155,6 +163,15 @@ export function createPostgresBrokerStore(deps: PostgresBrokerDeps): BrokerStore
           (await one(pool, 'SELECT * FROM broker_agent_types WHERE id = ?', [idOrName])) ??
           (await one(pool, 'SELECT * FROM broker_agent_types WHERE name = ?', [idOrName]));
         return r ? rowToAgentType(r) : null;
+      }),
+
+    getAgentTypePolicyText: (idOrName) =>
+      guard('read the policy text', async () => {
+        const sql = 'SELECT policy_text FROM broker_agent_types WHERE';
+        const r =
+          (await one(pool, `${sql} id = ?`, [idOrName])) ?? (await one(pool, `${sql} name = ?`, [idOrName]));
+        if (!r) throw new NotFoundError(`no agent type ${idOrName}`);
+        return rowToPolicyText(r);
       }),
 
     listAgentTypes: (pq) =>

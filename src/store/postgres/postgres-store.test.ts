@@ -46,6 +46,47 @@ describe('PostgreSQL store', () => {
     await c.end();
   });
 
+  it('migration 3 upgrades a version 2 schema: stored agent types stay, without a policy text', async () => {
+    const schema = newSchema();
+    const T = '2026-01-01T00:00:00.000Z';
+    const c = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+    await c.connect();
+    try {
+      await c.query(`CREATE SCHEMA ${schema}`);
+      await c.query(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+      );
+      for (const m of MIGRATIONS.filter((x) => x.version <= 2)) {
+        await c.query(m.postgres);
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          T,
+        ]);
+      }
+      await c.query(
+        'INSERT INTO broker_agent_types (id, name, owner, description, policy, policy_source, policy_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+        ['aty_old', 'old-agent', 'o@example.test', null, '{"agentType":"old-agent"}', 'old.yaml', 4, T, T],
+      );
+    } finally {
+      await c.end();
+    }
+    const store = open(schema);
+    expect(await store.migrate()).toEqual([3]);
+    expect(await store.getAgentType('old-agent')).toEqual({
+      id: 'aty_old',
+      name: 'old-agent',
+      owner: 'o@example.test',
+      description: null,
+      policy: { agentType: 'old-agent' },
+      policySource: 'old.yaml',
+      policyVersion: 4,
+      createdAt: T,
+      updatedAt: T,
+    });
+    expect(await store.getAgentTypePolicyText('aty_old')).toBeNull();
+  });
+
   it('renumbers ? placeholders outside quotes', () => {
     expect(renumberPlaceholders("SELECT ? , '?' , \"a?\" , ? ESCAPE '\\'")).toBe(
       "SELECT $1 , '?' , \"a?\" , $2 ESCAPE '\\'",

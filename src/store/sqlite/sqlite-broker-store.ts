@@ -58,6 +58,8 @@ import {
   revocationValues,
   rowToAgent,
   rowToAgentType,
+  rowToStoredAgentType,
+  rowToPolicyText,
   rowToApproval,
   rowToEvent,
   rowToFederatedIssuer,
@@ -129,8 +131,8 @@ export function createSqliteBrokerStore(deps: SqliteBrokerDeps): BrokerStore {
     upsertAgentType: (input, ctx) =>
       write('apply the agent type', () => {
         const r = get('SELECT * FROM broker_agent_types WHERE name = ?', input.name);
-        const plan = planAgentType(input, r ? rowToAgentType(r) : undefined, ctx.time);
-        save('broker_agent_types', AGENT_TYPE_COLUMNS, agentTypeValues, plan);
+        const plan = planAgentType(input, r ? rowToStoredAgentType(r) : undefined, ctx.time);
+        save('broker_agent_types', AGENT_TYPE_COLUMNS, (t) => agentTypeValues(t, plan.policyText), plan);
         if (plan.op !== 'none') appendEventsTx([agentTypeEvent(plan, ctx)]);
         return { agentType: plan.record, created: plan.op === 'insert', changed: plan.op !== 'none' };
       }),
@@ -141,6 +143,14 @@ export function createSqliteBrokerStore(deps: SqliteBrokerDeps): BrokerStore {
           get('SELECT * FROM broker_agent_types WHERE id = ?', idOrName) ??
           get('SELECT * FROM broker_agent_types WHERE name = ?', idOrName);
         return r ? rowToAgentType(r) : null;
+      }),
+
+    getAgentTypePolicyText: (idOrName) =>
+      guard('read the policy text', () => {
+        const sql = 'SELECT policy_text FROM broker_agent_types WHERE';
+        const r = get(`${sql} id = ?`, idOrName) ?? get(`${sql} name = ?`, idOrName);
+        if (!r) throw new NotFoundError(`no agent type ${idOrName}`);
+        return rowToPolicyText(r);
       }),
 
     listAgentTypes: (q) => guard('list agent types', () => page(listAgentTypesSql(q), rowToAgentType)),
