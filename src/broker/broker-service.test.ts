@@ -756,4 +756,81 @@ describe('credential proxy wiring', () => {
     });
     expect(upstream.requests).toHaveLength(1);
   });
+
+  it('an MCP client finds the broker from the proxy’s 401 (RFC 9728) and may name the upstream by its URL', async () => {
+    const { broker } = await setup();
+    const upstream = await startTestUpstream();
+    cleanups.push(() => upstream.close());
+    await broker.applyAgentType(
+      {
+        value: {
+          agentType: 'tickets-agent',
+          owner: 'ops@example.com',
+          allow: [{ resource: 'keyward:upstream:tickets', scopes: ['tickets:read'] }],
+        },
+      },
+      'cli',
+    );
+    await broker.saveUpstream(
+      {
+        name: 'tickets',
+        baseUrl: upstream.url,
+        auth: { kind: 'bearer' },
+        secret: 'tk_live_0123456789abcdef',
+        routes: [{ scope: 'tickets:read', methods: ['GET'], paths: ['/tickets/*'] }],
+      },
+      'cli',
+    );
+    const proxy = broker.createProxy({ proxyUrl: `${ISSUER}/proxy` });
+    cleanups.push(() => proxy.close());
+    const call = (headers: Record<string, string>) =>
+      proxy.handle({
+        method: 'GET',
+        upstreamName: 'tickets',
+        path: '/tickets/1',
+        query: '',
+        headers,
+        body: null,
+      });
+
+    // 1. No token: the challenge points at the upstream's metadata, which names the broker.
+    const metadataUrl = `${ISSUER}/.well-known/oauth-protected-resource/proxy/tickets`;
+    expect((await call({})).headers['www-authenticate']).toBe(
+      `Bearer realm="keyward", resource_metadata="${metadataUrl}", DPoP realm="keyward", resource_metadata="${metadataUrl}"`,
+    );
+    const bad = await call({ authorization: 'Bearer abc.def.ghi' });
+    expect(bad.status).toBe(401);
+    expect(bad.headers['www-authenticate']).toMatch(
+      new RegExp(
+        `^Bearer error="invalid_token", error_description="[^"]+", resource_metadata="${metadataUrl}"$`,
+      ),
+    );
+    const metadata = await broker.protectedResourceMetadata(`${ISSUER}/proxy/tickets`);
+    expect(metadata).toMatchObject({
+      resource: `${ISSUER}/proxy/tickets`,
+      authorization_servers: [ISSUER],
+      scopes_supported: ['tickets:read'],
+    });
+
+    // 2. The client asks for a token for the resource by its URL (RFC 8707), as the MCP specification says.
+    const reg = await broker.registerAgent('tickets-agent', { name: 'mcp', withSecret: true }, 'cli');
+    const res = await broker.token(
+      tokenRequest(
+        { grant_type: 'client_credentials', scope: 'tickets:read', resource: `${ISSUER}/proxy/tickets` },
+        { basicAuth: { clientId: reg.clientId, clientSecret: reg.clientSecret! } },
+      ),
+    );
+    const token = okBody(res).access_token;
+    expect(payloadOf(token).aud).toBe('keyward:upstream:tickets');
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+    // A URL of something that is not an upstream name stays what it is, and no policy allows it.
+    const other = await broker.token(
+      tokenRequest(
+        { grant_type: 'client_credentials', scope: 'tickets:read', resource: `${ISSUER}/proxy/tickets/x` },
+        { basicAuth: { clientId: reg.clientId, clientSecret: reg.clientSecret! } },
+      ),
+    );
+    expect(other.status).toBe(400);
+    expect(other.body).toMatchObject({ error: 'invalid_target' });
+  });
 });

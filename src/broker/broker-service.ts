@@ -1164,6 +1164,8 @@ export function createBrokerService(deps: BrokerServiceDeps) {
     createProxy(options: BrokerProxyOptions): CredentialProxy {
       const vault = createUpstreamVault(deps.masterKey);
       return createCredentialProxy({
+        resourceMetadataUrl: (name) =>
+          `${config.issuer}${BROKER_PATHS.protectedResourceMetadata}${BROKER_PATHS.proxy}/${name}`,
         ...options,
         getUpstream: (name) => store.getUpstream(name),
         verifyToken: (token, context) => verifyProxyToken(token, context),
@@ -1272,7 +1274,12 @@ export function createBrokerService(deps: BrokerServiceDeps) {
           } catch {
             continue;
           }
-          const rules = policy.allow.filter((r) => resourceMatches(r.resource, resource));
+          // Policies name an upstream by its audience; the metadata may be asked for by its URL.
+          const rules = policy.allow.filter(
+            (r) =>
+              resourceMatches(r.resource, resource) ||
+              (!!upstreamName && resourceMatches(r.resource, upstreamAudience(upstreamName))),
+          );
           if (rules.length === 0) continue;
           known = true;
           dpop.push(policy.tokens.requireDpop);

@@ -22,7 +22,9 @@ import type { BrokerStore, Store } from '../store/index.js';
 import type { ApprovalDesk } from './broker-approvals.js';
 import { decide } from './broker-decide.js';
 import type { BrokerKeyring } from './broker-keyring.js';
-import { GRANT_TYPES, TOKEN_TYPES } from './broker-metadata.js';
+import { BROKER_PATHS, GRANT_TYPES, TOKEN_TYPES } from './broker-metadata.js';
+import { upstreamAudience } from './proxy/credential-proxy.js';
+import { UPSTREAM_NAME } from './proxy/upstream-vault.js';
 import { describeValue, toErrorDescription, type BrokerPolicy } from './broker-policy.js';
 import {
   actChainDepth,
@@ -340,6 +342,15 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const typeCache = new Map<string, { type: AgentType | null; until: number }>();
 
   const nowIso = (): string => clock.now().toISOString();
+
+  // RFC 9728 names an upstream behind the proxy by its URL (`<issuer>/proxy/<name>`), which MCP clients send as
+  // `resource`; policies, tokens and the proxy name it `keyward:upstream:<name>`.
+  const proxyPrefix = `${config.issuer}${BROKER_PATHS.proxy}/`;
+  const canonicalResource = (resource: string): string => {
+    if (!resource.startsWith(proxyPrefix)) return resource;
+    const name = resource.slice(proxyPrefix.length).replace(/\/$/, '');
+    return UPSTREAM_NAME.test(name) ? upstreamAudience(name) : resource;
+  };
 
   const replay =
     (namespace: string): ReplayCheck =>
@@ -863,7 +874,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const clientCredentials = async (ctx: GrantContext): Promise<TokenEndpointResponse> => {
     const p = ctx.req.params;
     const { agent } = ctx.client;
-    const resource = field(p, 'resource') ?? '';
+    const resource = canonicalResource(field(p, 'resource') ?? '');
     const task = field(p, 'task');
     const purpose = field(p, 'purpose');
     const decision = decide(ctx.policy, {
@@ -1059,7 +1070,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
         'invalid_grant',
       );
     }
-    let resource = field(p, 'resource');
+    const requestedResource = field(p, 'resource');
+    let resource = requestedResource === null ? null : canonicalResource(requestedResource);
     if (subject.audience !== null) {
       // Scopes are per resource: an exchanged token is for the resource its subject token was issued for.
       if (resource === null && subject.audience.length === 1) resource = subject.audience[0]!;

@@ -5,7 +5,7 @@ import type { Upstream } from '../../core/broker-types.js';
 import { createFingerprinter } from '../../core/fingerprint.js';
 import { fixedClock } from '../../core/time.js';
 import type { NewEvent } from '../../core/types.js';
-import { createCredentialProxy, upstreamAudience } from './credential-proxy.js';
+import { createCredentialProxy, splitChallenges, upstreamAudience } from './credential-proxy.js';
 import type {
   CredentialProxyDeps,
   ProxyRequest,
@@ -941,5 +941,19 @@ describe('when the call cannot be recorded', () => {
     const res = await proxy.handle(call({ path: '/admin' }));
     expect(res.status).toBe(403);
     expect(errors.map((e) => e.stage)).toEqual(['audit']);
+  });
+});
+
+describe('splitChallenges', () => {
+  it('splits at commas before a scheme, never inside a quoted description', () => {
+    expect(splitChallenges('Bearer realm="keyward", DPoP realm="keyward"')).toEqual([
+      'Bearer realm="keyward"',
+      'DPoP realm="keyward"',
+    ]);
+    expect(splitChallenges('Bearer error="invalid_token", error_description="send it as, DPoP x"')).toEqual([
+      'Bearer error="invalid_token", error_description="send it as, DPoP x"',
+    ]);
+    expect(splitChallenges('DPoP')).toEqual(['DPoP']);
+    expect(splitChallenges('Bearer, DPoP algs="EdDSA"')).toEqual(['Bearer', 'DPoP algs="EdDSA"']);
   });
 });

@@ -112,6 +112,12 @@ export interface CredentialProxyDeps {
    * `<proxyUrl>/<upstream><path>` is the URL a DPoP proof is checked against.
    */
   proxyUrl: string;
+  /**
+   * The RFC 9728 metadata URL of an upstream (`<issuer>/.well-known/oauth-protected-resource/proxy/<name>`).
+   * When given, every 401 challenge carries it as `resource_metadata` (RFC 9728 §5.1), which is how MCP clients
+   * find the broker that issues tokens for the upstream.
+   */
+  resourceMetadataUrl?: (upstreamName: string) => string;
   clock?: Clock;
   /** A monotonic clock in milliseconds for latencies (default performance.now). */
   monotonicMs?: () => number;
@@ -199,6 +205,26 @@ function json(
 /** A quoted-string value for WWW-Authenticate (RFC 6750 §3: no `"` or `\`, printable ASCII only). */
 function quoted(text: string): string {
   return `"${text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')}"`;
+}
+
+/**
+ * Splits a WWW-Authenticate value into its challenges: at commas outside quoted strings that are followed by
+ * one of our schemes (`Bearer`, `DPoP`) and a space or the end.
+ */
+export function splitChallenges(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let inQuote = false;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch === '"' && value[i - 1] !== '\\') inQuote = !inQuote;
+    else if (ch === ',' && !inQuote && /^ (?:Bearer|DPoP)(?: |$)/.test(value.slice(i + 1, i + 9))) {
+      out.push(value.slice(start, i));
+      start = i + 2;
+    }
+  }
+  out.push(value.slice(start));
+  return out;
 }
 
 function challenge(scheme: string, params: Record<string, string>): string {
@@ -727,8 +753,21 @@ export function createCredentialProxy(deps: CredentialProxyDeps) {
     };
   }
 
+  /** Adds `resource_metadata` to each challenge of a 401 (RFC 9728 §5.1). */
+  const withResourceMetadata = (req: ProxyRequest, res: ProxyResponse): ProxyResponse => {
+    const value = res.headers['www-authenticate'];
+    if (res.status !== 401 || !deps.resourceMetadataUrl || typeof value !== 'string') return res;
+    if (!UPSTREAM_NAME.test(req.upstreamName)) return res;
+    const param = `resource_metadata=${quoted(deps.resourceMetadataUrl(req.upstreamName))}`;
+    const challenges = splitChallenges(value);
+    const extended = challenges.map((c) =>
+      /^(?:Bearer|DPoP)$/.test(c) ? `${c} ${param}` : `${c}, ${param}`,
+    );
+    return { ...res, headers: { ...res.headers, 'www-authenticate': extended.join(', ') } };
+  };
+
   return {
-    handle,
+    handle: async (req: ProxyRequest): Promise<ProxyResponse> => withResourceMetadata(req, await handle(req)),
     /** Closes the proxy's own connection pool (not a dispatcher passed in deps). */
     async close(): Promise<void> {
       await ownDispatcher?.close();
