@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { appendEvent } from '../audit/index.js';
+import { createEventBatcher } from '../audit/index.js';
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import {
@@ -1163,6 +1163,7 @@ export function createBrokerService(deps: BrokerServiceDeps) {
      */
     createProxy(options: BrokerProxyOptions): CredentialProxy {
       const vault = createUpstreamVault(deps.masterKey);
+      const proxyLog = createEventBatcher(store);
       return createCredentialProxy({
         resourceMetadataUrl: (name) =>
           `${config.issuer}${BROKER_PATHS.protectedResourceMetadata}${BROKER_PATHS.proxy}/${name}`,
@@ -1170,7 +1171,8 @@ export function createBrokerService(deps: BrokerServiceDeps) {
         getUpstream: (name) => store.getUpstream(name),
         verifyToken: (token, context) => verifyProxyToken(token, context),
         openSecret: (upstream) => vault.open(upstream),
-        appendEvent: (event) => appendEvent(store, event),
+        // Group commit: the start and outcome records of concurrent calls share transactions.
+        appendEvent: async (event) => (await proxyLog.append([event]))[0],
         clock,
       });
     },
