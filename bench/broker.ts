@@ -30,10 +30,20 @@ interface Args {
   dataDir: string | null;
   /** Write a V8 CPU profile of the Keyward server child into this directory. */
   profile: string | null;
+  /** broker.signingThreads for the Keyward server (default: the installation default). */
+  signingThreads: number | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 10, warmup: 2, concurrency: 64, serve: null, dataDir: null, profile: null };
+  const args: Args = {
+    seconds: 10,
+    warmup: 2,
+    concurrency: 64,
+    serve: null,
+    dataDir: null,
+    profile: null,
+    signingThreads: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -55,7 +65,11 @@ function parseArgs(argv: string[]): Args {
       args.serve = v;
     } else if (a === '--data-dir') args.dataDir = next();
     else if (a === '--profile') args.profile = next();
-    else throw new Error(`unknown option ${a} (options: --seconds, --warmup, --concurrency, --profile <dir>)`);
+    else if (a === '--signing-threads') args.signingThreads = Math.trunc(num(a, next(), 0));
+    else
+      throw new Error(
+        `unknown option ${a} (options: --seconds, --warmup, --concurrency, --profile <dir>, --signing-threads <n>)`,
+      );
   }
   return args;
 }
@@ -79,17 +93,24 @@ async function serve(args: Args): Promise<void> {
     return;
   }
   const { startServer } = await import('../src/server/index.js');
-  const app = await openApp(benchConfig(args.dataDir!), { startBroker: true });
+  const app = await openApp(benchConfig(args.dataDir!, args.signingThreads), { startBroker: true });
   const running = await startServer(app, { host: '127.0.0.1', port: 0, logger: false });
   // Exit on SIGTERM instead of dying of it, so a `--cpu-prof` child writes its profile.
   process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(JSON.stringify({ url: running.url }) + '\n');
 }
 
-function benchConfig(dataDir: string) {
+function benchConfig(dataDir: string, signingThreads: number | null = null) {
   return loadConfig({
     env: {},
-    flags: { dataDir, masterKey: 'ab'.repeat(32), broker: { issuer: 'http://127.0.0.1:7399' } },
+    flags: {
+      dataDir,
+      masterKey: 'ab'.repeat(32),
+      broker: {
+        issuer: 'http://127.0.0.1:7399',
+        ...(signingThreads === null ? {} : { signingThreads }),
+      },
+    },
   });
 }
 
@@ -97,13 +118,19 @@ function benchConfig(dataDir: string) {
 function startChild(
   mode: 'keyward' | 'minimal',
   dataDir: string,
-  profile: string | null,
+  args: Args,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const script = fileURLToPath(import.meta.url);
-  const nodeArgs = profile !== null && mode === 'keyward' ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
-  const child = spawn(process.execPath, [...nodeArgs, script, '--serve', mode, '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const nodeArgs =
+    args.profile !== null && mode === 'keyward' ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+  const threads = args.signingThreads === null ? [] : ['--signing-threads', String(args.signingThreads)];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, script, '--serve', mode, '--data-dir', dataDir, ...threads],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -185,7 +212,7 @@ async function inProcessIssuances(
   basicAuth: { clientId: string; clientSecret: string },
   args: Args,
 ): Promise<{ perSecond: number; cpuMicrosPerIssuance: number; errors: number }> {
-  const app = await openApp(benchConfig(dataDir), { startBroker: true });
+  const app = await openApp(benchConfig(dataDir, args.signingThreads), { startBroker: true });
   try {
     const req = {
       params: { grant_type: 'client_credentials', scope: 'read', resource: RESOURCE },
@@ -282,7 +309,7 @@ async function main(): Promise<void> {
 
     const results: Record<string, LoadResult> = {};
     for (const mode of ['minimal', 'keyward'] as const) {
-      const child = await startChild(mode, dataDir, args.profile);
+      const child = await startChild(mode, dataDir, args);
       try {
         results[mode] = await load(child.url, basic, args);
       } finally {

@@ -9,12 +9,12 @@
  * client's key. Every issuance, refusal and exchange is appended to the audit log before the answer is
  * returned; when the log cannot be written no token leaves (500 `server_error`).
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { decodeJwt, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { createEventBatcher } from '../audit/index.js';
 import type { Agent, AgentType, FederatedBinding, FederatedIssuer } from '../core/broker-types.js';
 import { ConflictError } from '../core/errors.js';
-import { constantTimeEqual, deriveKey } from '../core/fingerprint.js';
+import { deriveKey } from '../core/fingerprint.js';
 import { matchesPattern } from '../core/glob-match.js';
 import type { Clock } from '../core/time.js';
 import type { NewEvent } from '../core/types.js';
@@ -330,7 +330,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     ? createDpopNonces(deps.masterKey, clock, config.dpopIatWindowSeconds)
     : null;
   const secretMacKey = deriveKey(deps.masterKey, 'client-secret-cache');
-  const secretCache = new Map<string, { mac: string; hash: string; until: number }>();
+  const secretCache = new Map<string, { mac: Buffer; hash: string; until: number }>();
   // Concurrent first requests of one client with one secret share a single scrypt run: 64 parallel misses
   // would otherwise queue 64 scrypt computations (32 MiB each) on libuv's 4 threads for seconds.
   const secretChecks = new Map<string, Promise<boolean>>();
@@ -412,27 +412,29 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
 
   // --- client authentication -----------------------------------------------------------------------------
 
-  const secretMac = (secret: string): string =>
-    createHmac('sha256', secretMacKey).update(secret, 'utf8').digest('base64url');
+  const secretMac = (secret: string): Buffer =>
+    createHmac('sha256', secretMacKey).update(secret, 'utf8').digest();
 
   const checkSecret = async (agent: Agent | null, secret: string): Promise<boolean> => {
     const hash = agent?.auth.secretHash ?? null;
+    const mac = secretMac(secret);
     if (agent && hash !== null) {
       const cached = secretCache.get(agent.clientId);
-      if (cached && cached.hash === hash && cached.until > Date.now()) {
-        if (constantTimeEqual(cached.mac, secretMac(secret))) return true;
+      // Both MACs are 32 bytes: compared in constant time.
+      if (cached && cached.hash === hash && cached.until > Date.now() && timingSafeEqual(cached.mac, mac)) {
+        return true;
       }
     }
     // With no agent or no secret a dummy hash is checked, so the answer takes as long either way.
     const flightKey =
-      agent && hash !== null ? `${agent.clientId}\u0000${hash}\u0000${secretMac(secret)}` : null;
+      agent && hash !== null ? `${agent.clientId}\u0000${hash}\u0000${mac.toString('base64url')}` : null;
     const pending = flightKey ? secretChecks.get(flightKey) : undefined;
     if (pending) return pending;
     const check = verifyClientSecret(secret, hash).then((ok) => {
       if (ok && agent && hash !== null) {
         if (secretCache.size >= SECRET_CACHE_MAX) secretCache.clear();
         secretCache.set(agent.clientId, {
-          mac: secretMac(secret),
+          mac,
           hash,
           until: Date.now() + SECRET_CACHE_MS,
         });

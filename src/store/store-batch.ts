@@ -30,7 +30,7 @@ import type {
   Resource,
 } from '../core/types.js';
 import { ValidationError } from '../core/errors.js';
-import { GENESIS_HASH, hashEvent } from '../core/event-hash.js';
+import { GENESIS_HASH, hashEvent, prepareEventData } from '../core/event-hash.js';
 
 /** A stored record with the hash of the input it was last written from. */
 export interface Stored<T> {
@@ -374,10 +374,7 @@ export function apiContentHash(record: unknown): string {
  * Adapters apply it to events from outside; the events a batch builds are plain JSON already.
  */
 export function normaliseEvents(events: NewEvent[]): NewEvent[] {
-  return events.map((e) => ({
-    ...e,
-    data: JSON.parse(JSON.stringify(e.data ?? {})) as Record<string, unknown>,
-  }));
+  return events.map((e) => ({ ...e, data: prepareEventData(e.data) }));
 }
 
 /** Assigns seq, id and hashes to new events, continuing the chain after `last`. */

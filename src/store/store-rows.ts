@@ -20,6 +20,7 @@ import type {
   Resource,
 } from '../core/types.js';
 import { severityRank } from '../core/types.js';
+import { canonicalDataText } from '../core/event-hash.js';
 
 export type Row = Record<string, unknown>;
 
@@ -372,7 +373,7 @@ export const EVENT_COLUMNS = [
   'hash',
 ] as const;
 export function eventValues(e: EventRecord): unknown[] {
-  return [e.seq, e.id, e.time, e.type, e.actor, e.subject, JSON.stringify(e.data), e.prevHash, e.hash];
+  return [e.seq, e.id, e.time, e.type, e.actor, e.subject, canonicalDataText(e.data), e.prevHash, e.hash];
 }
 
 // ---------------------------------------------------------------------------------------------------------
