@@ -16,6 +16,8 @@
 // A scope that needs a person's approval is waited for: the agent polls until someone decides.
 // Outside this repository: npm install oauth4webapi jose
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { URLSearchParams } from 'node:url';
 import { decodeJwt, importJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 
@@ -66,7 +68,7 @@ async function waitForApproval(authReqId, interval) {
     `agent: waiting for a person to approve ${authReqId} (keyward approvals approve ${authReqId})`,
   );
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+    await sleep(interval * 1000);
     try {
       const response = await retryOnNonce(() =>
         oauth.genericTokenEndpointRequest(
