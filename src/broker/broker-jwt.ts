@@ -37,6 +37,24 @@ export interface JwtFailure<R extends string = JwtFailureReason> {
 /** A key resolver as jose takes it (createLocalJWKSet, createRemoteJWKSet, EmbeddedJWK). */
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
+/**
+ * A resolver that treats `EdDSA` and `Ed25519` (its RFC 9864 name) as one algorithm when it picks a key. jose
+ * matches a JWK's `alg` member exactly, so a key registered as `"alg": "EdDSA"` would not be found for a JWT
+ * signed as `Ed25519` (what oauth4webapi sends for an Ed25519 key), and the reverse. Only the key lookup is
+ * widened: the signature is still checked with the algorithm the JWT names, against an Ed25519 key.
+ */
+export function withEd25519AlgAliases(resolve: KeyResolver): KeyResolver {
+  return async (header, token) => {
+    try {
+      return await resolve(header, token);
+    } catch (err) {
+      const alias = header.alg === 'EdDSA' ? 'Ed25519' : header.alg === 'Ed25519' ? 'EdDSA' : null;
+      if (alias === null || !(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      return resolve({ ...header, alg: alias }, token);
+    }
+  };
+}
+
 /** Tokens longer than this are refused before any parsing (an access token with a deep act chain is ~2 KiB). */
 export const MAX_JWT_LENGTH = 16 * 1024;
 

@@ -166,6 +166,30 @@ describe('private_key_jwt client assertions', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('finds an Ed25519 key registered as alg EdDSA for an assertion signed as Ed25519 (oauth4webapi), and the reverse', async () => {
+    const asEdDsa = { keys: [{ ...ed.publicJwk, alg: 'EdDSA' }] };
+    const asEd25519 = { keys: [{ ...ed.publicJwk, alg: 'Ed25519' }] };
+    const withKeys = (keys: object) => ({ jwks: keys as VerifyClientAssertionOptions['jwks'] });
+    expect(await reasonOf(check(await assertion({ header: { alg: 'Ed25519' } }), withKeys(asEdDsa)))).toBe(
+      'ok',
+    );
+    expect(await reasonOf(check(await assertion({ header: { alg: 'EdDSA' } }), withKeys(asEd25519)))).toBe(
+      'ok',
+    );
+    const body = new URLSearchParams();
+    await oauth.PrivateKeyJwt({ key: ed.privateKey, kid: 'ed-1' })(
+      { issuer: ISSUER, token_endpoint: TOKEN_ENDPOINT },
+      { client_id: CLIENT },
+      body,
+      new Headers(),
+    );
+    const realTime = { ...withKeys(asEdDsa), clock: { now: () => new Date() } };
+    expect(await reasonOf(check(body.get('client_assertion')!, realTime))).toBe('ok');
+    // Only the two names of Ed25519 are aliases: an ES256 key registered for RS256 is still not found.
+    const esAsRs = { keys: [{ ...es.publicJwk, alg: 'RS256' }] };
+    expect(await reasonOf(check(await assertion({ key: es }), withKeys(esAsRs)))).toBe('unknown-key');
+  });
+
   it('peekClientAssertion reads the claimed client id before the keys are known', async () => {
     expect(peekClientAssertion(await assertion())).toEqual({ ok: true, clientId: CLIENT });
     expect(peekClientAssertion('nope')).toMatchObject({

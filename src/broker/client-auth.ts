@@ -10,7 +10,14 @@ import { KeywardError, ValidationError } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import type { Clock } from '../core/time.js';
 import { systemClock } from '../core/time.js';
-import { epochSeconds, hasPrivateMembers, precheckJwt, typMatches, verifyJwtWith } from './broker-jwt.js';
+import {
+  epochSeconds,
+  hasPrivateMembers,
+  precheckJwt,
+  typMatches,
+  verifyJwtWith,
+  withEd25519AlgAliases,
+} from './broker-jwt.js';
 import type { ReplayCheck } from './dpop.js';
 
 // --- client secrets --------------------------------------------------------------------------------------
@@ -237,7 +244,7 @@ export async function verifyClientAssertion(
   }
   let keys;
   try {
-    keys = createLocalJWKSet(options.jwks);
+    keys = withEd25519AlgAliases(createLocalJWKSet(options.jwks));
   } catch {
     return refuse('unknown-key', `${what}: the client's registered key set is not a valid JWKS`);
   }

@@ -17,6 +17,7 @@ import {
   precheckJwt,
   typMatches,
   verifyJwtWith,
+  withEd25519AlgAliases,
 } from './broker-jwt.js';
 import type { JwtFailure, KeyResolver } from './broker-jwt.js';
 
@@ -221,16 +222,18 @@ export function createFederatedTokenVerifier(
   const jwks = validateConfig(config);
   let resolve: KeyResolver;
   if (jwks instanceof URL) {
-    resolve = guardRemoteResolver(
-      createRemoteJWKSet(jwks, {
-        timeoutDuration: options.timeoutMs ?? 5000,
-        cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
-        cooldownDuration: options.cooldownMs ?? 30_000,
-      }),
+    resolve = withEd25519AlgAliases(
+      guardRemoteResolver(
+        createRemoteJWKSet(jwks, {
+          timeoutDuration: options.timeoutMs ?? 5000,
+          cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+          cooldownDuration: options.cooldownMs ?? 30_000,
+        }),
+      ),
     );
   } else {
     try {
-      resolve = createLocalJWKSet(jwks);
+      resolve = withEd25519AlgAliases(createLocalJWKSet(jwks));
     } catch (cause) {
       throw new ValidationError(`federated issuer ${config.issuer}: jwks is not a valid JSON Web Key Set`, {
         code: 'KW_INVALID_CONFIG',

@@ -22,8 +22,8 @@ const alg = publicJwk.kty === 'OKP' ? 'EdDSA' : 'ES256';
 const privateJwk = { ...(await exportJWK(privateKey)), kid, alg };
 
 writeFileSync('agent-key.private.json', `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600 });
-// No "alg" in the public key: Keyward matches a key's alg exactly, and clients sign with an Ed25519 key as
-// "Ed25519" (oauth4webapi) or "EdDSA" (older libraries); without alg the key verifies either.
+// No "alg" in the public key: any library's name for the algorithm finds it (Keyward takes "EdDSA" and
+// "Ed25519" as one algorithm for Ed25519 keys either way; other verifiers may match alg exactly).
 writeFileSync(
   'agent-jwks.json',
   `${JSON.stringify({ keys: [{ ...publicJwk, kid, use: 'sig' }] }, null, 2)}\n`,
