@@ -277,6 +277,43 @@ CREATE INDEX events_by_type ON events (type, seq, time);
 };
 
 /** All migrations in order. Append new ones; never edit an applied one. */
+/** Alerts of the detection engine (id deterministic: a replay inserts nothing) and an outbox of webhook deliveries. */
+function v4Alerts(dialect: 'sqlite' | 'postgres'): string {
+  const text = dialect === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+  const bigint = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
+  return `
+CREATE TABLE detect_alerts (
+  id ${text} PRIMARY KEY,
+  rule_id ${text} NOT NULL,
+  rule_title TEXT NOT NULL,
+  level ${text} NOT NULL,
+  tags TEXT NOT NULL,
+  group_key TEXT,
+  window_start ${bigint} NOT NULL,
+  window_end ${bigint} NOT NULL,
+  event_ids TEXT NOT NULL,
+  event_count INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  source ${text} NOT NULL,
+  created_at ${text} NOT NULL
+);
+CREATE INDEX detect_alerts_by_time ON detect_alerts (window_end, id);
+CREATE INDEX detect_alerts_by_rule ON detect_alerts (rule_id, window_end);
+
+CREATE TABLE detect_deliveries (
+  alert_id ${text} NOT NULL REFERENCES detect_alerts (id) ON DELETE CASCADE,
+  target ${text} NOT NULL,
+  status ${text} NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at ${text} NOT NULL,
+  last_error TEXT,
+  delivered_at ${text},
+  PRIMARY KEY (alert_id, target)
+);
+CREATE INDEX detect_deliveries_due ON detect_deliveries (status, next_attempt_at);
+`;
+}
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -295,5 +332,11 @@ export const MIGRATIONS: Migration[] = [
     name: "agent types keep their policy's text (explain names lines)",
     sqlite: 'ALTER TABLE broker_agent_types ADD COLUMN policy_text TEXT;',
     postgres: 'ALTER TABLE broker_agent_types ADD COLUMN policy_text TEXT COLLATE "C";',
+  },
+  {
+    version: 4,
+    name: 'detection alerts and their webhook deliveries',
+    sqlite: v4Alerts('sqlite'),
+    postgres: v4Alerts('postgres'),
   },
 ];

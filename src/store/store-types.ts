@@ -21,6 +21,7 @@ import type {
   UpstreamInput,
   UpstreamSummary,
 } from '../core/broker-types.js';
+import type { Alert, Level } from '../detect/detect-types.js';
 import type {
   BatchContext,
   BatchResult,
@@ -252,7 +253,56 @@ export interface BrokerStore {
  * The persistence contract. Two adapters implement it over one schema (SQLite and PostgreSQL) and one
  * conformance suite (`runStoreConformance`) holds them to the same behaviour.
  */
-export interface Store extends BrokerStore {
+/** An alert as stored: what the detection engine raised, with where and when it was stored. */
+export interface StoredAlert extends Alert {
+  /** `batch` (keyward detect --store) or `stream` (the server's continuous detection). */
+  source: 'batch' | 'stream';
+  createdAt: string;
+}
+
+/** Filter of alert listings (newest window end first). */
+export interface AlertFilter extends PageQuery {
+  ruleId?: string;
+  level?: Level;
+  /** Alerts whose window ended at or after this ISO time. */
+  since?: string;
+}
+
+/** A webhook delivery of an alert that is due or was claimed. */
+export interface AlertDelivery {
+  alertId: string;
+  target: string;
+  /** Attempts made so far, this claim included. */
+  attempts: number;
+  alert: StoredAlert;
+}
+
+/** The detection engine's alerts and their webhook outbox. */
+export interface AlertStore {
+  /**
+   * Stores alerts whose id is new (a replay stores nothing twice) and, for each new one, a pending delivery to
+   * every target, in one transaction. Returns the ids stored now.
+   */
+  saveAlerts(
+    alerts: Alert[],
+    ctx: { source: 'batch' | 'stream'; time: string; targets: string[] },
+  ): Promise<string[]>;
+  getAlert(id: string): Promise<StoredAlert | null>;
+  listAlerts(filter?: AlertFilter): Promise<Page<StoredAlert>>;
+  /**
+   * Claims up to `limit` deliveries due at `now` (pending, next attempt ≤ now): each is moved `leaseMs` into
+   * the future and its attempt counted, so another process does not send it at the same time.
+   */
+  claimDeliveries(now: string, leaseMs: number, limit: number): Promise<AlertDelivery[]>;
+  /** Records the outcome of an attempt: sent, failed with a retry time, or given up (retryAt null). */
+  finishDelivery(
+    alertId: string,
+    target: string,
+    outcome: { ok: true; time: string } | { ok: false; error: string; retryAt: string | null },
+  ): Promise<void>;
+}
+
+export interface Store extends BrokerStore, AlertStore {
   readonly dialect: 'sqlite' | 'postgres';
 
   /** Applies pending schema migrations; returns the versions applied now. */

@@ -6,6 +6,7 @@ import { GENESIS_HASH, hashEvent } from '../../core/event-hash.js';
 import { sha256Hex } from '../../core/fingerprint.js';
 import type { InventoryBatch } from '../../core/inventory-batch.js';
 import type { Store } from '../store-types.js';
+import { runAlertStoreConformance } from '../store-alert-conformance.js';
 import { makePostgresBrokerHarness, runBrokerStoreConformance } from '../store-broker-conformance.js';
 import {
   assertPostgresReachable,
@@ -23,6 +24,7 @@ const url = process.env.KEYWARD_TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
 beforeAll(() => assertPostgresReachable(url));
 
 runStoreConformance('postgres', makePostgresHarness(url));
+runAlertStoreConformance('postgres', makePostgresHarness(url));
 runBrokerStoreConformance('postgres', makePostgresBrokerHarness(url));
 
 describe('PostgreSQL store', () => {
@@ -72,7 +74,7 @@ describe('PostgreSQL store', () => {
       await c.end();
     }
     const store = open(schema);
-    expect(await store.migrate()).toEqual([3]);
+    expect(await store.migrate()).toEqual([3, 4]);
     expect(await store.getAgentType('old-agent')).toEqual({
       id: 'aty_old',
       name: 'old-agent',

@@ -91,6 +91,7 @@ import {
   updateMany,
   type Queryable,
 } from './postgres-bulk.js';
+import { createPostgresAlertStore } from './postgres-alert-store.js';
 import { createPostgresBrokerStore } from './postgres-broker-store.js';
 
 /** Where the PostgreSQL store connects and how. */
@@ -451,8 +452,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     appendEventsTx,
   });
 
+  const alerts = createPostgresAlertStore({ pool, tx: (fn) => tx(fn), q, guard, page });
+
   const store: Store = {
     ...broker,
+    ...alerts,
     dialect: 'postgres',
 
     migrate: () =>

@@ -5,11 +5,13 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../core/errors.js';
 import { MIGRATIONS } from '../migrations.js';
+import { runAlertStoreConformance } from '../store-alert-conformance.js';
 import { makeSqliteBrokerHarness, runBrokerStoreConformance } from '../store-broker-conformance.js';
 import { makeSqliteHarness, runStoreConformance } from '../store-conformance.js';
 import { createSqliteStore } from './sqlite-store.js';
 
 runStoreConformance('sqlite', makeSqliteHarness);
+runAlertStoreConformance('sqlite', makeSqliteHarness);
 runBrokerStoreConformance('sqlite', makeSqliteBrokerHarness);
 
 describe('SQLite store', () => {
@@ -50,7 +52,7 @@ describe('SQLite store', () => {
       old.close();
 
       const store = createSqliteStore({ filename: file });
-      expect(await store.migrate()).toEqual([3]);
+      expect(await store.migrate()).toEqual([3, 4]);
       const stored = {
         id: 'aty_old',
         name: 'old-agent',

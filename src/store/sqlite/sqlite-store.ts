@@ -73,6 +73,7 @@ import {
   type ListSql,
 } from '../store-queries.js';
 import type { IdentityPatch, Page, Store, StoreStats, ChangeContext } from '../store-types.js';
+import { createSqliteAlertStore } from './sqlite-alert-store.js';
 import { createSqliteBrokerStore } from './sqlite-broker-store.js';
 
 export interface SqliteStoreOptions {
@@ -322,9 +323,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   const broker = createSqliteBrokerStore({ db, get, all, run, guard, page, appendEventsTx });
+  const alerts = createSqliteAlertStore({ db, get, all, run, guard, page });
 
   const store: Store = {
     ...broker,
+    ...alerts,
     dialect: 'sqlite',
 
     migrate: () =>
