@@ -126,8 +126,15 @@ function expectProxyError(
   expect(a.json.error_description).not.toBe('');
   expect(a.headers.get('cache-control')).toBe('no-store');
   const challenge = a.headers.get('www-authenticate') ?? '';
+  // A 401 names the upstream's RFC 9728 metadata, so a client can find the broker from the refusal alone.
+  const metadata =
+    status === 401
+      ? `, resource_metadata="${url.replace(/[.]/g, '\\.')}/\\.well-known/oauth-protected-resource/proxy/echo"`
+      : '';
   expect(challenge).toMatch(
-    new RegExp(`^${scheme} error="${error}", error_description="${DESCRIPTION_CHARS.source.slice(1, -1)}"$`),
+    new RegExp(
+      `^${scheme} error="${error}", error_description="${DESCRIPTION_CHARS.source.slice(1, -1)}"${metadata}$`,
+    ),
   );
   for (const s of [...secrets(), ...echoed.filter((e) => e.length >= 16)]) {
     expect(a.text).not.toContain(s);

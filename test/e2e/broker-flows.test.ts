@@ -487,21 +487,21 @@ describe('broker OAuth flows against keyward serve', () => {
     const noProofMessage = 'the token is DPoP-bound; send a DPoP proof with the request';
     expect(await refused({ authorization: `DPoP ${token}` })).toEqual({
       status: 401,
-      challenge: `DPoP error="invalid_token", error_description="${noProofMessage}"`,
+      challenge: `DPoP error="invalid_token", error_description="${noProofMessage}", resource_metadata="${issuer}/.well-known/oauth-protected-resource/proxy/tickets"`,
       body: { error: 'invalid_token', error_description: noProofMessage },
     });
     // The proof oauth4webapi sent, sent again.
     const replayMessage = 'DPoP proof was already used (jti seen before)';
     expect(await refused({ authorization: `DPoP ${token}`, dpop: sentProof })).toEqual({
       status: 401,
-      challenge: `DPoP error="invalid_dpop_proof", error_description="${replayMessage}"`,
+      challenge: `DPoP error="invalid_dpop_proof", error_description="${replayMessage}", resource_metadata="${issuer}/.well-known/oauth-protected-resource/proxy/tickets"`,
       body: { error: 'invalid_dpop_proof', error_description: replayMessage },
     });
     // A bound token downgraded to Bearer.
     const bearerMessage = 'the token is DPoP-bound; send it with the DPoP scheme and a DPoP proof';
     expect(await refused({ authorization: `Bearer ${token}` })).toEqual({
       status: 401,
-      challenge: `Bearer error="invalid_token", error_description="${bearerMessage}"`,
+      challenge: `Bearer error="invalid_token", error_description="${bearerMessage}", resource_metadata="${issuer}/.well-known/oauth-protected-resource/proxy/tickets"`,
       body: { error: 'invalid_token', error_description: bearerMessage },
     });
 

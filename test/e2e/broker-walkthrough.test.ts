@@ -682,7 +682,10 @@ describe('docs/broker.md, step by step', () => {
     expect(DOC).toContain(`\n${body405}\n`);
     const none = await call('GET', false);
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="keyward", DPoP realm="keyward"');
+    const metadata = `resource_metadata="${url}/.well-known/oauth-protected-resource/proxy/tickets"`;
+    expect(none.headers.get('www-authenticate')).toBe(
+      `Bearer realm="keyward", ${metadata}, DPoP realm="keyward", ${metadata}`,
+    );
     const body401 = await none.text();
     expect(DOC).toContain(`\n${body401}\n`);
     expect(upstream!.requests).toHaveLength(1);
