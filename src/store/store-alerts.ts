@@ -92,9 +92,18 @@ export function rowToAlert(r: Row): StoredAlert {
 export function listAlertsSql(f: AlertFilter = {}): ListSql {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.ruleId) (where.push('rule_id = ?'), params.push(f.ruleId));
-  if (f.level) (where.push('level = ?'), params.push(f.level));
-  if (f.since) (where.push('window_end >= ?'), params.push(Date.parse(f.since)));
+  if (f.ruleId) {
+    where.push('rule_id = ?');
+    params.push(f.ruleId);
+  }
+  if (f.level) {
+    where.push('level = ?');
+    params.push(f.level);
+  }
+  if (f.since) {
+    where.push('window_end >= ?');
+    params.push(Date.parse(f.since));
+  }
   const { limit, offset } = pageBounds(f);
   const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';
   return {
