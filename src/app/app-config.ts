@@ -1,6 +1,7 @@
 /** Keyward's configuration: one zod schema, parsed once at start-up from defaults, a YAML file, env and flags. */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { detectConfigSchema } from '../detect/detect-config.js';
 import { parseDocument } from 'yaml';
 import { ValidationError, type ErrorDetail } from '../core/errors.js';
 import { brokerConfigSchema, normalizeIssuer, type BrokerConfig } from '../broker/index.js';
@@ -56,6 +57,9 @@ export const appConfigSchema = z
       .describe(
         'Credential broker: issuer URL, token lifetimes, key rotation, revocation polling, DPoP, approvals',
       ),
+    detect: detectConfigSchema
+      .default(detectConfigSchema.parse({}))
+      .describe('Detection: rules the server runs, correlation limits, alert webhooks'),
   })
   .strict();
 
