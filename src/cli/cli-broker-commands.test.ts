@@ -206,6 +206,26 @@ describe('agents', () => {
     expect(unknown.stderr).toMatch(/^keyward: .*agt_nope/);
   });
 
+  it('reset-secret prints a new secret once (with the warning on stderr); an unknown agent exits 2', async () => {
+    await run(['agent-types', 'apply', SUPPORT]);
+    const reg = JSON.parse(
+      (await run(['--json', 'agents', 'register', 'support-agent', '--name', 'bot'])).stdout,
+    ) as { clientId: string; clientSecret: string; agent: { id: string } };
+    const r = await run(['agents', 'reset-secret', reg.clientId]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(`new client secret for agent bot (${reg.agent.id})`);
+    expect(lines[1]).toBe(`client_id:     ${reg.clientId}`);
+    expect(lines[2]).toMatch(/^client_secret: kwcs_[A-Za-z0-9_-]{43}$/);
+    expect(lines[2]).not.toContain(reg.clientSecret);
+    expect(r.stderr).toBe(
+      'keyward: the client secret is shown this once and cannot be shown again; store it in your secret manager now\n',
+    );
+    const unknown = await run(['agents', 'reset-secret', 'agt_nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^keyward: .*agt_nope/);
+  });
+
   it('federated: issuers add, then register with claims', async () => {
     await run(['agent-types', 'apply', SUPPORT]);
     const issuer = 'https://token.actions.githubusercontent.com';

@@ -279,6 +279,31 @@ export function registerBrokerCommands(program: Command, action: CliAction): voi
       }),
     );
 
+  agents
+    .command('reset-secret')
+    .description(
+      'replace an agent’s client secret: the old one stops working at once; prints the new one once',
+    )
+    .argument('<id>', 'the agent id (agt_…) or client_id (kwc_…)')
+    .action(
+      action(async (ctx, [id]) => {
+        const result = await ctx.withApp((app) => app.broker.resetClientSecret(id!, cliActor(ctx)));
+        ctx.err(
+          'keyward: the client secret is shown this once and cannot be shown again; store it in your secret manager now\n',
+        );
+        if (ctx.globals.json) {
+          return ctx.json({
+            agent: result.agent,
+            clientId: result.clientId,
+            clientSecret: result.clientSecret,
+          });
+        }
+        ctx.out(`new client secret for agent ${result.agent.name} (${result.agent.id})\n`);
+        ctx.out(`client_id:     ${result.clientId}\n`);
+        ctx.out(`client_secret: ${result.clientSecret}\n`);
+      }),
+    );
+
   // --- federated issuers --------------------------------------------------------------------------------
   const issuers = program.command('issuers').description('workload-token issuers agents log in with');
   issuers

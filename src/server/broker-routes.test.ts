@@ -201,6 +201,42 @@ describe('broker admin API', () => {
     });
   });
 
+  it('resets a client secret: the new one is shown once and works, the old one stops working', async () => {
+    const reg = (
+      await json('POST', '/api/v1/broker/agents', {
+        agentType: 'tickets-agent',
+        name: 'rotating',
+        withSecret: true,
+      })
+    ).json() as { clientId: string; clientSecret: string; agent: { id: string } };
+    const token = (secret: string) =>
+      t.server.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${reg.clientId}:${secret}`).toString('base64')}`,
+        },
+        payload: 'grant_type=client_credentials&scope=tickets:read&resource=keyward:upstream:tickets',
+      });
+    expect((await token(reg.clientSecret)).statusCode).toBe(200);
+    const reset = await json('POST', `/api/v1/broker/agents/${reg.clientId}/secret`);
+    expect(reset.statusCode).toBe(200);
+    const body = reset.json() as {
+      clientId: string;
+      clientSecret: string;
+      clientSecretFingerprint: { preview: string };
+    };
+    expect(body.clientId).toBe(reg.clientId);
+    expect(body.clientSecret).toMatch(/^kwcs_/);
+    expect(body.clientSecret).not.toBe(reg.clientSecret);
+    expect((await token(reg.clientSecret)).statusCode).toBe(401);
+    expect((await token(body.clientSecret)).statusCode).toBe(200);
+    const agent = await json('GET', `/api/v1/broker/agents?agentType=tickets-agent`);
+    expect(agent.body).not.toContain(body.clientSecret);
+    expect((await json('POST', '/api/v1/broker/agents/agt_nope/secret')).statusCode).toBe(404);
+  });
+
   it('answers validation errors with KW_VALIDATION and the field paths', async () => {
     const res = await json('POST', '/api/v1/broker/agents', { agentType: 'tickets-agent', extra: 1 });
     expect(res.statusCode).toBe(400);

@@ -256,6 +256,25 @@ export const BROKER_API_ROUTES: readonly ApiRoute[] = [
       }),
   }),
   brokerRoute({
+    operationId: 'resetAgentSecret',
+    method: 'POST',
+    path: `${PREFIX}/agents/:id/secret`,
+    summary:
+      'Replace an agent’s client secret; the new one is in this answer only, the old one stops working',
+    params: refParams,
+    response: { status: 200, description: 'The agent, its client id and the new secret', schema: anyObject },
+    errors: NOT_FOUND,
+    handler: async ({ app, params, actor }) => {
+      const r = await app.broker.resetClientSecret(params.id, actor);
+      return {
+        agent: r.agent,
+        clientId: r.clientId,
+        clientSecret: r.clientSecret,
+        clientSecretFingerprint: r.clientSecretFingerprint,
+      };
+    },
+  }),
+  brokerRoute({
     operationId: 'saveFederatedIssuer',
     method: 'POST',
     path: `${PREFIX}/federated-issuers`,
