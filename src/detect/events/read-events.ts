@@ -83,9 +83,10 @@ function opensDocument(text: string): boolean {
   return t === '{' || t === '[' || (t.startsWith('{') && (t.endsWith('[') || t.endsWith('{')));
 }
 
-/** The first message line of a JSON.parse error. */
+/** A JSON.parse error's message, without the `(line 1 column 39)` that newer V8s append (the line is known). */
 function jsonProblem(err: unknown): string {
-  return `not JSON: ${(err as Error).message.split('\n')[0]}`;
+  const message = (err as Error).message.split('\n')[0]!.replace(/\s*\(line \d+ column \d+\)$/, '');
+  return `not JSON: ${message}`;
 }
 
 /**
