@@ -17,8 +17,11 @@ const lines = (name: string): Record<string, unknown>[] =>
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 const cloudtrailRecords = (): Record<string, unknown>[] =>
-  (JSON.parse(readFileSync(fixture('cloudtrail-delivery.json'), 'utf8')) as { Records: Record<string, unknown>[] })
-    .Records;
+  (
+    JSON.parse(readFileSync(fixture('cloudtrail-delivery.json'), 'utf8')) as {
+      Records: Record<string, unknown>[];
+    }
+  ).Records;
 
 /** Runs an adapter and fails the test when it reports the record broken. */
 function ok(adapter: Adapter, record: unknown, seq = 1): DetectEvent {
@@ -39,9 +42,9 @@ describe('cloudtrailAdapter', () => {
     expect(e.seq).toBe(1);
     expect(e.raw).toBe(records[0]);
     expect(e.fields).toEqual({
-      'time': '2026-05-10T09:00:00.000Z',
-      'activity_name': 'AssumeRole',
-      'status': 'success',
+      time: '2026-05-10T09:00:00.000Z',
+      activity_name: 'AssumeRole',
+      status: 'success',
       'actor.user.type': 'IAMUser',
       'actor.user.uid': 'arn:aws:iam::111122223333:user/ci-deployer',
       'actor.user.name': 'ci-deployer',
@@ -109,7 +112,9 @@ describe('cloudtrailAdapter', () => {
       line: 1,
       reason: 'Records[5]: no timestamp (eventTime)',
     });
-    expect(cloudtrailAdapter({ ...records[0], eventTime: 1778403600 }, { file: null, line: null, seq: 1 })).toEqual({
+    expect(
+      cloudtrailAdapter({ ...records[0], eventTime: 1778403600 }, { file: null, line: null, seq: 1 }),
+    ).toEqual({
       file: null,
       line: null,
       reason: 'invalid timestamp (eventTime): 1778403600',
@@ -132,9 +137,9 @@ describe('githubAdapter', () => {
     expect(e.seq).toBe(7);
     expect(e.logsource).toEqual({ product: 'github', service: 'audit' });
     expect(e.fields).toEqual({
-      'time': '2026-05-10T09:00:00.000Z',
-      'activity_name': 'personal_access_token.access_granted',
-      'status': 'success',
+      time: '2026-05-10T09:00:00.000Z',
+      activity_name: 'personal_access_token.access_granted',
+      status: 'success',
       'actor.user.uid': '1001',
       'actor.user.name': 'octo-admin',
       'actor.user.type': 'user',
@@ -198,9 +203,9 @@ describe('kubernetesAdapter', () => {
     expect(e.time).toBe(Date.parse('2026-05-10T09:10:00.123Z'));
     expect(e.logsource).toEqual({ product: 'kubernetes', service: 'audit' });
     expect(e.fields).toEqual({
-      'time': '2026-05-10T09:10:00.123Z',
-      'activity_name': 'get',
-      'status': 'success',
+      time: '2026-05-10T09:10:00.123Z',
+      activity_name: 'get',
+      status: 'success',
       'actor.user.uid': '0f1e2d3c-aaaa-bbbb-cccc-000000000001',
       'actor.user.name': 'system:serviceaccount:payments:api-agent',
       'actor.user.type': 'ServiceAccount',
@@ -246,9 +251,9 @@ describe('keywardAdapter', () => {
     expect(e.id).toBe('evt_0a1b2c3d4e5f6g7h');
     expect(e.logsource).toEqual({ product: 'keyward', service: 'broker' });
     expect(e.fields).toEqual({
-      'time': '2026-05-10T09:20:00.000Z',
-      'activity_name': 'broker.token.issued',
-      'status': 'success',
+      time: '2026-05-10T09:20:00.000Z',
+      activity_name: 'broker.token.issued',
+      status: 'success',
       'actor.user.uid': 'kwc_ci-reviewer',
       'actor.user.name': 'agt_4f9k2mq8r7s6t5u4',
       'actor.user.type': 'agent',
@@ -290,7 +295,7 @@ describe('keywardAdapter', () => {
     const e = ok(keywardAdapter, records[3]);
     expect(e.logsource).toEqual({ product: 'keyward', service: 'proxy' });
     expect(e.fields).toMatchObject({
-      'status': 'success',
+      status: 'success',
       'http_request.http_method': 'GET',
       'http_request.url.path': '/repos/acme/payments-api/pulls/4711',
       'http_response.code': 200,
@@ -302,7 +307,10 @@ describe('keywardAdapter', () => {
       'keyward.task': 'review PR 4711',
       'actor.user.uid': 'kwc_ci-reviewer',
     });
-    const failed = ok(keywardAdapter, { ...records[3], data: { ...(records[3]!.data as object), status: 502, outcome: 'upstream-unreachable' } });
+    const failed = ok(keywardAdapter, {
+      ...records[3],
+      data: { ...(records[3]!.data as object), status: 502, outcome: 'upstream-unreachable' },
+    });
     expect(failed.fields.status).toBe('failure');
     expect(failed.fields['error.code']).toBe('upstream-unreachable');
   });
@@ -366,7 +374,9 @@ describe('normalizeRecord and detectFormat', () => {
 
   it('every adapter uses documented field names only', () => {
     const all = [
-      ...cloudtrailRecords().slice(0, 5).map((r) => ok(cloudtrailAdapter, r)),
+      ...cloudtrailRecords()
+        .slice(0, 5)
+        .map((r) => ok(cloudtrailAdapter, r)),
       ...lines('github-audit.ndjson').map((r) => ok(githubAdapter, r)),
       ...lines('k8s-audit.ndjson').map((r) => ok(kubernetesAdapter, r)),
       ...lines('keyward-events.ndjson').map((r) => ok(keywardAdapter, r)),

@@ -11,7 +11,13 @@ import { kubernetesAdapter, looksLikeKubernetesAudit } from './kubernetes-adapte
 import { createMappingAdapter, type FieldMapping } from './mapping-adapter.js';
 
 /** Every adapter name, for option parsing (`--format`). */
-export const ADAPTER_NAMES: readonly AdapterName[] = ['keyward', 'cloudtrail', 'github', 'kubernetes', 'ndjson'];
+export const ADAPTER_NAMES: readonly AdapterName[] = [
+  'keyward',
+  'cloudtrail',
+  'github',
+  'kubernetes',
+  'ndjson',
+];
 
 /** True when a string is an adapter name. */
 export function isAdapterName(value: unknown): value is AdapterName {

@@ -82,7 +82,7 @@ export function cloudtrailAdapter(record: unknown, source: RecordSource): Detect
     time,
     logsource: CLOUDTRAIL_LOGSOURCE,
     fields: {
-      'activity_name': text(record.eventName),
+      activity_name: text(record.eventName),
       status: statusOf(record),
       ...actorFields(identity),
       ...endpointFields(record.sourceIPAddress),

@@ -136,8 +136,7 @@ export type TimestampFormat = 'iso8601' | 'epoch_ms' | 'epoch_s' | 'auto';
 /** Numbers at or above this are taken as milliseconds by `auto` (1e11 s is in the year 5138; 1e11 ms is 1973). */
 const AUTO_MS_THRESHOLD = 1e11;
 
-const ISO_8601 =
-  /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_8601 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /**
  * Parses an ISO-8601 date-time (`2026-05-10T09:01:30Z`, with any number of fraction digits, a `+hh:mm`,
@@ -206,7 +205,8 @@ export function recordTime(
     const value = read(record, name);
     if (value === undefined || value === null || value === '') continue;
     const t = parseTime(value, format);
-    if (t === null) return broken(source, `invalid timestamp (${name}): ${JSON.stringify(value).slice(0, 80)}`);
+    if (t === null)
+      return broken(source, `invalid timestamp (${name}): ${JSON.stringify(value).slice(0, 80)}`);
     return t;
   }
   return broken(source, `no timestamp (${names.join(' or ')})`);

@@ -63,9 +63,9 @@ export function githubAdapter(record: unknown, source: RecordSource): DetectEven
     time,
     logsource: GITHUB_LOGSOURCE,
     fields: {
-      'activity_name': action,
+      activity_name: action,
       // The audit log records what was done; it has no failed-action entries to tell apart.
-      'status': 'success',
+      status: 'success',
       'actor.user.uid': idText(record.actor_id) ?? actor,
       'actor.user.name': actor,
       'actor.user.type': actor === null ? null : isBot ? 'bot' : 'user',

@@ -71,7 +71,11 @@ function actorType(type: string, actor: string): string | null {
 function resourceFields(type: string, subject: string | null, data: Record<string, unknown>): FieldValues {
   const upstream = text(data.upstream);
   if (upstream !== null) {
-    return { 'resource.uid': `keyward:upstream:${upstream}`, 'resource.name': upstream, 'resource.type': 'upstream' };
+    return {
+      'resource.uid': `keyward:upstream:${upstream}`,
+      'resource.name': upstream,
+      'resource.type': 'upstream',
+    };
   }
   const resource = text(data.resource);
   if (resource !== null) return { 'resource.uid': resource, 'resource.type': 'resource' };
@@ -95,7 +99,7 @@ function keywardFields(record: Record<string, unknown>, type: string, actor: str
   const scopes = textList(data.scopes) ?? textList(data.scope);
   const depth = integer(data.actChainDepth);
   return {
-    'activity_name': type,
+    activity_name: type,
     status,
     'actor.user.uid': clientId ?? text(data.agentId) ?? actor,
     'actor.user.name': actor,
@@ -109,7 +113,7 @@ function keywardFields(record: Record<string, unknown>, type: string, actor: str
     'api.service.name': keywardLogSource(type).service,
     ...resourceFields(type, subject, data),
     'credential.uid': text(data.jti),
-    'error.code': status === 'failure' ? text(data.error) ?? text(data.reason) ?? text(data.outcome) : null,
+    'error.code': status === 'failure' ? (text(data.error) ?? text(data.reason) ?? text(data.outcome)) : null,
     'error.message': status === 'failure' ? text(data.description) : null,
     'keyward.agent_id': text(data.agentId),
     'keyward.agent_type_id': text(data.agentTypeId),

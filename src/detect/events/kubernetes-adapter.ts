@@ -49,7 +49,7 @@ function resourceFields(ref: Record<string, unknown> | null): FieldValues {
     'resource.type': type,
     'resource.name': name,
     'resource.uid': uid === '' ? null : uid,
-    'api.service.name': resource === null ? null : group ?? 'core',
+    'api.service.name': resource === null ? null : (group ?? 'core'),
   };
 }
 
@@ -79,8 +79,8 @@ export function kubernetesAdapter(record: unknown, source: RecordSource): Detect
     time,
     logsource: KUBERNETES_LOGSOURCE,
     fields: {
-      'activity_name': text(record.verb),
-      'status': code === null ? null : failed ? 'failure' : 'success',
+      activity_name: text(record.verb),
+      status: code === null ? null : failed ? 'failure' : 'success',
       'actor.user.uid': text(user?.uid) ?? username,
       'actor.user.name': username,
       'actor.user.type': username === null ? null : userType(username),
@@ -91,7 +91,7 @@ export function kubernetesAdapter(record: unknown, source: RecordSource): Detect
       'cloud.provider': 'kubernetes',
       'api.operation': text(record.verb),
       ...resourceFields(objectAt(record, 'objectRef')),
-      'error.code': failed ? text(response?.reason) ?? String(code) : null,
+      'error.code': failed ? (text(response?.reason) ?? String(code)) : null,
       'error.message': failed ? text(response?.message) : null,
     } satisfies FieldValues,
   });

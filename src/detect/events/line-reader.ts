@@ -112,7 +112,8 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (!sniffed) {
           sniffed = true;
-          if (isBinary(chunk.subarray(0, SNIFF_BYTES))) throw new FileReadError(path, null, 'binary file (not text)');
+          if (isBinary(chunk.subarray(0, SNIFF_BYTES)))
+            throw new FileReadError(path, null, 'binary file (not text)');
         }
         let start = 0;
         for (;;) {

@@ -67,7 +67,7 @@ const mappingSchema = z.strictObject({
   }),
   fields: z
     .record(
-      z.string().regex(NORMALIZED_NAME, 'normalized field names are lower-case dotted words (actor.user.name)'),
+      z.string(),
       z.union([
         fieldPath,
         z.strictObject({ field: fieldPath, values: z.record(z.string(), z.string()).optional() }),
@@ -93,10 +93,18 @@ export function parseFieldMapping(text: string, file = 'mapping'): FieldMapping 
   }
   const m = r.data;
   const fields: Record<string, FieldSource> = {};
+  const bad: string[] = [];
   for (const [name, spec] of Object.entries(m.fields)) {
-    fields[name] = typeof spec === 'string' ? { field: spec, values: null } : { field: spec.field, values: spec.values ?? null };
+    if (name === 'time') bad.push('fields.time: set by timestamp, not fields');
+    else if (!NORMALIZED_NAME.test(name)) {
+      bad.push(`fields.${name}: normalized field names are lower-case dotted words (actor.user.name)`);
+    }
+    fields[name] =
+      typeof spec === 'string'
+        ? { field: spec, values: null }
+        : { field: spec.field, values: spec.values ?? null };
   }
-  if (Object.hasOwn(fields, 'time')) throw new FieldMappingError(file, ['fields.time: set by timestamp, not fields']);
+  if (bad.length > 0) throw new FieldMappingError(file, bad);
   return {
     logsource: { ...m.logsource },
     id: m.id ?? null,

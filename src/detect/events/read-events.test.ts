@@ -57,9 +57,9 @@ describe('readEvents: CloudTrail delivery files', () => {
       'ConsoleLogin',
       'AttachUserPolicy',
     ]);
-    expect(events.every((e) => e.source.adapter === 'cloudtrail' && e.source.file === path && e.source.line === 1)).toBe(
-      true,
-    );
+    expect(
+      events.every((e) => e.source.adapter === 'cloudtrail' && e.source.file === path && e.source.line === 1),
+    ).toBe(true);
     expect(events[0]!.logsource).toEqual({ product: 'aws', service: 'cloudtrail' });
     expect(broken).toEqual([{ file: path, ...CT_BROKEN }]);
     expect(counters).toEqual({
@@ -102,7 +102,9 @@ describe('readEvents: CloudTrail delivery files', () => {
       'personal_access_token.access_granted',
       'repo.download_zip',
     ]);
-    expect(broken).toEqual([{ file: path, line: 3, reason: 'gzip: unexpected end of file (the file is truncated)' }]);
+    expect(broken).toEqual([
+      { file: path, line: 3, reason: 'gzip: unexpected end of file (the file is truncated)' },
+    ]);
     expect(counters.skippedFiles).toBe(0);
   });
 
@@ -111,7 +113,9 @@ describe('readEvents: CloudTrail delivery files', () => {
     const path = file('cut.gz', gz.subarray(0, 8));
     const { events, broken, counters } = await readAll([path]);
     expect(events).toEqual([]);
-    expect(broken).toEqual([{ file: path, line: 1, reason: 'gzip: unexpected end of file (the file is truncated)' }]);
+    expect(broken).toEqual([
+      { file: path, line: 1, reason: 'gzip: unexpected end of file (the file is truncated)' },
+    ]);
     expect(counters.skippedFiles).toBe(1);
   });
 });
@@ -125,7 +129,11 @@ describe('readEvents: NDJSON sources and broken records', () => {
       ['p0Q9nM8lK7jH6gF5dS4aZw', 8, 2],
     ]);
     expect(broken).toEqual([
-      { file: path, line: 2, reason: "not JSON: Expected ',' or '}' after property value in JSON at position 38" },
+      {
+        file: path,
+        line: 2,
+        reason: "not JSON: Expected ',' or '}' after property value in JSON at position 38",
+      },
       { file: path, line: 3, reason: 'no timestamp (@timestamp or created_at)' },
       { file: path, line: 5, reason: 'not an object (string)' },
       { file: path, line: 6, reason: 'not an object (array)' },
@@ -146,7 +154,9 @@ describe('readEvents: NDJSON sources and broken records', () => {
       ['rGwPDBp1Mu4GZ2dV5T3Xbw', 'github', null],
       ['Xj3k9QbYF1vC8T2oLm0aZA', 'github', null],
     ]);
-    expect(broken).toEqual([{ file: path, line: null, reason: '[1]: no timestamp (@timestamp or created_at)' }]);
+    expect(broken).toEqual([
+      { file: path, line: null, reason: '[1]: no timestamp (@timestamp or created_at)' },
+    ]);
   });
 
   it('Kubernetes and Keyward NDJSON, a directory read recursively in name order', async () => {
@@ -169,7 +179,11 @@ describe('readEvents: NDJSON sources and broken records', () => {
       ['kubernetes', 'audit', 9],
     ]);
     expect(events[0]!.id).toBe('evt_0a1b2c3d4e5f6g7h');
-    expect(events[6]!.source).toEqual({ adapter: 'kubernetes', file: join(root, 'b-k8s', 'audit.log'), line: 1 });
+    expect(events[6]!.source).toEqual({
+      adapter: 'kubernetes',
+      file: join(root, 'b-k8s', 'audit.log'),
+      line: 1,
+    });
     expect(counters.files).toBe(2);
     expect(counters.byAdapter).toEqual({ keyward: 6, cloudtrail: 0, github: 0, kubernetes: 3, ndjson: 0 });
   });
@@ -202,13 +216,13 @@ describe('readEvents: NDJSON sources and broken records', () => {
       seq: 2,
     });
     expect(events[1]!.fields).toEqual({
-      'time': '2026-05-10T09:31:00.000Z',
-      'activity_name': 'user.authentication.auth_via_mfa',
+      time: '2026-05-10T09:31:00.000Z',
+      activity_name: 'user.authentication.auth_via_mfa',
       'actor.user.uid': '00u1abcd',
       'actor.user.name': 'alice@example.com',
       'actor.user.type': 'User',
       'src_endpoint.ip': '192.0.2.44',
-      'status': 'failure',
+      status: 'failure',
       'error.code': 'INVALID_CREDENTIALS',
     });
     // `auto`: a numeric string below 1e11 is epoch seconds.
@@ -233,7 +247,10 @@ describe('readEvents: NDJSON sources and broken records', () => {
   it('empty, blank, binary and missing files are reported and skipped; the run goes on', async () => {
     const empty = file('bad/empty.ndjson', '');
     const blank = file('bad/blank.ndjson', '\n  \n\n');
-    const binary = file('bad/image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]));
+    const binary = file(
+      'bad/image.png',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]),
+    );
     const latin1 = file('bad/latin1.txt', Buffer.from([0x7b, 0x22, 0xe9, 0xe8, 0x22, 0x7d, 0x0a]));
     const missing = join(dir, 'bad', 'nope.json');
     const good = fixture('k8s-audit.ndjson');

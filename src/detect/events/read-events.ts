@@ -55,13 +55,20 @@ interface FileState {
 }
 
 /** Files under the paths: a file as given, a directory's regular files recursively in name order. */
-async function* listFiles(paths: readonly string[], report: (b: BrokenRecord) => void): AsyncGenerator<string> {
+async function* listFiles(
+  paths: readonly string[],
+  report: (b: BrokenRecord) => void,
+): AsyncGenerator<string> {
   for (const path of paths) {
     let info;
     try {
       info = await stat(path);
     } catch (err) {
-      report({ file: path, line: null, reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      report({
+        file: path,
+        line: null,
+        reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
       continue;
     }
     if (info.isFile()) {
@@ -101,7 +108,8 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
   const mapping = options.mapping ?? null;
   const format = options.format ?? (mapping !== null ? 'ndjson' : null);
   if (format === 'ndjson' && mapping === null) throw new Error('the ndjson format needs a field mapping');
-  if (format !== 'ndjson' && mapping !== null) throw new Error(`a field mapping is not used by the ${format} format`);
+  if (format !== 'ndjson' && mapping !== null)
+    throw new Error(`a field mapping is not used by the ${format} format`);
   const maxBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
   const counters: ReadCounters = {
     files: 0,
