@@ -3,7 +3,7 @@
  * holding more than one line (at most `maxLineBytes`) plus a read buffer in memory: a longer line is skipped
  * and reported as such, so a 1 GB single-line file costs no more memory than a short one.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
@@ -81,7 +81,12 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
   } catch (err) {
     throw new FileReadError(path, null, streamProblem(err, false));
   }
-  const fh = await open(path, 'r');
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new FileReadError(path, null, streamProblem(err, false));
+  }
   const raw = fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 });
   let stream: Readable = raw;
   if (gzip) {

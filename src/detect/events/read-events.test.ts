@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +75,7 @@ describe('readEvents: CloudTrail delivery files', () => {
       events: 5,
       broken: 1,
       skippedFiles: 0,
+      ignoredFiles: 0,
       byAdapter: { keyward: 0, cloudtrail: 5, github: 0, kubernetes: 0, ndjson: 0 },
     });
   });
@@ -281,6 +290,61 @@ describe('readEvents: NDJSON sources and broken records', () => {
     const { events, broken } = await readAll([path]);
     expect(broken).toEqual([]);
     expect(events).toHaveLength(3);
+  });
+
+  it('a real line over 64 MiB (gzipped to a few KiB) is reported and the next line read', async () => {
+    const huge = `{"action":"repo.create","pad":"${'x'.repeat(64 * 1024 * 1024 + 10)}"}\n`;
+    const next = readFileSync(fixture('github-audit.ndjson'), 'utf8').split('\n')[0]!;
+    const path = file('huge.ndjson.gz', gzipSync(Buffer.from(huge + next)));
+    const { events, broken } = await readAll([path]);
+    expect(broken).toEqual([{ file: path, line: 1, reason: 'line longer than 67108864 bytes: not read' }]);
+    expect(events.map((e) => [e.id, e.source.line])).toEqual([['rGwPDBp1Mu4GZ2dV5T3Xbw', 2]]);
+  });
+
+  it('pages of the Keyward event API ({items, next}) give their items', async () => {
+    const items = readFileSync(fixture('keyward-events.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
+    const page1 = { items: items.slice(0, 4), total: 6, limit: 4, offset: 40, next: 44 };
+    const page2 = { items: items.slice(4), total: 6, limit: 4, offset: 44, next: null };
+    const path = file('api-pages.ndjson', `${JSON.stringify(page1)}\n${JSON.stringify(page2)}\n`);
+    const { events, broken } = await readAll([path]);
+    expect(broken).toEqual([]);
+    expect(events.map((e) => [e.id.slice(0, 8), e.source.line])).toEqual([
+      ['evt_0a1b', 1],
+      ['evt_1b2c', 1],
+      ['evt_2c3d', 1],
+      ['evt_3d4e', 1],
+      ['evt_4e5f', 2],
+      ['evt_5f6g', 2],
+    ]);
+  });
+
+  it('CloudTrail digest files are passed over without a report; a directory linked twice is read once', async () => {
+    const root = join(dir, 's3');
+    file(
+      's3/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/digest.json.gz',
+      gzipSync(
+        JSON.stringify({
+          awsAccountId: '111122223333',
+          digestStartTime: '2026-05-10T08:00:00Z',
+          digestEndTime: '2026-05-10T09:00:00Z',
+          digestPublicKeyFingerprint: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
+          digestSignatureAlgorithm: 'SHA256withRSA',
+          logFiles: [],
+        }),
+      ),
+    );
+    copyFileSync(
+      fixture('cloudtrail-delivery.json'),
+      file('s3/AWSLogs/111122223333/CloudTrail/us-east-1/a.json', ''),
+    );
+    symlinkSync(root, join(root, 'AWSLogs', 'loop'));
+    const { events, broken, counters } = await readAll([root]);
+    expect(events.map((e) => e.id)).toEqual(CT_IDS);
+    expect(broken.map((b) => b.reason)).toEqual([CT_BROKEN.reason]);
+    expect(counters).toMatchObject({ files: 2, ignoredFiles: 1, skippedFiles: 0 });
   });
 
   it('firstSeq continues a numbering; a stream is read once', async () => {

@@ -3,7 +3,7 @@
  * format detected from its content unless one is given. Records that cannot be read are reported through
  * onBroken with their file and line and never stop the run.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdapterName, BrokenRecord, DetectEvent } from '../detect-types.js';
 import { adapterFor, detectFormat } from './adapters.js';
@@ -34,8 +34,10 @@ export interface ReadCounters {
   events: number;
   /** Broken records reported (including files that could not be read). */
   broken: number;
-  /** Files given up on as a whole: unreadable, empty, binary, of no known format. */
+  /** Files given up on as a whole (each also reported): unreadable, empty, binary, of no known format. */
   skippedFiles: number;
+  /** Files passed over without a report because they hold no events: CloudTrail digest files. */
+  ignoredFiles: number;
   /** Events by adapter. */
   byAdapter: Record<AdapterName, number>;
 }
@@ -54,34 +56,49 @@ interface FileState {
   stop: boolean;
 }
 
-/** Files under the paths: a file as given, a directory's regular files recursively in name order. */
+/** `cannot read: <errno code>`. */
+function ioProblem(err: unknown): string {
+  return `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+}
+
+/**
+ * Files under the paths: a file as given, a directory's files recursively in name order. A directory reached
+ * twice (through a symbolic link) is read once.
+ */
 async function* listFiles(
   paths: readonly string[],
   report: (b: BrokenRecord) => void,
+  seenDirs: Set<string> = new Set(),
 ): AsyncGenerator<string> {
   for (const path of paths) {
-    let info;
+    let entries: string[] | null = null;
     try {
-      info = await stat(path);
+      const info = await stat(path);
+      if (info.isFile()) {
+        yield path;
+        continue;
+      }
+      if (!info.isDirectory()) continue;
+      const real = await realpath(path);
+      if (seenDirs.has(real)) continue;
+      seenDirs.add(real);
+      entries = await readdir(path);
     } catch (err) {
-      report({
-        file: path,
-        line: null,
-        reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      });
+      report({ file: path, line: null, reason: ioProblem(err) });
       continue;
     }
-    if (info.isFile()) {
-      yield path;
-    } else if (info.isDirectory()) {
-      const entries = await readdir(path);
-      entries.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      yield* listFiles(
-        entries.map((e) => join(path, e)),
-        report,
-      );
-    }
+    entries.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    yield* listFiles(
+      entries.map((e) => join(path, e)),
+      report,
+      seenDirs,
+    );
   }
+}
+
+/** A CloudTrail digest file (delivered next to the logs, in `CloudTrail-Digest/`): not events. */
+function isCloudTrailDigest(record: unknown): boolean {
+  return isRecord(record) && typeof record.digestPublicKeyFingerprint === 'string';
 }
 
 /** A first line that opens a JSON document written over several lines (`{`, `{"Records": [`). */
@@ -116,6 +133,7 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
     events: 0,
     broken: 0,
     skippedFiles: 0,
+    ignoredFiles: 0,
     byAdapter: { keyward: 0, cloudtrail: 0, github: 0, kubernetes: 0, ndjson: 0 },
   };
   const firstSeq = options.firstSeq ?? 1;
@@ -133,6 +151,11 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
   function* onRecord(state: FileState, record: unknown, line: number | null, index: string | null) {
     if (state.adapter === null) {
       const name = detectFormat(record);
+      if (name === null && isCloudTrailDigest(record)) {
+        counters.ignoredFiles += 1;
+        state.stop = true;
+        return;
+      }
       if (name === null) {
         if (!isRecord(record)) {
           report(broken({ file: state.file, line, index }, `not an object (${kindOf(record)})`));
@@ -158,17 +181,19 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
     yield result;
   }
 
-  /** One parsed value: a CloudTrail delivery document gives its records, anything else is one record. */
+  /**
+   * One parsed value: a CloudTrail delivery document gives its `Records`, a page of Keyward's event API
+   * (`{"items": [...], "next": …}`) its `items`; anything else is one record.
+   */
   function* onValue(state: FileState, value: unknown, line: number | null, index: string | null) {
-    const ct = state.adapterName === null || state.adapterName === 'cloudtrail';
-    if (ct && isRecord(value) && isCloudTrailDelivery(value)) {
-      const records = value.Records;
-      for (let i = 0; i < records.length && !state.stop; i++) {
-        yield* onRecord(state, records[i], line, `${index ?? ''}Records[${i}]`);
-      }
+    const list = listOf(state.adapterName, value);
+    if (list === null) {
+      yield* onRecord(state, value, line, index);
       return;
     }
-    yield* onRecord(state, value, line, index);
+    for (let i = 0; i < list.records.length && !state.stop; i++) {
+      yield* onRecord(state, list.records[i], line, `${index ?? ''}${list.key}[${i}]`);
+    }
   }
 
   /** One line of NDJSON. */
@@ -268,6 +293,19 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
       }
     },
   };
+}
+
+/** The records a container document holds, for the adapter chosen so far (or any, when none is). */
+function listOf(adapter: AdapterName | null, value: unknown): { key: string; records: unknown[] } | null {
+  if (!isRecord(value)) return null;
+  if ((adapter === null || adapter === 'cloudtrail') && isCloudTrailDelivery(value)) {
+    return { key: 'Records', records: value.Records };
+  }
+  const items = value.items;
+  if ((adapter === null || adapter === 'keyward') && Array.isArray(items) && Object.hasOwn(value, 'next')) {
+    return { key: 'items', records: items };
+  }
+  return null;
 }
 
 /** True when a text is JSON. */
