@@ -154,9 +154,11 @@ export function parseIsoTime(value: string): number | null {
   }
   const t = Date.parse(`${date}T${clock!.length === 5 ? `${clock}:00` : clock}${ms}${tz}`);
   if (!Number.isFinite(t)) return null;
-  // Date.parse rolls 2026-02-30 over to March: refuse dates that do not exist.
-  const d = new Date(Date.parse(`${date}T00:00:00Z`));
-  return Number.isFinite(d.getTime()) && d.toISOString().slice(0, 10) === date ? t : null;
+  // Date.parse rolls 2026-02-30 over to March: refuse days the month does not have.
+  const year = Number(date!.slice(0, 4));
+  const month = Number(date!.slice(5, 7));
+  const day = Number(date!.slice(8, 10));
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate() ? t : null;
 }
 
 /** Parses a timestamp in the given format to epoch milliseconds, or null when it is not one. */
