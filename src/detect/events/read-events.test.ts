@@ -1,5 +1,7 @@
 import {
   copyFileSync,
+  existsSync,
+  readdirSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -345,6 +347,33 @@ describe('readEvents: NDJSON sources and broken records', () => {
     expect(events.map((e) => e.id)).toEqual(CT_IDS);
     expect(broken.map((b) => b.reason)).toEqual([CT_BROKEN.reason]);
     expect(counters).toMatchObject({ files: 2, ignoredFiles: 1, skippedFiles: 0 });
+  });
+
+  it('bad first lines: the format is detected from the first record that parses', async () => {
+    const k8s = readFileSync(fixture('k8s-audit.ndjson'), 'utf8').trim().split('\n');
+    // `{` alone opens a pretty-printed document; when the whole file is not one, its lines are NDJSON.
+    const path = file('bad-start.ndjson', ['{', 'garbage', '42', ...k8s].join('\n'));
+    const { events, broken } = await readAll([path]);
+    expect(broken).toEqual([
+      { file: path, line: 1, reason: expect.stringMatching(/^not JSON: /) as unknown },
+      { file: path, line: 2, reason: expect.stringMatching(/^not JSON: /) as unknown },
+      { file: path, line: 3, reason: 'not an object (number)' },
+    ]);
+    expect(events.map((e) => [e.source.adapter, e.source.line, e.seq])).toEqual([
+      ['kubernetes', 4, 1],
+      ['kubernetes', 5, 2],
+      ['kubernetes', 6, 3],
+    ]);
+  });
+
+  it.runIf(existsSync('/proc/self/fd'))('stopping early closes the file', async () => {
+    const gz = file('early.ndjson.gz', gzipSync(readFileSync(fixture('github-audit.ndjson'))));
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 20; i++) {
+      for await (const _e of readEvents([gz, fixture('k8s-audit.ndjson')])) break;
+    }
+    expect(fds()).toBeLessThanOrEqual(before);
   });
 
   it('firstSeq continues a numbering; a stream is read once', async () => {
