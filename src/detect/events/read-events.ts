@@ -1,0 +1,319 @@
+/**
+ * The event reader: files and directories (recursive, in name order) to a stream of DetectEvents, each file's
+ * format detected from its content unless one is given. Records that cannot be read are reported through
+ * onBroken with their file and line and never stop the run.
+ */
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AdapterName, BrokenRecord, DetectEvent } from '../detect-types.js';
+import { adapterFor, detectFormat } from './adapters.js';
+import { isCloudTrailDelivery } from './cloudtrail-adapter.js';
+import { broken, isBrokenRecord, isRecord, kindOf, type Adapter } from './event-common.js';
+import { FileReadError, MAX_LINE_BYTES, readLines, type FileLine } from './line-reader.js';
+import type { FieldMapping } from './mapping-adapter.js';
+
+/** How to read. */
+export interface ReadEventsOptions {
+  /** The format of every file (`--format`); by default each file's is detected from its first record. */
+  format?: AdapterName | null;
+  /** The field mapping for `ndjson`; giving one without a format reads every file as `ndjson`. */
+  mapping?: FieldMapping | null;
+  /** Told about every record, line or file that cannot be read. */
+  onBroken?: (record: BrokenRecord) => void;
+  /** Longest line (and whole JSON document) read; default 64 MiB. */
+  maxLineBytes?: number;
+  /** The seq of the first event; default 1. */
+  firstSeq?: number;
+}
+
+/** What a run has read so far. */
+export interface ReadCounters {
+  /** Files opened. */
+  files: number;
+  /** Events yielded. */
+  events: number;
+  /** Broken records reported (including files that could not be read). */
+  broken: number;
+  /** Files given up on as a whole (each also reported): unreadable, empty, binary, of no known format. */
+  skippedFiles: number;
+  /** Files passed over without a report because they hold no events: CloudTrail digest files. */
+  ignoredFiles: number;
+  /** Events by adapter. */
+  byAdapter: Record<AdapterName, number>;
+}
+
+/** The events of a run, with its counters (updated as it goes). Iterate it once. */
+export interface EventStream extends AsyncIterable<DetectEvent> {
+  readonly counters: Readonly<ReadCounters>;
+}
+
+/** Per-file state. */
+interface FileState {
+  file: string;
+  adapterName: AdapterName | null;
+  adapter: Adapter | null;
+  /** Set when the file is given up on. */
+  stop: boolean;
+}
+
+/** `cannot read: <errno code>`. */
+function ioProblem(err: unknown): string {
+  return `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+}
+
+/**
+ * Files under the paths: a file as given, a directory's files recursively in name order. A directory reached
+ * twice (through a symbolic link) is read once.
+ */
+async function* listFiles(
+  paths: readonly string[],
+  report: (b: BrokenRecord) => void,
+  seenDirs: Set<string> = new Set(),
+): AsyncGenerator<string> {
+  for (const path of paths) {
+    let entries: string[] | null = null;
+    try {
+      const info = await stat(path);
+      if (info.isFile()) {
+        yield path;
+        continue;
+      }
+      if (!info.isDirectory()) continue;
+      const real = await realpath(path);
+      if (seenDirs.has(real)) continue;
+      seenDirs.add(real);
+      entries = await readdir(path);
+    } catch (err) {
+      report({ file: path, line: null, reason: ioProblem(err) });
+      continue;
+    }
+    entries.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    yield* listFiles(
+      entries.map((e) => join(path, e)),
+      report,
+      seenDirs,
+    );
+  }
+}
+
+/** A CloudTrail digest file (delivered next to the logs, in `CloudTrail-Digest/`): not events. */
+function isCloudTrailDigest(record: unknown): boolean {
+  return isRecord(record) && typeof record.digestPublicKeyFingerprint === 'string';
+}
+
+/** A first line that opens a JSON document written over several lines (`{`, `{"Records": [`). */
+function opensDocument(text: string): boolean {
+  const t = text.trim();
+  return t === '{' || t === '[' || (t.startsWith('{') && (t.endsWith('[') || t.endsWith('{')));
+}
+
+/** A JSON.parse error's message, without the `(line 1 column 39)` that newer V8s append (the line is known). */
+function jsonProblem(err: unknown): string {
+  const message = (err as Error).message.split('\n')[0]!.replace(/\s*\(line \d+ column \d+\)$/, '');
+  return `not JSON: ${message}`;
+}
+
+/**
+ * Reads events from files and directories.
+ *
+ * @example
+ * const stream = readEvents(['trail/', 'audit.ndjson.gz'], { onBroken: (b) => warn(b) });
+ * for await (const event of stream) engine.push(event);
+ * console.log(stream.counters.events, stream.counters.broken);
+ */
+export function readEvents(paths: readonly string[], options: ReadEventsOptions = {}): EventStream {
+  const mapping = options.mapping ?? null;
+  const format = options.format ?? (mapping !== null ? 'ndjson' : null);
+  if (format === 'ndjson' && mapping === null) throw new Error('the ndjson format needs a field mapping');
+  if (format !== 'ndjson' && mapping !== null)
+    throw new Error(`a field mapping is not used by the ${format} format`);
+  const maxBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
+  const counters: ReadCounters = {
+    files: 0,
+    events: 0,
+    broken: 0,
+    skippedFiles: 0,
+    ignoredFiles: 0,
+    byAdapter: { keyward: 0, cloudtrail: 0, github: 0, kubernetes: 0, ndjson: 0 },
+  };
+  const firstSeq = options.firstSeq ?? 1;
+  const report = (b: BrokenRecord): void => {
+    counters.broken += 1;
+    options.onBroken?.(b);
+  };
+  const skipFile = (state: FileState, line: number | null, reason: string): void => {
+    counters.skippedFiles += 1;
+    state.stop = true;
+    report({ file: state.file, line, reason });
+  };
+
+  /** One record: the adapter (chosen from it when the file has none yet) makes its event. */
+  function* onRecord(state: FileState, record: unknown, line: number | null, index: string | null) {
+    if (state.adapter === null) {
+      const name = detectFormat(record);
+      if (name === null && isCloudTrailDigest(record)) {
+        counters.ignoredFiles += 1;
+        state.stop = true;
+        return;
+      }
+      if (name === null) {
+        if (!isRecord(record)) {
+          report(broken({ file: state.file, line, index }, `not an object (${kindOf(record)})`));
+          return;
+        }
+        skipFile(
+          state,
+          line,
+          'unrecognized format: not CloudTrail, GitHub audit, Kubernetes audit or Keyward events (give a format, or a field mapping for other NDJSON)',
+        );
+        return;
+      }
+      state.adapterName = name;
+      state.adapter = adapterFor(name);
+    }
+    const result = state.adapter!(record, { file: state.file, line, index, seq: firstSeq + counters.events });
+    if (isBrokenRecord(result)) {
+      report(result);
+      return;
+    }
+    counters.events += 1;
+    counters.byAdapter[result.source.adapter] += 1;
+    yield result;
+  }
+
+  /**
+   * One parsed value: a CloudTrail delivery document gives its `Records`, a page of Keyward's event API
+   * (`{"items": [...], "next": …}`) its `items`; anything else is one record.
+   */
+  function* onValue(state: FileState, value: unknown, line: number | null, index: string | null) {
+    const list = listOf(state.adapterName, value);
+    if (list === null) {
+      yield* onRecord(state, value, line, index);
+      return;
+    }
+    for (let i = 0; i < list.records.length && !state.stop; i++) {
+      yield* onRecord(state, list.records[i], line, `${index ?? ''}${list.key}[${i}]`);
+    }
+  }
+
+  /** One line of NDJSON. */
+  function* onLine(state: FileState, l: FileLine) {
+    if (l.text === null) {
+      report({ file: state.file, line: l.line, reason: `line longer than ${maxBytes} bytes: not read` });
+      return;
+    }
+    if (l.text.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(l.text);
+    } catch (err) {
+      report({ file: state.file, line: l.line, reason: jsonProblem(err) });
+      return;
+    }
+    yield* onValue(state, value, l.line, null);
+  }
+
+  /** A whole JSON document (an array, or an object over several lines); false when it is not JSON. */
+  function* onDocument(state: FileState, lines: FileLine[], isArray: boolean) {
+    let value: unknown;
+    try {
+      value = JSON.parse(lines.map((l) => l.text).join('\n'));
+    } catch (err) {
+      if (isArray) skipFile(state, lines[0]!.line, jsonProblem(err));
+      return false;
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && !state.stop; i++) yield* onValue(state, value[i], null, `[${i}]`);
+    } else {
+      yield* onValue(state, value, lines[0]!.line, null);
+    }
+    return true;
+  }
+
+  async function* readFile(file: string): AsyncGenerator<DetectEvent> {
+    counters.files += 1;
+    const state: FileState = {
+      file,
+      adapterName: format,
+      adapter: format === null ? null : adapterFor(format, mapping),
+      stop: false,
+    };
+    // A document over several lines is collected (up to maxBytes) before it is parsed.
+    let doc: { lines: FileLine[]; bytes: number; isArray: boolean } | null = null;
+    let sawText = false;
+    let lastLine = 0;
+    try {
+      for await (const l of readLines(file, maxBytes)) {
+        lastLine = l.line;
+        if (doc !== null) {
+          doc.bytes += (l.text?.length ?? maxBytes) + 1;
+          if (l.text === null || doc.bytes > maxBytes) {
+            skipFile(state, doc.lines[0]!.line, `JSON document longer than ${maxBytes} bytes: not read`);
+            return;
+          }
+          doc.lines.push(l);
+          continue;
+        }
+        if (!sawText && l.text !== null && l.text.trim() !== '') {
+          sawText = true;
+          const t = l.text.trimStart();
+          if (t.startsWith('[') || (opensDocument(t) && !parses(t))) {
+            doc = { lines: [l], bytes: l.text.length, isArray: t.startsWith('[') };
+            continue;
+          }
+        }
+        yield* onLine(state, l);
+        if (state.stop) return;
+      }
+      if (doc !== null) {
+        // A document that is not JSON after all: read its lines as NDJSON.
+        const ok = yield* onDocument(state, doc.lines, doc.isArray);
+        if (!ok && !state.stop) for (const l of doc.lines) if (!state.stop) yield* onLine(state, l);
+      }
+      if (!sawText && lastLine === 0) skipFile(state, null, 'empty file');
+      else if (!sawText) skipFile(state, null, 'empty file (only blank lines)');
+    } catch (err) {
+      if (!(err instanceof FileReadError)) throw err;
+      if (err.line === null || lastLine === 0) skipFile(state, err.line, err.message);
+      else report({ file, line: err.line, reason: err.message });
+    }
+  }
+
+  let started = false;
+  return {
+    counters,
+    async *[Symbol.asyncIterator]() {
+      if (started) throw new Error('an event stream is read once');
+      started = true;
+      for await (const file of listFiles(paths, (b) => {
+        counters.skippedFiles += 1;
+        report(b);
+      })) {
+        yield* readFile(file);
+      }
+    },
+  };
+}
+
+/** The records a container document holds, for the adapter chosen so far (or any, when none is). */
+function listOf(adapter: AdapterName | null, value: unknown): { key: string; records: unknown[] } | null {
+  if (!isRecord(value)) return null;
+  if ((adapter === null || adapter === 'cloudtrail') && isCloudTrailDelivery(value)) {
+    return { key: 'Records', records: value.Records };
+  }
+  const items = value.items;
+  if ((adapter === null || adapter === 'keyward') && Array.isArray(items) && Object.hasOwn(value, 'next')) {
+    return { key: 'items', records: items };
+  }
+  return null;
+}
+
+/** True when a text is JSON. */
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
