@@ -33,6 +33,10 @@ describe('getField', () => {
     expect(getField(e, 'a.b.c')).toBe(1);
     expect(getField(e, 'actor.user.uid')).toBe('u1');
     expect(getField(e, 'src_endpoint.ip')).toBe('10.0.0.1');
+    const shadowed = event({ status: 'SUCCESS' }, { status: 'success' });
+    expect(getField(shadowed, 'status')).toBe('SUCCESS');
+    expect(getField(shadowed, 'ocsf.status')).toBe('success');
+    expect(getField(shadowed, 'ocsf.missing')).toBeUndefined();
   });
 
   it('returns arrays as they are and nothing for non-object roots', () => {

@@ -25,7 +25,10 @@ export interface DetectEvent {
    * `userIdentity.arn`, `requestParameters.roleArn`); see getField.
    */
   raw: Readonly<Record<string, unknown>>;
-  /** Normalized fields with OCSF-inspired names (docs/events.md), e.g. `actor.user.uid`, `src_endpoint.ip`. */
+  /**
+   * Normalized fields with OCSF-inspired names (docs/events.md), kept as flat dotted keys
+   * (`fields['actor.user.uid']`, `fields['src_endpoint.ip']`); a field the source does not give is absent.
+   */
   fields: Readonly<Record<string, unknown>>;
   /** The Sigma log source the adapter assigns (cloudtrail: `{product: 'aws', service: 'cloudtrail'}`). */
   logsource: Readonly<LogSource>;
@@ -48,8 +51,14 @@ export interface BrokenRecord {
  * looked up as a dotted path (`userIdentity.sessionContext.sessionIssuer.arn`), and as a literal key at each
  * level too (`kubernetes.io/namespace`, a key that contains dots, matches before its split form does).
  * Returns undefined when absent; arrays are returned as they are (the matcher treats them as "any element").
+ * `ocsf.<name>` reads the normalized field only (for sources whose raw records have a field of the same name).
  */
 export function getField(event: DetectEvent, field: string): unknown {
+  // `ocsf.<name>` asks for the normalized field only, when a raw field of the same name would hide it.
+  if (field.startsWith('ocsf.')) {
+    const name = field.slice(5);
+    return Object.hasOwn(event.fields, name) ? event.fields[name] : lookupPath(event.fields, name);
+  }
   const fromRaw = lookupPath(event.raw, field);
   if (fromRaw !== undefined) return fromRaw;
   return Object.hasOwn(event.fields, field) ? event.fields[field] : lookupPath(event.fields, field);
