@@ -7,7 +7,7 @@
 import { LEVELS, type DetectionRule, type DetectEvent, type Level, type LogSource, type RawRuleDoc, type RuleLoadError, type RuleLocation } from '../detect-types.js';
 import { compileDetection } from './sigma-detection.js';
 import { CompileError, type CompileOptions } from './sigma-values.js';
-import { listRuleFiles, readRuleFile } from './sigma-yaml.js';
+import { listRuleFiles, parseRuleText, readRuleFile, type ReadFileResult } from './sigma-yaml.js';
 
 /** Options of loadRules. */
 export interface LoadOptions {
@@ -365,7 +365,25 @@ function withFilters(base: (e: DetectEvent) => boolean, filters: Array<(e: Detec
  */
 export async function loadRules(paths: string[], options: LoadOptions = {}): Promise<LoadResult> {
   const listed = await listRuleFiles(paths);
-  const errors: RuleLoadError[] = [...listed.errors];
+  const reads: ReadFileResult[] = [];
+  for (const file of listed.files) reads.push(await readRuleFile(file));
+  return loadParsed(reads, listed.errors, options);
+}
+
+/**
+ * Loads rules given as text (e.g. posted over HTTP, or in tests), exactly as loadRules loads files; `file` is
+ * the name used in locations and errors.
+ */
+export function loadRuleTexts(texts: ReadonlyArray<{ file: string; text: string }>, options: LoadOptions = {}): LoadResult {
+  return loadParsed(
+    texts.map((t) => parseRuleText(t.file, t.text)),
+    [],
+    options,
+  );
+}
+
+function loadParsed(reads: ReadFileResult[], listErrors: RuleLoadError[], options: LoadOptions): LoadResult {
+  const errors: RuleLoadError[] = [...listErrors];
   const documents: DocumentStatus[] = [];
   const detections: PendingDetection[] = [];
   const filters: PendingFilter[] = [];
@@ -374,8 +392,8 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
   const seenIds = new Map<string, RuleLocation>();
   const compileOptions: CompileOptions = { placeholders: options.placeholders ?? {} };
 
-  for (const file of listed.files) {
-    const read = await readRuleFile(file);
+  for (const read of reads) {
+    const file = read.file;
     errors.push(...read.errors);
     for (const raw of read.docs) {
       const kind = kindOf(raw.doc);
@@ -422,7 +440,7 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
     errors.push(...s.errors);
   }
   const rules: DetectionRule[] = detections.map((d) => ({ ...d.meta, kind: 'detection', matches: withFilters(d.base, woven.get(d)) }));
-  return { detections: rules, filters: loadedFilters, correlationDocs, errors, documents, files: listed.files };
+  return { detections: rules, filters: loadedFilters, correlationDocs, errors, documents, files: reads.map((r) => r.file) };
 }
 
 /** One file's status in a check report. */
