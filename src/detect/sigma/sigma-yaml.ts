@@ -73,7 +73,9 @@ export function parseRuleText(file: string, text: string): ReadFileResult {
     if (document.errors.length > 0) {
       for (const err of document.errors) {
         const line = err.linePos?.[0].line ?? lineAt(err.pos[0]);
-        errors.push({ file, line, field: null, message: `YAML: ${firstLine(err.message)}` });
+        const column = err.linePos?.[0].col ?? lineCounter.linePos(err.pos[0]).col;
+        const message = firstLine(err.message).replace(/ at line \d+, column \d+:?$/, '');
+        errors.push({ file, line, field: null, message: `YAML: ${message} (column ${column})` });
       }
       return;
     }
