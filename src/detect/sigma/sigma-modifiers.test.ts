@@ -73,7 +73,9 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>, Re
   ['array field: any element', { f: 'x' }, { f: ['a', 'X'] }, { f: ['a', 'b'] }],
   ['nested dotted path', { 'userIdentity.type': 'Root' }, { userIdentity: { type: 'Root' } }, { userIdentity: { type: 'IAMUser' } }],
   ['literal dotted key', { 'kubernetes.io/name': 'x' }, { 'kubernetes.io/name': 'x' }, { kubernetes: { 'io/name': 'y' } }],
-  ['an object is not a string', { f: '*' }, { f: '' }, { f: { a: 1 } }],
+  ['object field: any value inside it', { 'f|contains': 'Suspended' }, { f: { b: 'x', c: { Status: 'Suspended' } } }, { f: { Suspended: 'Enabled' } }],
+  ['object field: an empty object has nothing to match', { f: '*' }, { f: { a: '' } }, { f: {} }],
+  ['object field with neq: no value inside equals', { 'f|neq': 'x' }, { f: { a: 'y', b: ['z'] } }, { f: { a: 'y', b: ['X'] } }],
 ];
 
 describe('value modifiers (sigma-appendix-modifiers.md)', () => {

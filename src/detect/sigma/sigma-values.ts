@@ -8,8 +8,8 @@
  * - strings compare case-insensitively unless `|cased`; `re` is case-sensitive unless `|re|i`;
  * - numbers and booleans in the event are compared through their text (`4769`, `true`) by string patterns;
  *   a plain numeric rule value matches the same number or its decimal text;
- * - an array-valued event field matches when any element matches (for `|all`, each value may be matched by
- *   a different element; for `|neq`, no element may equal any value);
+ * - an array- or object-valued event field matches when any scalar inside it matches (for `|all`, each value
+ *   may be matched by a different element; for `|neq`, no element may equal any value);
  * - `null` matches a field that is absent or null; `|exists` only looks at presence.
  */
 import { BlockList, isIP } from 'node:net';
@@ -175,22 +175,31 @@ function toNumber(v: unknown): number | null {
   return null;
 }
 
-/** Any element of an array (nested arrays flattened) or the value itself satisfies `pred`. */
-function anyElement(v: unknown, pred: ScalarPredicate): boolean {
-  if (!Array.isArray(v)) return pred(v);
-  for (let i = 0; i < v.length; i++) {
-    const el: unknown = v[i];
-    if (Array.isArray(el) ? anyElement(el, pred) : pred(el)) return true;
+const MAX_DEPTH = 32;
+
+/**
+ * The value itself (a scalar) or, for a container, any scalar inside it satisfies `pred`: array elements
+ * and object values are searched (to depth 32; object keys are not). This is how SigmaHQ's CloudTrail rules
+ * use object fields: `requestParameters|contains: 'Suspended'` holds when some value inside
+ * `requestParameters` contains `Suspended`.
+ */
+function anyElement(v: unknown, pred: ScalarPredicate, depth = 0): boolean {
+  if (v === null || typeof v !== 'object') return pred(v);
+  if (depth > MAX_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (anyElement(v[i], pred, depth + 1)) return true;
+    return false;
+  }
+  for (const key in v) {
+    if (Object.hasOwn(v, key) && anyElement((v as Record<string, unknown>)[key], pred, depth + 1)) return true;
   }
   return false;
 }
 
-const MAX_KEYWORD_DEPTH = 32;
-
 /** Any string leaf of a record (objects and arrays walked, keys not searched) satisfies `pred`. */
 function anyStringLeaf(node: unknown, pred: ScalarPredicate, depth: number): boolean {
   if (typeof node === 'string') return pred(node);
-  if (node === null || typeof node !== 'object' || depth > MAX_KEYWORD_DEPTH) return false;
+  if (node === null || typeof node !== 'object' || depth > MAX_DEPTH) return false;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) if (anyStringLeaf(node[i], pred, depth + 1)) return true;
     return false;
