@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { base64Offsets, isoWeek } from './sigma-values.js';
+import { base64Offsets, isoWeek, requiredLiteral } from './sigma-values.js';
 import { ev, loadDetection, selection } from './sigma-test-helpers.js';
 
 const b64 = (s: string, enc: BufferEncoding = 'utf8'): string => Buffer.from(s, enc).toString('base64');
@@ -12,6 +12,12 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>, Re
   ['startswith', { 'f|startswith': 'adm_' }, { f: 'ADM_alice' }, { f: 'x_adm_alice' }],
   ['endswith', { 'f|endswith': '\\cmd.exe' }, { f: 'C:\\Windows\\CMD.exe' }, { f: 'cmd.exe.bak' }],
   ['value list: OR', { f: ['a', 'b'] }, { f: 'B' }, { f: 'c' }],
+  ['value list of numbers and text', { f: [4769, 'Abc'] }, { f: 4769 }, { f: 476 }],
+  ['value list of numbers and text, as text', { f: [4769, 'Abc'] }, { f: 'aBC' }, { f: 'abcd' }],
+  ['value list, cased', { 'f|cased': ['Abc', 'Def'] }, { f: 'Def' }, { f: 'def' }],
+  ['value list with a wildcard', { f: ['a*', 'b'] }, { f: 'AXY' }, { f: 'xa' }],
+  ['re with a required literal', { 'f|re': '.+:assumed-role/aws:.+' }, { f: 'arn:aws:sts::1:assumed-role/aws:ec2/i-1' }, { f: 'arn:aws:sts::1:assumed-role/x:ec2' }],
+  ['re|i with a required literal', { 'f|re|i': '^abc+d' }, { f: 'ABCCD' }, { f: 'ABD' }],
   ['all: AND of values', { 'f|contains|all': ['-enc', 'hidden'] }, { f: 'x -enc y hidden' }, { f: 'x -enc y' }],
   ['all over an array field: each value by any element', { 'f|contains|all': ['a1', 'b2'] }, { f: ['xa1', 'b2y'] }, { f: ['xa1', 'zz'] }],
   ['exists: true', { 'f|exists': true }, { f: null }, { g: 1 }],
@@ -103,6 +109,18 @@ describe('value modifiers (sigma-appendix-modifiers.md)', () => {
 
   it('base64offset gives the three shifted forms (the spec appendix example values)', () => {
     expect(base64Offsets(Buffer.from('/bin/bash'))).toEqual(['L2Jpbi9iYXNo', '9iaW4vYmFza', 'vYmluL2Jhc2']);
+  });
+
+  it('required literals of regexes (the prefilter) are conservative', () => {
+    expect(requiredLiteral('.+:assumed-role/aws:.+')).toBe(':assumed-role/aws:');
+    expect(requiredLiteral('abcd?e')).toBe('abc');
+    expect(requiredLiteral('abc+')).toBe('abc');
+    expect(requiredLiteral('ab{1000}')).toBeNull();
+    expect(requiredLiteral('(abcdef)?xy')).toBeNull();
+    expect(requiredLiteral('abc|def')).toBeNull();
+    expect(requiredLiteral('(?i)abcdef')).toBeNull();
+    expect(requiredLiteral('[abcdef]+gh')).toBeNull();
+    expect(requiredLiteral('x\\.yzw{2}uvw')).toBe('uvw');
   });
 
   it('ISO week numbers', () => {

@@ -384,10 +384,73 @@ function regexPredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<string | n
       path,
     );
   }
+  const needle = requiredLiteral(v);
+  if (needle === null) {
+    return (x) => {
+      const s = toText(x);
+      return s !== null && re.test(s);
+    };
+  }
+  // A literal every match must contain: a cheap includes() spares the regex most values.
+  const caseless = p.reFlags.has('i');
+  const lit = caseless ? needle.toLowerCase() : needle;
   return (x) => {
     const s = toText(x);
-    return s !== null && re.test(s);
+    return s !== null && (caseless ? s.toLowerCase() : s).includes(lit) && re.test(s);
   };
+}
+
+const REGEX_META = new Set([...'\\.^$|?*+()[]{}']);
+
+/**
+ * The longest run of plain characters that every match of `pattern` must contain, or null. Conservative:
+ * only for patterns without alternation or inline flags, only outside groups and classes, and a character
+ * followed by a quantifier is left out. Runs shorter than 3 are not worth a check.
+ */
+export function requiredLiteral(pattern: string): string | null {
+  if (pattern.includes('|') || pattern.includes('(?')) return null;
+  let best = '';
+  let run = '';
+  let depth = 0;
+  const end = (): void => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      end();
+      i++;
+    } else if (c === '[') {
+      end();
+      // skip the class: a ']' right after '[' or '[^' is literal
+      let j = i + 1;
+      if (pattern[j] === '^') j++;
+      if (pattern[j] === ']') j++;
+      while (j < pattern.length && pattern[j] !== ']') j += pattern[j] === '\\' ? 2 : 1;
+      i = j;
+    } else if (c === '(') {
+      end();
+      depth++;
+    } else if (c === ')') {
+      end();
+      depth--;
+    } else if (c === '?' || c === '*' || c === '{') {
+      run = run.slice(0, -1); // the previous character is optional or repeated a variable number of times
+      end();
+      if (c === '{') {
+        const close = pattern.indexOf('}', i);
+        if (close < 0) return null;
+        i = close;
+      }
+    } else if (REGEX_META.has(c)) {
+      end();
+    } else if (depth === 0) {
+      run += c;
+    }
+  }
+  end();
+  return best.length >= 3 ? best : null;
 }
 
 /** Parses `addr/prefix` (or a bare address) for `cidr`. */
@@ -459,6 +522,39 @@ export function isoWeek(d: Date): number {
   return 1 + Math.floor((thursday - yearStart) / (7 * 86_400_000));
 }
 
+/**
+ * A list of two or more plain values (strings without wildcards, numbers) under no modifier but `cased`:
+ * one Set lookup instead of one comparison per value. Same result as the ORed comparisons.
+ */
+function literalSetPredicate(items: Array<{ v: unknown }>, p: ParsedKey): ScalarPredicate[] | null {
+  if (items.length < 2 || p.transforms.length > 0 || p.all || p.neq) return null;
+  const texts: string[] = [];
+  for (const it of items) {
+    if (typeof it.v === 'number') texts.push(String(it.v));
+    else if (typeof it.v === 'string') {
+      const toks = parseSigmaString(it.v, false);
+      if (!isPlain(toks)) return null;
+      texts.push(plainText(toks));
+    } else return null;
+  }
+  if (p.cased) {
+    const set = new Set(texts);
+    return [
+      (x) => {
+        const s = toText(x);
+        return s !== null && set.has(s);
+      },
+    ];
+  }
+  const set = new Set(texts.map((t) => t.toLowerCase()));
+  return [
+    (x) => {
+      const s = toText(x);
+      return s !== null && set.has(s.toLowerCase());
+    },
+  ];
+}
+
 /** Compiles `field|mods: value(s)` (field non-empty) into an event predicate. */
 export function compileFieldItem(key: string, value: unknown, path: ReadonlyArray<string | number>, options: CompileOptions): { pred: EventPredicate; fields: string[] } {
   const p = parseKey(key, path);
@@ -516,7 +612,7 @@ export function compileFieldItem(key: string, value: unknown, path: ReadonlyArra
       };
     });
   } else {
-    preds = items.map((it) => plainValuePredicate(it.v, p, it.path, options, false));
+    preds = literalSetPredicate(items, p) ?? items.map((it) => plainValuePredicate(it.v, p, it.path, options, false));
   }
   return { pred: combineField(acc, preds, p), fields };
 }
