@@ -78,14 +78,21 @@ describe('condition grammar', () => {
     ['', 'empty condition at column 1'],
   ];
   it.each(ERRORS)('%j: %s', (condition, message) => {
-    expect(() => parseCondition(condition, Object.keys(DETECTION))).toThrow(new ConditionError(message.replace(/ at column \d+$/, ''), Number(/(\d+)$/.exec(message)![1])));
+    expect(() => parseCondition(condition, Object.keys(DETECTION))).toThrow(
+      new ConditionError(message.replace(/ at column \d+$/, ''), Number(/(\d+)$/.exec(message)![1])),
+    );
     expect(() => parseCondition(condition, Object.keys(DETECTION))).toThrow(message);
   });
 
   it('a condition error names the file, the line and detection.condition', () => {
     const result = loadDetection({ ...DETECTION, condition: 'a and selction' });
     expect(result.errors).toEqual([
-      { file: 'test.yml', line: 21, field: 'detection.condition', message: "condition: unknown identifier 'selction' at column 7" },
+      {
+        file: 'test.yml',
+        line: 21,
+        field: 'detection.condition',
+        message: "condition: unknown identifier 'selction' at column 7",
+      },
     ]);
   });
 });

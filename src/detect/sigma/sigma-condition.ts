@@ -41,7 +41,12 @@ const KEYWORDS = new Set(['and', 'or', 'not', 'of', 'them', '(', ')']);
 
 /** Converts a `*` pattern into a RegExp matching whole identifiers. */
 function patternRegExp(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 /**
@@ -56,7 +61,11 @@ export function parseCondition(src: string, identifiers: readonly string[]): Con
   const endCol = src.length + 1;
   const expect = (text: string): void => {
     const t = peek();
-    if (t?.text !== text) throw new ConditionError(`expected '${text}' but found ${t ? `'${t.text}'` : 'the end'}`, t?.col ?? endCol);
+    if (t?.text !== text)
+      throw new ConditionError(
+        `expected '${text}' but found ${t ? `'${t.text}'` : 'the end'}`,
+        t?.col ?? endCol,
+      );
     i++;
   };
 
@@ -100,7 +109,10 @@ export function parseCondition(src: string, identifiers: readonly string[]): Con
       i += 2;
       const target = peek();
       if (!target || (KEYWORDS.has(target.text) && target.text !== 'them')) {
-        throw new ConditionError(`expected 'them' or an identifier pattern after 'of'`, target?.col ?? endCol);
+        throw new ConditionError(
+          `expected 'them' or an identifier pattern after 'of'`,
+          target?.col ?? endCol,
+        );
       }
       i++;
       let names: string[];
@@ -110,7 +122,8 @@ export function parseCondition(src: string, identifiers: readonly string[]): Con
       } else {
         const re = patternRegExp(target.text);
         names = identifiers.filter((n) => re.test(n));
-        if (names.length === 0) throw new ConditionError(`pattern '${target.text}' matches no identifier`, target.col);
+        if (names.length === 0)
+          throw new ConditionError(`pattern '${target.text}' matches no identifier`, target.col);
       }
       return { k: 'of', all: t.text === 'all', names };
     }

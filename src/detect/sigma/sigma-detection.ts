@@ -1,8 +1,21 @@
 /**
  * Compilation of a `detection:` block (search identifiers and condition) into one event predicate.
  */
-import { combine, ConditionError, compileCondition, parseCondition, type CondNode } from './sigma-condition.js';
-import { CompileError, compileFieldItem, compileKeywords, parseKey, type CompileOptions, type EventPredicate } from './sigma-values.js';
+import {
+  combine,
+  ConditionError,
+  compileCondition,
+  parseCondition,
+  type CondNode,
+} from './sigma-condition.js';
+import {
+  CompileError,
+  compileFieldItem,
+  compileKeywords,
+  parseKey,
+  type CompileOptions,
+  type EventPredicate,
+} from './sigma-values.js';
 
 /** A compiled detection: the predicate and the fields it reads. */
 export interface CompiledDetection {
@@ -10,10 +23,16 @@ export interface CompiledDetection {
   fields: string[];
 }
 
-const isMapValue = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isMapValue = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A map: every field item must hold (AND). */
-function compileMap(map: Record<string, unknown>, path: ReadonlyArray<string | number>, options: CompileOptions, fields: Set<string>): EventPredicate {
+function compileMap(
+  map: Record<string, unknown>,
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+  fields: Set<string>,
+): EventPredicate {
   const keys = Object.keys(map);
   if (keys.length === 0) throw new CompileError('empty map', path);
   const preds = keys.map((key) => {
@@ -28,7 +47,12 @@ function compileMap(map: Record<string, unknown>, path: ReadonlyArray<string | n
  * A search identifier: a map (AND of its fields), or a list whose maps are ORed and whose strings and numbers
  * are keywords (ORed with the maps).
  */
-export function compileSearch(value: unknown, path: ReadonlyArray<string | number>, options: CompileOptions, fields: Set<string>): EventPredicate {
+export function compileSearch(
+  value: unknown,
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+  fields: Set<string>,
+): EventPredicate {
   if (isMapValue(value)) return compileMap(value, path, options, fields);
   if (!Array.isArray(value)) throw new CompileError('a search identifier must be a map or a list', path);
   if (value.length === 0) throw new CompileError('empty list', path);
@@ -42,7 +66,8 @@ export function compileSearch(value: unknown, path: ReadonlyArray<string | numbe
   if (keywordIdx.length === value.length) {
     preds.push(compileKeywords(value, parseKey('', path), path, options));
   } else {
-    for (const i of keywordIdx) preds.push(compileKeywords(value[i], parseKey('', [...path, i]), [...path, i], options));
+    for (const i of keywordIdx)
+      preds.push(compileKeywords(value[i], parseKey('', [...path, i]), [...path, i], options));
   }
   return combine(preds, false);
 }
@@ -51,9 +76,17 @@ export function compileSearch(value: unknown, path: ReadonlyArray<string | numbe
  * Compiles `detection` (at document path `path`). Every identifier is compiled, used or not, so that its
  * errors surface; a list of conditions is ORed. `timeframe` (Sigma 1) is refused: use a correlation rule.
  */
-export function compileDetection(detection: unknown, path: ReadonlyArray<string | number>, options: CompileOptions): CompiledDetection {
+export function compileDetection(
+  detection: unknown,
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+): CompiledDetection {
   if (!isMapValue(detection)) throw new CompileError('detection must be a map', path);
-  if ('timeframe' in detection) throw new CompileError(`'timeframe' is not supported in detection (use a correlation rule)`, [...path, 'timeframe']);
+  if ('timeframe' in detection)
+    throw new CompileError(`'timeframe' is not supported in detection (use a correlation rule)`, [
+      ...path,
+      'timeframe',
+    ]);
   const condition = detection['condition'];
   if (condition === undefined) throw new CompileError('detection needs a condition', path);
   const fields = new Set<string>();

@@ -33,11 +33,19 @@ detection:
 
 describe('loadRules errors name file, line and field', () => {
   it('bad YAML', async () => {
-    const path = await file('bad-yaml.yml', `${HEAD}  selection:\n    eventName: x\n    eventName: y\n  condition: selection\n`);
+    const path = await file(
+      'bad-yaml.yml',
+      `${HEAD}  selection:\n    eventName: x\n    eventName: y\n  condition: selection\n`,
+    );
     const result = await loadRules([path]);
     expect(result.detections).toEqual([]);
-    expect(result.errors).toEqual([{ file: path, line: 10, field: null, message: 'YAML: Map keys must be unique (column 5)' }]);
-    const indent = await file('bad-indent.yml', `${HEAD}  selection:\n    eventName: x\n   userAgent: y\n  condition: selection\n`);
+    expect(result.errors).toEqual([
+      { file: path, line: 10, field: null, message: 'YAML: Map keys must be unique (column 5)' },
+    ]);
+    const indent = await file(
+      'bad-indent.yml',
+      `${HEAD}  selection:\n    eventName: x\n   userAgent: y\n  condition: selection\n`,
+    );
     expect((await loadRules([indent])).errors[0]).toEqual({
       file: indent,
       line: 10,
@@ -47,21 +55,40 @@ describe('loadRules errors name file, line and field', () => {
   });
 
   it('unknown modifier', async () => {
-    const path = await file('mod.yml', `${HEAD}  selection:\n    eventName: x\n    userAgent|contain: y\n  condition: selection\n`);
+    const path = await file(
+      'mod.yml',
+      `${HEAD}  selection:\n    eventName: x\n    userAgent|contain: y\n  condition: selection\n`,
+    );
     expect((await loadRules([path])).errors).toEqual([
-      { file: path, line: 10, field: 'detection.selection.userAgent|contain', message: "unknown modifier 'contain'" },
+      {
+        file: path,
+        line: 10,
+        field: 'detection.selection.userAgent|contain',
+        message: "unknown modifier 'contain'",
+      },
     ]);
   });
 
   it('unknown condition identifier', async () => {
-    const path = await file('cond.yml', `${HEAD}  selection:\n    eventName: x\n  condition: selection and not filter\n`);
+    const path = await file(
+      'cond.yml',
+      `${HEAD}  selection:\n    eventName: x\n  condition: selection and not filter\n`,
+    );
     expect((await loadRules([path])).errors).toEqual([
-      { file: path, line: 10, field: 'detection.condition', message: "condition: unknown identifier 'filter' at column 19" },
+      {
+        file: path,
+        line: 10,
+        field: 'detection.condition',
+        message: "condition: unknown identifier 'filter' at column 19",
+      },
     ]);
   });
 
   it('bad regex', async () => {
-    const path = await file('re.yml', `${HEAD}  selection:\n    eventName|re: '[a-'\n  condition: selection\n`);
+    const path = await file(
+      're.yml',
+      `${HEAD}  selection:\n    eventName|re: '[a-'\n  condition: selection\n`,
+    );
     expect((await loadRules([path])).errors).toEqual([
       {
         file: path,
@@ -74,7 +101,10 @@ describe('loadRules errors name file, line and field', () => {
   });
 
   it('lookahead and backreference regexes are refused, never evaluated', async () => {
-    const path = await file('look.yml', `${HEAD}  selection:\n    eventName|re:\n      - 'a(?=b)'\n      - '(a)\\1'\n  condition: selection\n`);
+    const path = await file(
+      'look.yml',
+      `${HEAD}  selection:\n    eventName|re:\n      - 'a(?=b)'\n      - '(a)\\1'\n  condition: selection\n`,
+    );
     const errors = (await loadRules([path])).errors;
     expect(errors).toEqual([
       {
@@ -88,9 +118,17 @@ describe('loadRules errors name file, line and field', () => {
   });
 
   it('unknown placeholder', async () => {
-    const path = await file('ph.yml', `${HEAD}  selection:\n    user|expand: '%Admins%'\n  condition: selection\n`);
+    const path = await file(
+      'ph.yml',
+      `${HEAD}  selection:\n    user|expand: '%Admins%'\n  condition: selection\n`,
+    );
     expect((await loadRules([path], { placeholders: { Administrators: ['root'] } })).errors).toEqual([
-      { file: path, line: 9, field: 'detection.selection.user|expand', message: 'unknown placeholder %Admins%' },
+      {
+        file: path,
+        line: 9,
+        field: 'detection.selection.user|expand',
+        message: 'unknown placeholder %Admins%',
+      },
     ]);
   });
 
@@ -101,10 +139,25 @@ describe('loadRules errors name file, line and field', () => {
     );
     expect((await loadRules([path])).errors).toEqual([
       { file: path, line: 1, field: null, message: 'title is required' },
-      { file: path, line: 2, field: 'status', message: 'status must be one of stable, test, experimental, deprecated, unsupported' },
-      { file: path, line: 3, field: 'level', message: 'level must be one of informational, low, medium, high, critical' },
+      {
+        file: path,
+        line: 2,
+        field: 'status',
+        message: 'status must be one of stable, test, experimental, deprecated, unsupported',
+      },
+      {
+        file: path,
+        line: 3,
+        field: 'level',
+        message: 'level must be one of informational, low, medium, high, critical',
+      },
       { file: path, line: 4, field: 'date', message: 'date must be a date YYYY-MM-DD' },
-      { file: path, line: 7, field: 'tags.1', message: "tag 'Bad Tag' must look like namespace.name (lowercase letters, digits, _ - .)" },
+      {
+        file: path,
+        line: 7,
+        field: 'tags.1',
+        message: "tag 'Bad Tag' must look like namespace.name (lowercase letters, digits, _ - .)",
+      },
       { file: path, line: 8, field: 'falsepositives', message: 'falsepositives must be a list of strings' },
       { file: path, line: 9, field: 'logsource', message: 'logsource must be a map' },
     ]);
@@ -112,7 +165,10 @@ describe('loadRules errors name file, line and field', () => {
 
   it('missing detection and condition', async () => {
     const a = await file('nodet.yml', `title: t\nlogsource:\n  product: aws\n`);
-    const b = await file('nocond.yml', `title: t\nlogsource:\n  product: aws\ndetection:\n  sel:\n    a: 1\n`);
+    const b = await file(
+      'nocond.yml',
+      `title: t\nlogsource:\n  product: aws\ndetection:\n  sel:\n    a: 1\n`,
+    );
     expect((await loadRules([a, b])).errors).toEqual([
       { file: a, line: 1, field: null, message: 'detection is required' },
       { file: b, line: 4, field: 'detection', message: 'detection needs a condition' },
@@ -126,7 +182,9 @@ describe('loadRules errors name file, line and field', () => {
     );
     const result = await loadRules([path]);
     expect(result.detections.map((r) => [r.id, r.location])).toEqual([['m-1', { file: path, line: 1 }]]);
-    expect(result.errors).toEqual([{ file: path, line: 12, field: 'detection.sel.a|bogus', message: "unknown modifier 'bogus'" }]);
+    expect(result.errors).toEqual([
+      { file: path, line: 12, field: 'detection.sel.a|bogus', message: "unknown modifier 'bogus'" },
+    ]);
     expect(result.documents.map((d) => [d.index, d.line, d.id, d.status])).toEqual([
       [0, 1, 'm-1', 'ok'],
       [1, 8, 'm-2', 'error'],
@@ -134,23 +192,51 @@ describe('loadRules errors name file, line and field', () => {
   });
 
   it('duplicate ids: the later document is refused', async () => {
-    const a = await file('dup/a.yml', `title: a\nid: same\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`);
-    const b = await file('dup/b.yml', `title: b\nid: same\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`);
+    const a = await file(
+      'dup/a.yml',
+      `title: a\nid: same\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`,
+    );
+    const b = await file(
+      'dup/b.yml',
+      `title: b\nid: same\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`,
+    );
     const result = await loadRules([join(dir, 'dup')]);
     expect(result.detections.map((r) => r.title)).toEqual(['a']);
-    expect(result.errors).toEqual([{ file: b, line: 2, field: 'id', message: `duplicate id same (first in ${a}:1)` }]);
+    expect(result.errors).toEqual([
+      { file: b, line: 2, field: 'id', message: `duplicate id same (first in ${a}:1)` },
+    ]);
+  });
+
+  it('duplicate names: the later document is refused', () => {
+    const doc = (id: string): string =>
+      `title: t\nid: ${id}\nname: same_name\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`;
+    const result = loadRuleTexts([{ file: 'n.yml', text: `${doc('n-1')}---\n${doc('n-2')}` }]);
+    expect(result.detections.map((r) => r.id)).toEqual(['n-1']);
+    expect(result.errors).toEqual([
+      { file: 'n.yml', line: 11, field: 'name', message: 'duplicate name same_name (first in n.yml:1)' },
+    ]);
   });
 
   it('a missing path is an error, not a throw', async () => {
     const missing = join(dir, 'nope');
     const result = await loadRules([missing]);
-    expect(result.errors).toEqual([{ file: missing, line: null, field: null, message: expect.stringMatching(/^cannot read: ENOENT/) as string }]);
+    expect(result.errors).toEqual([
+      {
+        file: missing,
+        line: null,
+        field: null,
+        message: expect.stringMatching(/^cannot read: ENOENT/) as string,
+      },
+    ]);
   });
 });
 
 describe('loadRules reading', () => {
   it('reads .yml and .yaml recursively, ignores other files; meta, keyward block and custom keys', async () => {
-    await file('tree/x/r1.yaml', `title: R1\nid: t-1\nname: r_one\nstatus: test\nauthor: me\nlevel: low\ntags: [attack.t1078.004]\nreferences: [https://example.com]\nfalsepositives: [admins]\nfields: [userIdentity.arn]\ncustom_attribute: anything\nkeyward:\n  suppress: 1h\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: X}\n  condition: sel\n`);
+    await file(
+      'tree/x/r1.yaml',
+      `title: R1\nid: t-1\nname: r_one\nstatus: test\nauthor: me\nlevel: low\ntags: [attack.t1078.004]\nreferences: [https://example.com]\nfalsepositives: [admins]\nfields: [userIdentity.arn]\ncustom_attribute: anything\nkeyward:\n  suppress: 1h\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: X}\n  condition: sel\n`,
+    );
     await file('tree/notes.txt', 'not a rule');
     const result = await loadRules([join(dir, 'tree')]);
     expect(result.errors).toEqual([]);
@@ -176,7 +262,12 @@ describe('loadRules reading', () => {
   });
 
   it('a rule without id gets <file>#<index>; without level, medium', () => {
-    const result = loadRuleTexts([{ file: 'x.yml', text: `title: t\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n` }]);
+    const result = loadRuleTexts([
+      {
+        file: 'x.yml',
+        text: `title: t\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`,
+      },
+    ]);
     expect(result.detections.map((r) => [r.id, r.level])).toEqual([['x.yml#0', 'medium']]);
   });
 
@@ -188,7 +279,13 @@ describe('loadRules reading', () => {
     const doc = result.correlationDocs[0]!;
     expect(doc.index).toBe(1);
     expect(doc.file).toBe('c.yml');
-    expect(doc.doc['correlation']).toEqual({ type: 'event_count', rules: ['base_rule'], 'group-by': ['user'], timespan: '1h', condition: { gte: 10 } });
+    expect(doc.doc['correlation']).toEqual({
+      type: 'event_count',
+      rules: ['base_rule'],
+      'group-by': ['user'],
+      timespan: '1h',
+      condition: { gte: 10 },
+    });
     expect(doc.lineOf([])).toBe(9);
     expect(doc.lineOf(['correlation', 'timespan'])).toBe(17);
     expect(doc.lineOf(['correlation', 'rules', 0])).toBe(14);
@@ -196,15 +293,31 @@ describe('loadRules reading', () => {
   });
 
   it('checkRules: status per file and per document', async () => {
-    const good = await file('check/good.yml', `title: g\nid: g-1\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`);
-    const bad = await file('check/bad.yml', `title: b\nid: b-9\nlogsource: {product: aws}\ndetection:\n  sel: {a|nope: 1}\n  condition: sel\n`);
+    const good = await file(
+      'check/good.yml',
+      `title: g\nid: g-1\nlogsource: {product: aws}\ndetection:\n  sel: {a: 1}\n  condition: sel\n`,
+    );
+    const bad = await file(
+      'check/bad.yml',
+      `title: b\nid: b-9\nlogsource: {product: aws}\ndetection:\n  sel: {a|nope: 1}\n  condition: sel\n`,
+    );
     const report = await checkRules([join(dir, 'check')]);
     expect(report.ok).toBe(false);
-    expect(report.files.map((f) => [f.file, f.status, f.documents.map((d) => [d.id, d.status, d.errors.length])])).toEqual([
+    expect(
+      report.files.map((f) => [f.file, f.status, f.documents.map((d) => [d.id, d.status, d.errors.length])]),
+    ).toEqual([
       [bad, 'error', [['b-9', 'error', 1]]],
       [good, 'ok', [['g-1', 'ok', 0]]],
     ]);
-    expect(report.counts).toEqual({ files: 2, documents: 2, ok: 1, error: 1, detections: 1, filters: 0, correlations: 0 });
+    expect(report.counts).toEqual({
+      files: 2,
+      documents: 2,
+      ok: 1,
+      error: 1,
+      detections: 1,
+      filters: 0,
+      correlations: 0,
+    });
   });
 });
 
@@ -260,15 +373,32 @@ filter:
     const result = loadRuleTexts([
       { file: 'r.yml', text: RULES },
       { file: 'f.yml', text: FILTER.replace('- assume_role', '- assume_role\n    - nosuch') },
-      { file: 'g.yml', text: FILTER.replace('filter-1', 'filter-2').replace('{product: aws}', '{product: gcp}') },
+      {
+        file: 'g.yml',
+        text: FILTER.replace('filter-1', 'filter-2').replace('{product: aws}', '{product: gcp}'),
+      },
     ]);
     expect(result.filters).toEqual([]);
     expect(result.errors).toEqual([
-      { file: 'f.yml', line: 7, field: 'filter.rules.1', message: "no loaded detection rule has id or name 'nosuch'" },
-      { file: 'g.yml', line: 3, field: 'logsource', message: "the filter's logsource does not cover the logsource of rule 'assume_role'" },
+      {
+        file: 'f.yml',
+        line: 7,
+        field: 'filter.rules.1',
+        message: "no loaded detection rule has id or name 'nosuch'",
+      },
+      {
+        file: 'g.yml',
+        line: 3,
+        field: 'logsource',
+        message: "the filter's logsource does not cover the logsource of rule 'assume_role'",
+      },
     ]);
     // Refused filters are applied to nothing.
-    expect(result.detections[0]!.matches(ev({ eventName: 'AssumeRole', userIdentity: { arn: 'arn:aws:iam::1:role/ci' } }))).toBe(true);
+    expect(
+      result.detections[0]!.matches(
+        ev({ eventName: 'AssumeRole', userIdentity: { arn: 'arn:aws:iam::1:role/ci' } }),
+      ),
+    ).toBe(true);
   });
 
   it('filter selections compile with the same errors as rules', () => {
@@ -276,17 +406,43 @@ filter:
       { file: 'r.yml', text: RULES },
       { file: 'f.yml', text: FILTER.replace('condition: selection', 'condition: selection and other') },
     ]);
-    expect(result.errors).toEqual([{ file: 'f.yml', line: 9, field: 'filter.condition', message: "condition: unknown identifier 'other' at column 15" }]);
+    expect(result.errors).toEqual([
+      {
+        file: 'f.yml',
+        line: 9,
+        field: 'filter.condition',
+        message: "condition: unknown identifier 'other' at column 15",
+      },
+    ]);
   });
 });
 
 describe('compiled field accessors', () => {
   it('agree with getField', () => {
     const event = ev(
-      { a: { b: { c: 1 } }, 'a.b': { c: 2 }, 'k8s.io/x': 'lit', n: null, arr: [1, 2], d: { 'e.f': { g: 3 } } },
+      {
+        a: { b: { c: 1 } },
+        'a.b': { c: 2 },
+        'k8s.io/x': 'lit',
+        n: null,
+        arr: [1, 2],
+        d: { 'e.f': { g: 3 } },
+      },
       { 'actor.user.uid': 'u', src_endpoint: { ip: '1.2.3.4' } },
     );
-    for (const f of ['a.b.c', 'a.b', 'k8s.io/x', 'n', 'arr', 'd.e.f.g', 'actor.user.uid', 'src_endpoint.ip', 'missing', 'a.x', 'arr.0']) {
+    for (const f of [
+      'a.b.c',
+      'a.b',
+      'k8s.io/x',
+      'n',
+      'arr',
+      'd.e.f.g',
+      'actor.user.uid',
+      'src_endpoint.ip',
+      'missing',
+      'a.x',
+      'arr.0',
+    ]) {
       expect([f, compileAccessor(f)(event)]).toEqual([f, getField(event, f)]);
     }
   });

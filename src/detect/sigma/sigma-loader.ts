@@ -4,7 +4,16 @@
  * correlation module. Every problem is a RuleLoadError naming file, line and field; a document with an
  * error is left out, the others load.
  */
-import { LEVELS, type DetectionRule, type DetectEvent, type Level, type LogSource, type RawRuleDoc, type RuleLoadError, type RuleLocation } from '../detect-types.js';
+import {
+  LEVELS,
+  type DetectionRule,
+  type DetectEvent,
+  type Level,
+  type LogSource,
+  type RawRuleDoc,
+  type RuleLoadError,
+  type RuleLocation,
+} from '../detect-types.js';
 import { compileDetection } from './sigma-detection.js';
 import { CompileError, type CompileOptions } from './sigma-values.js';
 import { listRuleFiles, parseRuleText, readRuleFile, type ReadFileResult } from './sigma-yaml.js';
@@ -69,11 +78,17 @@ class DocErrors {
   readonly list: RuleLoadError[] = [];
   constructor(private readonly raw: RawRuleDoc) {}
   add(path: ReadonlyArray<string | number>, message: string): void {
-    this.list.push({ file: this.raw.file, line: this.raw.lineOf(path), field: path.length ? path.join('.') : null, message });
+    this.list.push({
+      file: this.raw.file,
+      line: this.raw.lineOf(path),
+      field: path.length ? path.join('.') : null,
+      message,
+    });
   }
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function optString(doc: Record<string, unknown>, key: string, errs: DocErrors, max?: number): string | null {
   const v = doc[key];
@@ -86,7 +101,12 @@ function optString(doc: Record<string, unknown>, key: string, errs: DocErrors, m
   return v;
 }
 
-function optStringList(doc: Record<string, unknown>, key: string, errs: DocErrors, check?: (s: string) => string | null): string[] {
+function optStringList(
+  doc: Record<string, unknown>,
+  key: string,
+  errs: DocErrors,
+  check?: (s: string) => string | null,
+): string[] {
   const v = doc[key];
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) {
@@ -154,7 +174,8 @@ function readDetectionMeta(raw: RawRuleDoc, errs: DocErrors) {
   optString(doc, 'taxonomy', errs, 256);
   optString(doc, 'license', errs);
   const status = optString(doc, 'status', errs);
-  if (status !== null && !STATUSES.includes(status)) errs.add(['status'], `status must be one of ${STATUSES.join(', ')}`);
+  if (status !== null && !STATUSES.includes(status))
+    errs.add(['status'], `status must be one of ${STATUSES.join(', ')}`);
   const description = optString(doc, 'description', errs, 65535);
   const author = optString(doc, 'author', errs);
   const levelText = optString(doc, 'level', errs);
@@ -166,7 +187,9 @@ function readDetectionMeta(raw: RawRuleDoc, errs: DocErrors) {
   checkDate(doc, 'date', errs);
   checkDate(doc, 'modified', errs);
   const references = optStringList(doc, 'references', errs);
-  const tags = optStringList(doc, 'tags', errs, (t) => (TAG_RE.test(t) ? null : `tag '${t}' must look like namespace.name (lowercase letters, digits, _ - .)`));
+  const tags = optStringList(doc, 'tags', errs, (t) =>
+    TAG_RE.test(t) ? null : `tag '${t}' must look like namespace.name (lowercase letters, digits, _ - .)`,
+  );
   const falsepositives = optStringList(doc, 'falsepositives', errs);
   const fields = optStringList(doc, 'fields', errs);
   optStringList(doc, 'scope', errs);
@@ -175,7 +198,8 @@ function readDetectionMeta(raw: RawRuleDoc, errs: DocErrors) {
     if (!Array.isArray(related)) errs.add(['related'], 'related must be a list');
     else
       related.forEach((r: unknown, i) => {
-        if (!isMap(r) || typeof r['id'] !== 'string') errs.add(['related', i], 'related items need an id (string) and a type');
+        if (!isMap(r) || typeof r['id'] !== 'string')
+          errs.add(['related', i], 'related items need an id (string) and a type');
         else if (typeof r['type'] !== 'string' || !RELATED_TYPES.includes(r['type'])) {
           errs.add(['related', i, 'type'], `related type must be one of ${RELATED_TYPES.join(', ')}`);
         }
@@ -183,7 +207,21 @@ function readDetectionMeta(raw: RawRuleDoc, errs: DocErrors) {
   }
   const logsource = readLogsource(doc, errs);
   const keyward = readKeyward(doc, errs);
-  return { title, id, name, status, description, author, level, references, tags, falsepositives, fields, logsource, keyward };
+  return {
+    title,
+    id,
+    name,
+    status,
+    description,
+    author,
+    level,
+    references,
+    tags,
+    falsepositives,
+    fields,
+    logsource,
+    keyward,
+  };
 }
 
 function kindOf(doc: Record<string, unknown>): DocumentKind {
@@ -210,7 +248,11 @@ function compileErrorTo(errs: DocErrors, err: unknown): void {
   else throw err;
 }
 
-function loadDetection(raw: RawRuleDoc, options: CompileOptions, status: DocumentStatus): PendingDetection | null {
+function loadDetection(
+  raw: RawRuleDoc,
+  options: CompileOptions,
+  status: DocumentStatus,
+): PendingDetection | null {
   const errs = new DocErrors(raw);
   const meta = readDetectionMeta(raw, errs);
   let compiled: ReturnType<typeof compileDetection> | null = null;
@@ -264,10 +306,12 @@ function loadFilter(raw: RawRuleDoc, options: CompileOptions, status: DocumentSt
   if (!isMap(block)) errs.add(['filter'], 'filter must be a map with rules, selections and a condition');
   else {
     const list = block['rules'];
-    if (!Array.isArray(list) || list.length === 0) errs.add(['filter', 'rules'], 'filter.rules must be a non-empty list of rule ids or names');
+    if (!Array.isArray(list) || list.length === 0)
+      errs.add(['filter', 'rules'], 'filter.rules must be a non-empty list of rule ids or names');
     else
       list.forEach((r: unknown, i) => {
-        if (typeof r !== 'string') errs.add(['filter', 'rules', i], 'a rule reference must be a string (id or name)');
+        if (typeof r !== 'string')
+          errs.add(['filter', 'rules', i], 'a rule reference must be a string (id or name)');
         else rules.push(r);
       });
     const detection = Object.fromEntries(Object.entries(block).filter(([k]) => k !== 'rules'));
@@ -310,7 +354,11 @@ function logsourceCovers(filter: LogSource, rule: LogSource): boolean {
  * applying filter's condition does (`rule and not filter1 and not filter2`), as pySigma does. A reference to
  * no loaded detection rule, or to one whose logsource the filter does not cover, is an error of the filter.
  */
-function applyFilters(detections: PendingDetection[], filters: PendingFilter[], correlationRefs: Set<string>): Map<PendingDetection, Array<(e: DetectEvent) => boolean>> {
+function applyFilters(
+  detections: PendingDetection[],
+  filters: PendingFilter[],
+  correlationRefs: Set<string>,
+): Map<PendingDetection, Array<(e: DetectEvent) => boolean>> {
   const byRef = new Map<string, PendingDetection>();
   for (const d of detections) {
     byRef.set(d.meta.id, d);
@@ -323,7 +371,12 @@ function applyFilters(detections: PendingDetection[], filters: PendingFilter[], 
       const path = ['filter', 'rules', i];
       const target = byRef.get(ref);
       if (!target) {
-        f.errs.add(path, correlationRefs.has(ref) ? `rule '${ref}' is a correlation; filters apply to detection rules only` : `no loaded detection rule has id or name '${ref}'`);
+        f.errs.add(
+          path,
+          correlationRefs.has(ref)
+            ? `rule '${ref}' is a correlation; filters apply to detection rules only`
+            : `no loaded detection rule has id or name '${ref}'`,
+        );
         return;
       }
       if (!logsourceCovers(f.filter.logsource, target.meta.logsource)) {
@@ -344,7 +397,10 @@ function applyFilters(detections: PendingDetection[], filters: PendingFilter[], 
   return woven;
 }
 
-function withFilters(base: (e: DetectEvent) => boolean, filters: Array<(e: DetectEvent) => boolean> | undefined): (e: DetectEvent) => boolean {
+function withFilters(
+  base: (e: DetectEvent) => boolean,
+  filters: Array<(e: DetectEvent) => boolean> | undefined,
+): (e: DetectEvent) => boolean {
   if (!filters || filters.length === 0) return base;
   if (filters.length === 1) {
     const f = filters[0]!;
@@ -361,7 +417,7 @@ function withFilters(base: (e: DetectEvent) => boolean, filters: Array<(e: Detec
  * Loads every `.yml`/`.yaml` file under `paths` (directories recursively, multi-document files split on
  * `---`). Detection rules are compiled; filters are compiled and applied to the rules they name; correlation
  * documents are returned as RawRuleDoc for the correlation module. Ids must be unique across everything
- * loaded (a later duplicate is an error).
+ * loaded, and so must names (a later duplicate is an error).
  */
 export async function loadRules(paths: string[], options: LoadOptions = {}): Promise<LoadResult> {
   const listed = await listRuleFiles(paths);
@@ -374,7 +430,10 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
  * Loads rules given as text (e.g. posted over HTTP, or in tests), exactly as loadRules loads files; `file` is
  * the name used in locations and errors.
  */
-export function loadRuleTexts(texts: ReadonlyArray<{ file: string; text: string }>, options: LoadOptions = {}): LoadResult {
+export function loadRuleTexts(
+  texts: ReadonlyArray<{ file: string; text: string }>,
+  options: LoadOptions = {},
+): LoadResult {
   return loadParsed(
     texts.map((t) => parseRuleText(t.file, t.text)),
     [],
@@ -390,6 +449,7 @@ function loadParsed(reads: ReadFileResult[], listErrors: RuleLoadError[], option
   const correlationDocs: RawRuleDoc[] = [];
   const correlationStatus: DocumentStatus[] = [];
   const seenIds = new Map<string, RuleLocation>();
+  const seenNames = new Map<string, RuleLocation>();
   const compileOptions: CompileOptions = { placeholders: options.placeholders ?? {} };
 
   for (const read of reads) {
@@ -398,17 +458,46 @@ function loadParsed(reads: ReadFileResult[], listErrors: RuleLoadError[], option
     for (const raw of read.docs) {
       const kind = kindOf(raw.doc);
       const line = raw.lineOf([]);
-      const status: DocumentStatus = { file, index: raw.index, line, kind, id: null, title: null, status: 'ok', errors: [] };
+      const status: DocumentStatus = {
+        file,
+        index: raw.index,
+        line,
+        kind,
+        id: null,
+        title: null,
+        status: 'ok',
+        errors: [],
+      };
       documents.push(status);
       const id = raw.doc['id'];
       if (typeof id === 'string') {
         const first = seenIds.get(id);
         if (first) {
           status.id = id;
-          status.errors.push({ file, line: raw.lineOf(['id']), field: 'id', message: `duplicate id ${id} (first in ${first.file}:${first.line})` });
+          status.errors.push({
+            file,
+            line: raw.lineOf(['id']),
+            field: 'id',
+            message: `duplicate id ${id} (first in ${first.file}:${first.line})`,
+          });
           continue;
         }
         seenIds.set(id, { file, line: line ?? 1 });
+      }
+      const name = raw.doc['name'];
+      if (typeof name === 'string') {
+        const first = seenNames.get(name);
+        if (first) {
+          status.id = typeof id === 'string' ? id : null;
+          status.errors.push({
+            file,
+            line: raw.lineOf(['name']),
+            field: 'name',
+            message: `duplicate name ${name} (first in ${first.file}:${first.line})`,
+          });
+          continue;
+        }
+        seenNames.set(name, { file, line: line ?? 1 });
       }
       if (kind === 'correlation') {
         status.id = typeof id === 'string' ? id : null;
@@ -439,8 +528,19 @@ function loadParsed(reads: ReadFileResult[], listErrors: RuleLoadError[], option
     if (s.errors.length > 0) s.status = 'error';
     errors.push(...s.errors);
   }
-  const rules: DetectionRule[] = detections.map((d) => ({ ...d.meta, kind: 'detection', matches: withFilters(d.base, woven.get(d)) }));
-  return { detections: rules, filters: loadedFilters, correlationDocs, errors, documents, files: reads.map((r) => r.file) };
+  const rules: DetectionRule[] = detections.map((d) => ({
+    ...d.meta,
+    kind: 'detection',
+    matches: withFilters(d.base, woven.get(d)),
+  }));
+  return {
+    detections: rules,
+    filters: loadedFilters,
+    correlationDocs,
+    errors,
+    documents,
+    files: reads.map((r) => r.file),
+  };
 }
 
 /** One file's status in a check report. */
@@ -456,7 +556,15 @@ export interface FileCheck {
 export interface CheckReport {
   ok: boolean;
   files: FileCheck[];
-  counts: { files: number; documents: number; ok: number; error: number; detections: number; filters: number; correlations: number };
+  counts: {
+    files: number;
+    documents: number;
+    ok: number;
+    error: number;
+    detections: number;
+    filters: number;
+    correlations: number;
+  };
 }
 
 /**

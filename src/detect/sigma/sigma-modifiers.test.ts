@@ -16,10 +16,25 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>, Re
   ['value list of numbers and text, as text', { f: [4769, 'Abc'] }, { f: 'aBC' }, { f: 'abcd' }],
   ['value list, cased', { 'f|cased': ['Abc', 'Def'] }, { f: 'Def' }, { f: 'def' }],
   ['value list with a wildcard', { f: ['a*', 'b'] }, { f: 'AXY' }, { f: 'xa' }],
-  ['re with a required literal', { 'f|re': '.+:assumed-role/aws:.+' }, { f: 'arn:aws:sts::1:assumed-role/aws:ec2/i-1' }, { f: 'arn:aws:sts::1:assumed-role/x:ec2' }],
+  [
+    're with a required literal',
+    { 'f|re': '.+:assumed-role/aws:.+' },
+    { f: 'arn:aws:sts::1:assumed-role/aws:ec2/i-1' },
+    { f: 'arn:aws:sts::1:assumed-role/x:ec2' },
+  ],
   ['re|i with a required literal', { 'f|re|i': '^abc+d' }, { f: 'ABCCD' }, { f: 'ABD' }],
-  ['all: AND of values', { 'f|contains|all': ['-enc', 'hidden'] }, { f: 'x -enc y hidden' }, { f: 'x -enc y' }],
-  ['all over an array field: each value by any element', { 'f|contains|all': ['a1', 'b2'] }, { f: ['xa1', 'b2y'] }, { f: ['xa1', 'zz'] }],
+  [
+    'all: AND of values',
+    { 'f|contains|all': ['-enc', 'hidden'] },
+    { f: 'x -enc y hidden' },
+    { f: 'x -enc y' },
+  ],
+  [
+    'all over an array field: each value by any element',
+    { 'f|contains|all': ['a1', 'b2'] },
+    { f: ['xa1', 'b2y'] },
+    { f: ['xa1', 'zz'] },
+  ],
   ['exists: true', { 'f|exists': true }, { f: null }, { g: 1 }],
   ['exists: false', { 'f|exists': false }, { g: 1 }, { f: '' }],
   ['neq: none of the values', { 'f|neq': ['a', 'b'] }, { f: 'c' }, { f: 'A' }],
@@ -32,33 +47,93 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>, Re
   ['re without m: ^ only at the start', { 'f|re': '^b$' }, { f: 'b' }, { f: 'a\nb' }],
   ['re|s: dot matches newline', { 'f|re|s': 'a.b' }, { f: 'a\nb' }, { f: 'a\n\nb' }],
   ['re without s: dot stops at newline', { 'f|re': 'a.b' }, { f: 'axb' }, { f: 'a\nb' }],
-  ['base64 (case-sensitive: case carries the data)', { 'f|base64': 'cmd' }, { f: b64('cmd') }, { f: b64('cmd').toLowerCase() }],
-  ['base64|contains', { 'f|base64|contains': 'http://' }, { f: `xx${b64('http://')}yy` }, { f: b64('https://') }],
+  [
+    'base64 (case-sensitive: case carries the data)',
+    { 'f|base64': 'cmd' },
+    { f: b64('cmd') },
+    { f: b64('cmd').toLowerCase() },
+  ],
+  [
+    'base64|contains',
+    { 'f|base64|contains': 'http://' },
+    { f: `xx${b64('http://')}yy` },
+    { f: b64('https://') },
+  ],
   ['utf16le|base64', { 'f|utf16le|base64': 'cmd' }, { f: 'YwBtAGQA' }, { f: b64('cmd') }],
   ['wide = utf16le', { 'f|wide|base64': 'cmd' }, { f: 'YwBtAGQA' }, { f: 'AGMAbQBk' }],
   ['utf16be|base64', { 'f|utf16be|base64': 'cmd' }, { f: 'AGMAbQBk' }, { f: 'YwBtAGQA' }],
-  ['utf16|base64: BOM then little endian', { 'f|utf16|base64': 'cmd' }, { f: '//5jAG0AZAA=' }, { f: 'YwBtAGQA' }],
+  [
+    'utf16|base64: BOM then little endian',
+    { 'f|utf16|base64': 'cmd' },
+    { f: '//5jAG0AZAA=' },
+    { f: 'YwBtAGQA' },
+  ],
   ['lt', { 'f|lt': 10 }, { f: 9.5 }, { f: 10 }],
   ['lte', { 'f|lte': 10 }, { f: '10' }, { f: 11 }],
   ['gt', { 'f|gt': 10 }, { f: 11 }, { f: 'eleven' }],
   ['gte', { 'f|gte': 10 }, { f: 10 }, { f: 9 }],
-  ['minute', { 'eventTime|minute': 15 }, { eventTime: '2024-03-07T22:15:30Z' }, { eventTime: '2024-03-07T22:16:30Z' }],
-  ['hour', { 'eventTime|hour': 22 }, { eventTime: '2024-03-07T22:15:30Z' }, { eventTime: '2024-03-07T21:15:30Z' }],
-  ['hour|gte', { 'eventTime|hour|gte': 20 }, { eventTime: '2024-03-07T23:00:00Z' }, { eventTime: '2024-03-07T08:00:00Z' }],
-  ['day', { 'eventTime|day': 7 }, { eventTime: '2024-03-07T22:15:30Z' }, { eventTime: '2024-03-08T22:15:30Z' }],
-  ['week (ISO)', { 'eventTime|week': 10 }, { eventTime: '2024-03-07T22:15:30Z' }, { eventTime: '2024-03-11T00:00:00Z' }],
-  ['month', { 'eventTime|month': 3 }, { eventTime: '2024-03-07T22:15:30Z' }, { eventTime: '2024-04-07T22:15:30Z' }],
+  [
+    'minute',
+    { 'eventTime|minute': 15 },
+    { eventTime: '2024-03-07T22:15:30Z' },
+    { eventTime: '2024-03-07T22:16:30Z' },
+  ],
+  [
+    'hour',
+    { 'eventTime|hour': 22 },
+    { eventTime: '2024-03-07T22:15:30Z' },
+    { eventTime: '2024-03-07T21:15:30Z' },
+  ],
+  [
+    'hour|gte',
+    { 'eventTime|hour|gte': 20 },
+    { eventTime: '2024-03-07T23:00:00Z' },
+    { eventTime: '2024-03-07T08:00:00Z' },
+  ],
+  [
+    'day',
+    { 'eventTime|day': 7 },
+    { eventTime: '2024-03-07T22:15:30Z' },
+    { eventTime: '2024-03-08T22:15:30Z' },
+  ],
+  [
+    'week (ISO)',
+    { 'eventTime|week': 10 },
+    { eventTime: '2024-03-07T22:15:30Z' },
+    { eventTime: '2024-03-11T00:00:00Z' },
+  ],
+  [
+    'month',
+    { 'eventTime|month': 3 },
+    { eventTime: '2024-03-07T22:15:30Z' },
+    { eventTime: '2024-04-07T22:15:30Z' },
+  ],
   ['year', { 'eventTime|year': 2024 }, { eventTime: '2024-03-07T22:15:30Z' }, { eventTime: 'not a date' }],
-  ['time part of epoch milliseconds', { 't|hour': 22 }, { t: Date.parse('2024-03-07T22:15:30Z') }, { t: Date.parse('2024-03-07T02:15:30Z') }],
+  [
+    'time part of epoch milliseconds',
+    { 't|hour': 22 },
+    { t: Date.parse('2024-03-07T22:15:30Z') },
+    { t: Date.parse('2024-03-07T02:15:30Z') },
+  ],
   ['cidr IPv4', { 'ip|cidr': '10.0.0.0/8' }, { ip: '10.200.3.4' }, { ip: '11.0.0.1' }],
-  ['cidr IPv4 list', { 'ip|cidr': ['192.168.0.0/16', '172.16.0.0/12'] }, { ip: '172.31.255.255' }, { ip: '172.32.0.0' }],
+  [
+    'cidr IPv4 list',
+    { 'ip|cidr': ['192.168.0.0/16', '172.16.0.0/12'] },
+    { ip: '172.31.255.255' },
+    { ip: '172.32.0.0' },
+  ],
   ['cidr IPv6', { 'ip|cidr': '2001:db8::/32' }, { ip: '2001:DB8:0:1::5' }, { ip: '2001:db9::1' }],
   ['cidr: not an IP', { 'ip|cidr': '0.0.0.0/0' }, { ip: '1.2.3.4' }, { ip: 'example.com' }],
   ['cidr|neq', { 'ip|cidr|neq': '10.0.0.0/8' }, { ip: '8.8.8.8' }, { ip: '10.0.0.1' }],
   ['fieldref', { 'a|fieldref': 'b.c' }, { a: 'X', b: { c: 'x' } }, { a: 'x', b: { c: 'y' } }],
   ['fieldref|cased', { 'a|fieldref|cased': 'b' }, { a: 'X', b: 'X' }, { a: 'X', b: 'x' }],
   ['fieldref|neq', { 'a|fieldref|neq': 'b' }, { a: 'x', b: 'y' }, { a: 'x', b: 'X' }],
-  ['fieldref: an absent field is neither equal nor different', { 'a|fieldref|neq': 'b' }, { a: 'x', b: 'y' }, { a: 'x' }],
+  [
+    'fieldref: an absent field is neither equal nor different',
+    { 'a|fieldref|neq': 'b' },
+    { a: 'x', b: 'y' },
+    { a: 'x' },
+  ],
   ['null: absent', { f: null }, {}, { f: '' }],
   ['null: null', { f: null }, { f: null }, { f: 'x' }],
   ['empty string', { f: '' }, { f: '' }, {}],
@@ -77,11 +152,31 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>, Re
   ['a lone backslash is itself', { f: 'C:\\Windows' }, { f: 'c:\\windows' }, { f: 'C:Windows' }],
   ['\\\\\\\\ is two backslashes', { f: 'a\\\\\\\\b' }, { f: 'a\\\\b' }, { f: 'a\\b' }],
   ['array field: any element', { f: 'x' }, { f: ['a', 'X'] }, { f: ['a', 'b'] }],
-  ['nested dotted path', { 'userIdentity.type': 'Root' }, { userIdentity: { type: 'Root' } }, { userIdentity: { type: 'IAMUser' } }],
-  ['literal dotted key', { 'kubernetes.io/name': 'x' }, { 'kubernetes.io/name': 'x' }, { kubernetes: { 'io/name': 'y' } }],
-  ['object field: any value inside it', { 'f|contains': 'Suspended' }, { f: { b: 'x', c: { Status: 'Suspended' } } }, { f: { Suspended: 'Enabled' } }],
+  [
+    'nested dotted path',
+    { 'userIdentity.type': 'Root' },
+    { userIdentity: { type: 'Root' } },
+    { userIdentity: { type: 'IAMUser' } },
+  ],
+  [
+    'literal dotted key',
+    { 'kubernetes.io/name': 'x' },
+    { 'kubernetes.io/name': 'x' },
+    { kubernetes: { 'io/name': 'y' } },
+  ],
+  [
+    'object field: any value inside it',
+    { 'f|contains': 'Suspended' },
+    { f: { b: 'x', c: { Status: 'Suspended' } } },
+    { f: { Suspended: 'Enabled' } },
+  ],
   ['object field: an empty object has nothing to match', { f: '*' }, { f: { a: '' } }, { f: {} }],
-  ['object field with neq: no value inside equals', { 'f|neq': 'x' }, { f: { a: 'y', b: ['z'] } }, { f: { a: 'y', b: ['X'] } }],
+  [
+    'object field with neq: no value inside equals',
+    { 'f|neq': 'x' },
+    { f: { a: 'y', b: ['z'] } },
+    { f: { a: 'y', b: ['X'] } },
+  ],
 ];
 
 describe('value modifiers (sigma-appendix-modifiers.md)', () => {
@@ -102,7 +197,9 @@ describe('value modifiers (sigma-appendix-modifiers.md)', () => {
   it('utf16le|base64offset|contains round trip: PowerShell -EncodedCommand text', () => {
     const rule = selection({ 'f|utf16le|base64offset|contains': 'Invoke-Expression' });
     for (const prefix of ['', 'x', 'xy', 'iex; ']) {
-      expect(rule.matches(ev({ f: b64(`${prefix}Invoke-Expression (New-Object Net.WebClient)`, 'utf16le') }))).toBe(true);
+      expect(
+        rule.matches(ev({ f: b64(`${prefix}Invoke-Expression (New-Object Net.WebClient)`, 'utf16le') })),
+      ).toBe(true);
       expect(rule.matches(ev({ f: b64(`${prefix}Invoke-Command`, 'utf16le') }))).toBe(false);
     }
   });
@@ -164,7 +261,9 @@ describe('value modifiers (sigma-appendix-modifiers.md)', () => {
   it('fields come from the raw record first, then the normalized fields', () => {
     const rule = selection({ 'actor.user.uid': 'agt_1' });
     expect(rule.matches(ev({}, { 'actor.user.uid': 'agt_1' }))).toBe(true);
-    expect(rule.matches(ev({ actor: { user: { uid: 'other' } } }, { 'actor.user.uid': 'agt_1' }))).toBe(false);
+    expect(rule.matches(ev({ actor: { user: { uid: 'other' } } }, { 'actor.user.uid': 'agt_1' }))).toBe(
+      false,
+    );
   });
 });
 
@@ -179,7 +278,10 @@ describe('modifier combinations the engine refuses', () => {
     [{ 'f|i': 'x' }, "modifier 'i' is a sub-modifier of 're' and must follow it"],
     [{ 'f|contains|startswith': 'x' }, "modifiers 'contains' and 'startswith' cannot be combined"],
     [{ 'f|re|contains': 'x' }, "modifier 'contains' cannot be combined with 're'"],
-    [{ 'f|utf16le': 'x' }, "modifier 'utf16le' must be followed by 'base64' or 'base64offset' (events are text, not bytes)"],
+    [
+      { 'f|utf16le': 'x' },
+      "modifier 'utf16le' must be followed by 'base64' or 'base64offset' (events are text, not bytes)",
+    ],
     [{ 'f|base64|base64offset': 'x' }, "modifiers 'base64' and 'base64offset' cannot be combined"],
     [{ 'f|contains|base64': 'x' }, "'base64' cannot encode a value with wildcards (*x*)"],
     [{ 'f|exists|neq': true }, "modifier 'exists' cannot be combined with other modifiers"],

@@ -182,7 +182,9 @@ const isAscii = (s: string): boolean => {
  * here and the value once per call; `cased` compares as is.
  */
 export function compilePattern(tokens: Token[], cased: boolean): StringMatcher {
-  const toks = normalize(tokens).map((t) => (t.t === 'lit' && !cased ? { t: 'lit' as const, s: t.s.toLowerCase() } : t));
+  const toks = normalize(tokens).map((t) =>
+    t.t === 'lit' && !cased ? { t: 'lit' as const, s: t.s.toLowerCase() } : t,
+  );
   if (toks.some((t) => t.t === 'ph')) throw new Error('internal: placeholder left in a compiled pattern');
   const fold = cased ? (s: string): string => s : (s: string): string => s.toLowerCase();
   if (toks.every((t) => t.t === 'lit' || t.t === 'any')) return compileSegments(toks, fold, cased);

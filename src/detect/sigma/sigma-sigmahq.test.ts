@@ -36,7 +36,15 @@ describe('SigmaHQ rules (cloud/aws, application/github)', () => {
     expect(result.correlationDocs).toEqual([]);
     const report = summarizeLoad(result);
     expect(report.ok).toBe(true);
-    expect(report.counts).toEqual({ files: 72, documents: 72, ok: 72, error: 0, detections: 72, filters: 0, correlations: 0 });
+    expect(report.counts).toEqual({
+      files: 72,
+      documents: 72,
+      ok: 72,
+      error: 0,
+      detections: 72,
+      filters: 0,
+      correlations: 0,
+    });
   });
 
   // [rule id (file), matching record, non-matching record]
@@ -44,19 +52,30 @@ describe('SigmaHQ rules (cloud/aws, application/github)', () => {
     [
       '8ad1600d-e9dc-4251-b0ee-a65268f29add',
       'aws_root_account_usage: root, not a service event',
-      cloudtrail({ userIdentity: { type: 'Root', arn: 'arn:aws:iam::111122223333:root' }, eventName: 'ListBuckets' }),
+      cloudtrail({
+        userIdentity: { type: 'Root', arn: 'arn:aws:iam::111122223333:root' },
+        eventName: 'ListBuckets',
+      }),
       cloudtrail({ userIdentity: { type: 'Root' }, eventType: 'AwsServiceEvent', eventName: 'ListBuckets' }),
     ],
     [
       '4db60cc0-36fb-42b7-9b58-a5b53019fb74',
       'aws_cloudtrail_disable_logging',
-      cloudtrail({ eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging', requestParameters: { name: 'main' } }),
+      cloudtrail({
+        eventSource: 'cloudtrail.amazonaws.com',
+        eventName: 'StopLogging',
+        requestParameters: { name: 'main' },
+      }),
       cloudtrail({ eventSource: 'cloudtrail.amazonaws.com', eventName: 'StartLogging' }),
     ],
     [
       '055fb148-60f8-462d-ad16-26926ce050f1',
       'aws_update_login_profile (fieldref filter)',
-      cloudtrail({ eventSource: 'iam.amazonaws.com', eventName: 'UpdateLoginProfile', requestParameters: { userName: 'bob' } }),
+      cloudtrail({
+        eventSource: 'iam.amazonaws.com',
+        eventName: 'UpdateLoginProfile',
+        requestParameters: { userName: 'bob' },
+      }),
       cloudtrail({
         eventSource: 'iam.amazonaws.com',
         eventName: 'UpdateLoginProfile',
@@ -67,12 +86,18 @@ describe('SigmaHQ rules (cloud/aws, application/github)', () => {
       '352a918a-34d8-4882-8470-44830c507aa3',
       'aws_cloudtrail_imds_malicious_usage (re, list-of-maps filter)',
       cloudtrail({
-        userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc' },
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc',
+        },
         eventSource: 'ec2.amazonaws.com',
         eventName: 'DescribeInstances',
       }),
       cloudtrail({
-        userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc' },
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::111122223333:assumed-role/aws:ec2-instance/i-0abc',
+        },
         eventSource: 'ec2.amazonaws.com',
         eventName: 'DescribeInstances',
         sourceIPAddress: 'AWS Internal',
@@ -95,14 +120,32 @@ describe('SigmaHQ rules (cloud/aws, application/github)', () => {
     [
       '77caf516-34e5-4df9-b4db-20744fea0a60',
       'aws_cloudtrail_console_login_success_without_mfa (nested paths)',
-      cloudtrail({ eventName: 'ConsoleLogin', additionalEventData: { MFAUsed: 'No' }, responseElements: { ConsoleLogin: 'Success' } }),
-      cloudtrail({ eventName: 'ConsoleLogin', additionalEventData: { MFAUsed: 'Yes' }, responseElements: { ConsoleLogin: 'Success' } }),
+      cloudtrail({
+        eventName: 'ConsoleLogin',
+        additionalEventData: { MFAUsed: 'No' },
+        responseElements: { ConsoleLogin: 'Success' },
+      }),
+      cloudtrail({
+        eventName: 'ConsoleLogin',
+        additionalEventData: { MFAUsed: 'Yes' },
+        responseElements: { ConsoleLogin: 'Success' },
+      }),
     ],
     [
       'f9405037-bc97-4eb7-baba-167dad399b83',
       'github_new_secret_created',
-      { action: 'repo.create_actions_secret', actor: 'mallory', repo: 'acme/app', '@timestamp': 1709849730000 },
-      { action: 'repo.remove_actions_secret', actor: 'mallory', repo: 'acme/app', '@timestamp': 1709849730000 },
+      {
+        action: 'repo.create_actions_secret',
+        actor: 'mallory',
+        repo: 'acme/app',
+        '@timestamp': 1709849730000,
+      },
+      {
+        action: 'repo.remove_actions_secret',
+        actor: 'mallory',
+        repo: 'acme/app',
+        '@timestamp': 1709849730000,
+      },
     ],
   ];
 
@@ -115,8 +158,14 @@ describe('SigmaHQ rules (cloud/aws, application/github)', () => {
   it('aws_ec2_vm_export_failure: fires only without error and without Failure in responseElements', () => {
     const r = result.detections.find((d) => d.location.file.endsWith('aws_ec2_vm_export_failure.yml'))!;
     const base = { eventName: 'CreateInstanceExportTask', eventSource: 'ec2.amazonaws.com' };
-    expect(r.matches(ev(cloudtrail({ ...base, responseElements: { exportTask: { state: 'active' } } })))).toBe(true);
+    expect(
+      r.matches(ev(cloudtrail({ ...base, responseElements: { exportTask: { state: 'active' } } }))),
+    ).toBe(true);
     expect(r.matches(ev(cloudtrail({ ...base, errorCode: 'AccessDenied' })))).toBe(false);
-    expect(r.matches(ev(cloudtrail({ ...base, responseElements: { exportTask: { statusMessage: 'Failure: no disk' } } })))).toBe(false);
+    expect(
+      r.matches(
+        ev(cloudtrail({ ...base, responseElements: { exportTask: { statusMessage: 'Failure: no disk' } } })),
+      ),
+    ).toBe(false);
   });
 });

@@ -18,7 +18,12 @@ export function ev(raw: Record<string, unknown>, fields: Record<string, unknown>
 
 /** Loads one rule document made of a title, a logsource and `detection`. */
 export function loadDetection(detection: Record<string, unknown>, options: LoadOptions = {}): LoadResult {
-  const text = stringify({ title: 'test rule', id: 'r-1', logsource: { product: 'aws', service: 'cloudtrail' }, detection });
+  const text = stringify({
+    title: 'test rule',
+    id: 'r-1',
+    logsource: { product: 'aws', service: 'cloudtrail' },
+    detection,
+  });
   return loadRuleTexts([{ file: 'test.yml', text }], options);
 }
 
@@ -26,7 +31,8 @@ export function loadDetection(detection: Record<string, unknown>, options: LoadO
 export function ruleOf(detection: Record<string, unknown>, options: LoadOptions = {}): DetectionRule {
   const result = loadDetection(detection, options);
   const rule = result.detections[0];
-  if (!rule || result.errors.length > 0) throw new Error(`rule did not load: ${JSON.stringify(result.errors)}`);
+  if (!rule || result.errors.length > 0)
+    throw new Error(`rule did not load: ${JSON.stringify(result.errors)}`);
   return rule;
 }
 

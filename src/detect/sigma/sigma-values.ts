@@ -102,7 +102,8 @@ export function parseKey(key: string, path: ReadonlyArray<string | number>): Par
     if (seen.has(m)) fail(`modifier '${m}' is given twice`);
     seen.add(m);
     if (has(RE_FLAGS, m)) {
-      if (prev !== 're' && !has(RE_FLAGS, prev)) fail(`modifier '${m}' is a sub-modifier of 're' and must follow it`);
+      if (prev !== 're' && !has(RE_FLAGS, prev))
+        fail(`modifier '${m}' is a sub-modifier of 're' and must follow it`);
       parsed.reFlags.add(m);
     } else if (!KNOWN.has(m)) {
       fail(`unknown modifier '${m}'`);
@@ -137,7 +138,9 @@ function checkCombination(p: ParsedKey, fail: (message: string) => never): void 
   if (utf16.length === 1) {
     const at = p.transforms.indexOf(utf16[0]!);
     if (!p.transforms.slice(at + 1).some((t) => t === 'base64' || t === 'base64offset')) {
-      fail(`modifier '${utf16[0]}' must be followed by 'base64' or 'base64offset' (events are text, not bytes)`);
+      fail(
+        `modifier '${utf16[0]}' must be followed by 'base64' or 'base64offset' (events are text, not bytes)`,
+      );
     }
   }
   const special = p.type ?? p.compare ?? p.time;
@@ -145,7 +148,8 @@ function checkCombination(p: ParsedKey, fail: (message: string) => never): void 
     const other = p.transforms[0];
     if (other) fail(`modifier '${other}' cannot be combined with '${special}'`);
   }
-  if (p.type === 'exists' && p.mods.length > 1) fail(`modifier 'exists' cannot be combined with other modifiers`);
+  if (p.type === 'exists' && p.mods.length > 1)
+    fail(`modifier 'exists' cannot be combined with other modifiers`);
   if (p.compare && p.type) fail(`modifier '${p.compare}' cannot be combined with '${p.type}'`);
   if (p.time && p.type) fail(`modifier '${p.time}' cannot be combined with '${p.type}'`);
   if (p.compare && p.neq) fail(`modifiers '${p.compare}' and 'neq' cannot be combined`);
@@ -191,7 +195,8 @@ function anyElement(v: unknown, pred: ScalarPredicate, depth = 0): boolean {
     return false;
   }
   for (const key in v) {
-    if (Object.hasOwn(v, key) && anyElement((v as Record<string, unknown>)[key], pred, depth + 1)) return true;
+    if (Object.hasOwn(v, key) && anyElement((v as Record<string, unknown>)[key], pred, depth + 1))
+      return true;
   }
   return false;
 }
@@ -205,7 +210,8 @@ function anyStringLeaf(node: unknown, pred: ScalarPredicate, depth: number): boo
     return false;
   }
   for (const key in node) {
-    if (Object.hasOwn(node, key) && anyStringLeaf((node as Record<string, unknown>)[key], pred, depth + 1)) return true;
+    if (Object.hasOwn(node, key) && anyStringLeaf((node as Record<string, unknown>)[key], pred, depth + 1))
+      return true;
   }
   return false;
 }
@@ -219,14 +225,23 @@ function orScalar(ps: ScalarPredicate[]): ScalarPredicate {
 }
 
 /** The values of an item, each with its path; refuses nested structures and misplaced nulls. */
-function valueList(value: unknown, path: ReadonlyArray<string | number>, p: ParsedKey): Array<{ v: unknown; path: ReadonlyArray<string | number> }> {
-  const items = Array.isArray(value) ? value.map((v, i) => ({ v: v as unknown, path: [...path, i] })) : [{ v: value, path }];
+function valueList(
+  value: unknown,
+  path: ReadonlyArray<string | number>,
+  p: ParsedKey,
+): Array<{ v: unknown; path: ReadonlyArray<string | number> }> {
+  const items = Array.isArray(value)
+    ? value.map((v, i) => ({ v: v as unknown, path: [...path, i] }))
+    : [{ v: value, path }];
   if (items.length === 0) throw new CompileError('empty value list', path);
   for (const it of items) {
-    if (it.v !== null && typeof it.v === 'object') throw new CompileError('a value must be a string, number, boolean or null', it.path);
-    if (it.v === null && items.length > 1) throw new CompileError('null cannot be part of a value list (use a separate selection)', it.path);
+    if (it.v !== null && typeof it.v === 'object')
+      throw new CompileError('a value must be a string, number, boolean or null', it.path);
+    if (it.v === null && items.length > 1)
+      throw new CompileError('null cannot be part of a value list (use a separate selection)', it.path);
   }
-  if (p.all && items.length < 2) throw new CompileError(`modifier 'all' needs a list of two or more values`, path);
+  if (p.all && items.length < 2)
+    throw new CompileError(`modifier 'all' needs a list of two or more values`, path);
   return items;
 }
 
@@ -244,7 +259,13 @@ function stringAlternatives(
     throw new CompileError(`modifier '${p.transforms[0] ?? 'keyword'}' needs a string or number value`, path);
   }
   const expand = p.transforms.includes('expand');
-  let alts: Alt[] = [{ k: 'str', toks: typeof v === 'string' ? parseSigmaString(v, expand) : literal(String(v)), cased: false }];
+  let alts: Alt[] = [
+    {
+      k: 'str',
+      toks: typeof v === 'string' ? parseSigmaString(v, expand) : literal(String(v)),
+      cased: false,
+    },
+  ];
   for (const t of p.transforms) alts = alts.flatMap((a) => transform(t, a, path, options));
   if (implicitContains) alts = alts.map((a) => (a.k === 'str' ? { ...a, toks: wrapContains(a.toks) } : a));
   return alts;
@@ -255,11 +276,13 @@ const MAX_WINDASH_PERMUTATIONS = 625;
 /** Plain text of a string alternative, for encodings: wildcards and placeholders are refused. */
 function plainForEncoding(a: Alt, mod: string, path: ReadonlyArray<string | number>): string[] {
   if (a.k !== 'str') throw new Error('internal');
-  if (a.toks.some((t) => t.t === 'ph')) throw new CompileError(`placeholders must be expanded ('expand') before '${mod}'`, path);
+  if (a.toks.some((t) => t.t === 'ph'))
+    throw new CompileError(`placeholders must be expanded ('expand') before '${mod}'`, path);
   const perms = expandClasses(a.toks, MAX_WINDASH_PERMUTATIONS);
   if (!perms) throw new CompileError(`too many windash permutations for '${mod}'`, path);
   return perms.map((toks) => {
-    if (!isPlain(toks)) throw new CompileError(`'${mod}' cannot encode a value with wildcards (${render(a.toks)})`, path);
+    if (!isPlain(toks))
+      throw new CompileError(`'${mod}' cannot encode a value with wildcards (${render(a.toks)})`, path);
     return plainText(toks);
   });
 }
@@ -288,9 +311,15 @@ function transform(t: string, a: Alt, path: ReadonlyArray<string | number>, opti
     case 'utf16':
       return plainForEncoding(a, t, path).map((s) => ({ k: 'bytes' as const, b: encodeUtf16(s, t) }));
     case 'base64':
-      return bytesOf(a, t, path).map((b) => ({ k: 'str' as const, toks: literal(b.toString('base64')), cased: true }));
+      return bytesOf(a, t, path).map((b) => ({
+        k: 'str' as const,
+        toks: literal(b.toString('base64')),
+        cased: true,
+      }));
     case 'base64offset':
-      return bytesOf(a, t, path).flatMap((b) => base64Offsets(b).map((s) => ({ k: 'str' as const, toks: literal(s), cased: true })));
+      return bytesOf(a, t, path).flatMap((b) =>
+        base64Offsets(b).map((s) => ({ k: 'str' as const, toks: literal(s), cased: true })),
+      );
     default:
       throw new Error(`internal: transform ${t}`);
   }
@@ -326,7 +355,11 @@ export function base64Offsets(bytes: Buffer): string[] {
   return out;
 }
 
-function expandPlaceholders(toks: Token[], path: ReadonlyArray<string | number>, options: CompileOptions): Token[][] {
+function expandPlaceholders(
+  toks: Token[],
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+): Token[][] {
   let results: Token[][] = [[]];
   for (const tok of toks) {
     if (tok.t !== 'ph') {
@@ -354,7 +387,13 @@ function altPredicate(a: Alt, cased: boolean): ScalarPredicate {
 }
 
 /** The matcher of one value: a number or boolean without transformations compares as such. */
-function plainValuePredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<string | number>, options: CompileOptions, implicitContains: boolean): ScalarPredicate {
+function plainValuePredicate(
+  v: unknown,
+  p: ParsedKey,
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+  implicitContains: boolean,
+): ScalarPredicate {
   if (p.transforms.length === 0 && !implicitContains) {
     if (typeof v === 'number') {
       const text = String(v);
@@ -365,8 +404,11 @@ function plainValuePredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<strin
       return (x) => x === v || (typeof x === 'string' && x.toLowerCase() === text);
     }
   }
-  if (typeof v === 'boolean') throw new CompileError(`modifier '${p.transforms[0] ?? 'keyword'}' needs a string or number value`, path);
-  return orScalar(stringAlternatives(v, p, path, options, implicitContains).map((a) => altPredicate(a, p.cased)));
+  if (typeof v === 'boolean')
+    throw new CompileError(`modifier '${p.transforms[0] ?? 'keyword'}' needs a string or number value`, path);
+  return orScalar(
+    stringAlternatives(v, p, path, options, implicitContains).map((a) => altPredicate(a, p.cased)),
+  );
 }
 
 function regexPredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<string | number>): ScalarPredicate {
@@ -454,7 +496,10 @@ export function requiredLiteral(pattern: string): string | null {
 }
 
 /** Parses `addr/prefix` (or a bare address) for `cidr`. */
-function parseCidr(v: unknown, path: ReadonlyArray<string | number>): { addr: string; prefix: number; type: 'ipv4' | 'ipv6' } {
+function parseCidr(
+  v: unknown,
+  path: ReadonlyArray<string | number>,
+): { addr: string; prefix: number; type: 'ipv4' | 'ipv6' } {
   if (typeof v !== 'string') throw new CompileError(`modifier 'cidr' needs a string value`, path);
   const [addr = '', prefixText, extra] = v.split('/');
   const version = isIP(addr);
@@ -556,7 +601,12 @@ function literalSetPredicate(items: Array<{ v: unknown }>, p: ParsedKey): Scalar
 }
 
 /** Compiles `field|mods: value(s)` (field non-empty) into an event predicate. */
-export function compileFieldItem(key: string, value: unknown, path: ReadonlyArray<string | number>, options: CompileOptions): { pred: EventPredicate; fields: string[] } {
+export function compileFieldItem(
+  key: string,
+  value: unknown,
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+): { pred: EventPredicate; fields: string[] } {
   const p = parseKey(key, path);
   if (p.field === '') return { pred: compileKeywords(value, p, path, options), fields: [] };
   const acc = compileAccessor(p.field);
@@ -580,7 +630,8 @@ export function compileFieldItem(key: string, value: unknown, path: ReadonlyArra
 
   if (p.type === 'fieldref') {
     const refs = items.map((it) => {
-      if (typeof it.v !== 'string' || it.v === '') throw new CompileError(`modifier 'fieldref' needs a field name`, it.path);
+      if (typeof it.v !== 'string' || it.v === '')
+        throw new CompileError(`modifier 'fieldref' needs a field name`, it.path);
       fields.push(it.v);
       return compileAccessor(it.v);
     });
@@ -595,7 +646,8 @@ export function compileFieldItem(key: string, value: unknown, path: ReadonlyArra
   } else if (p.time) {
     const part = timePart(p.time);
     preds = items.map((it) => {
-      if (typeof it.v !== 'number' || !Number.isInteger(it.v)) throw new CompileError(`modifier '${p.time}' needs an integer value`, it.path);
+      if (typeof it.v !== 'number' || !Number.isInteger(it.v))
+        throw new CompileError(`modifier '${p.time}' needs an integer value`, it.path);
       const cmp = compareWith(p.compare, it.v);
       return (x: unknown) => {
         const n = part(x);
@@ -612,13 +664,19 @@ export function compileFieldItem(key: string, value: unknown, path: ReadonlyArra
       };
     });
   } else {
-    preds = literalSetPredicate(items, p) ?? items.map((it) => plainValuePredicate(it.v, p, it.path, options, false));
+    preds =
+      literalSetPredicate(items, p) ??
+      items.map((it) => plainValuePredicate(it.v, p, it.path, options, false));
   }
   return { pred: combineField(acc, preds, p), fields };
 }
 
 /** OR (default), AND (`all`: each value matched by some element) or NOT-any (`neq`) over one field. */
-function combineField(acc: (e: DetectEvent) => unknown, preds: ScalarPredicate[], p: ParsedKey): EventPredicate {
+function combineField(
+  acc: (e: DetectEvent) => unknown,
+  preds: ScalarPredicate[],
+  p: ParsedKey,
+): EventPredicate {
   if (p.neq) {
     const any = orScalar(preds);
     return (e) => {
@@ -638,7 +696,11 @@ function combineField(acc: (e: DetectEvent) => unknown, preds: ScalarPredicate[]
   return (e) => anyElement(acc(e), any);
 }
 
-function fieldrefPredicate(acc: (e: DetectEvent) => unknown, refs: Array<(e: DetectEvent) => unknown>, p: ParsedKey): EventPredicate {
+function fieldrefPredicate(
+  acc: (e: DetectEvent) => unknown,
+  refs: Array<(e: DetectEvent) => unknown>,
+  p: ParsedKey,
+): EventPredicate {
   const norm = p.cased ? (s: string): string => s : (s: string): string => s.toLowerCase();
   const equal = (a: unknown, b: unknown): boolean => {
     if (Array.isArray(b)) return b.some((el) => equal(a, el));
@@ -663,12 +725,20 @@ function fieldrefPredicate(acc: (e: DetectEvent) => unknown, refs: Array<(e: Det
  * matches (`*kw*`, wildcards inside allowed); with `startswith`/`endswith`/`contains` or `re` the leaf must
  * match that instead. `|all`: every keyword must be found (each in any leaf).
  */
-export function compileKeywords(value: unknown, p: ParsedKey, path: ReadonlyArray<string | number>, options: CompileOptions): EventPredicate {
+export function compileKeywords(
+  value: unknown,
+  p: ParsedKey,
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+): EventPredicate {
   const items = valueList(value, path, p);
   const implicit = p.type !== 're' && !p.transforms.some((t) => has(SHAPE_MODS, t));
   const preds = items.map((it) => {
-    if (it.v === null || typeof it.v === 'boolean') throw new CompileError('a keyword must be a string or number', it.path);
-    return p.type === 're' ? regexPredicate(it.v, p, it.path) : plainValuePredicate(it.v, p, it.path, options, implicit);
+    if (it.v === null || typeof it.v === 'boolean')
+      throw new CompileError('a keyword must be a string or number', it.path);
+    return p.type === 're'
+      ? regexPredicate(it.v, p, it.path)
+      : plainValuePredicate(it.v, p, it.path, options, implicit);
   });
   if (p.all) {
     return (e) => {
@@ -681,6 +751,10 @@ export function compileKeywords(value: unknown, p: ParsedKey, path: ReadonlyArra
 }
 
 /** A plain list of keywords (a search identifier that is a list of strings). */
-export function compilePlainKeywords(values: unknown[], path: ReadonlyArray<string | number>, options: CompileOptions): EventPredicate {
+export function compilePlainKeywords(
+  values: unknown[],
+  path: ReadonlyArray<string | number>,
+  options: CompileOptions,
+): EventPredicate {
   return compileKeywords(values, parseKey('', path), path, options);
 }

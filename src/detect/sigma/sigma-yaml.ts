@@ -56,7 +56,11 @@ export async function readRuleFile(file: string): Promise<ReadFileResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { file, docs: [], errors: [{ file, line: null, field: null, message: `cannot read: ${(err as Error).message}` }] };
+    return {
+      file,
+      docs: [],
+      errors: [{ file, line: null, field: null, message: `cannot read: ${(err as Error).message}` }],
+    };
   }
   return parseRuleText(file, text);
 }
@@ -85,11 +89,21 @@ export function parseRuleText(file: string, text: string): ReadFileResult {
     try {
       value = document.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      errors.push({ file, line: lineAt(contents.range?.[0] ?? 0), field: null, message: `YAML: ${(err as Error).message}` });
+      errors.push({
+        file,
+        line: lineAt(contents.range?.[0] ?? 0),
+        field: null,
+        message: `YAML: ${(err as Error).message}`,
+      });
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      errors.push({ file, line: lineAt(contents.range?.[0] ?? 0), field: null, message: 'a rule document must be a map of fields' });
+      errors.push({
+        file,
+        line: lineAt(contents.range?.[0] ?? 0),
+        field: null,
+        message: 'a rule document must be a map of fields',
+      });
       return;
     }
     docs.push({
@@ -121,7 +135,9 @@ function lineOfPath(
   let line: number | null = root.range ? lineAt(root.range[0]) : null;
   for (const step of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(step));
+      const pair = node.items.find(
+        (p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(step),
+      );
       if (!pair) return line;
       const keyNode = pair.key as YamlNode | null;
       if (keyNode?.range) line = lineAt(keyNode.range[0]);
