@@ -44,8 +44,8 @@ function compileMap(
 }
 
 /**
- * A search identifier: a map (AND of its fields), or a list whose maps are ORed and whose strings and numbers
- * are keywords (ORed with the maps).
+ * A search identifier: a map (AND of its fields), a list whose maps are ORed and whose strings and numbers
+ * are keywords (ORed with the maps), or a single keyword.
  */
 export function compileSearch(
   value: unknown,
@@ -54,7 +54,10 @@ export function compileSearch(
   fields: Set<string>,
 ): EventPredicate {
   if (isMapValue(value)) return compileMap(value, path, options, fields);
-  if (!Array.isArray(value)) throw new CompileError('a search identifier must be a map or a list', path);
+  if (typeof value === 'string' || typeof value === 'number')
+    return compileKeywords(value, parseKey('', path), path, options);
+  if (!Array.isArray(value))
+    throw new CompileError('a search identifier must be a map, a list or a keyword', path);
   if (value.length === 0) throw new CompileError('empty list', path);
   const keywordIdx: number[] = [];
   const preds: EventPredicate[] = [];

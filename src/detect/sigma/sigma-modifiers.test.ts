@@ -251,6 +251,17 @@ describe('value modifiers (sigma-appendix-modifiers.md)', () => {
     expect(rule.matches(ev({ a: 'Set-OabVirtualDirectory' }))).toBe(false);
   });
 
+  it('a single keyword (not in a list)', () => {
+    const rule = selection('needle');
+    expect(rule.matches(ev({ x: ['haystack with NEEDLE'] }))).toBe(true);
+    expect(rule.matches(ev({ x: 'haystack' }))).toBe(false);
+  });
+
+  it('re|i: matches RE2 case folding even where toLowerCase differs (Kelvin sign, long s)', () => {
+    expect(selection({ 'f|re|i': 'kas+k' }).matches(ev({ f: 'x\u212Aa\u017Fsk' }))).toBe(true);
+    expect(selection({ 'f|re|i': 'kas+k' }).matches(ev({ f: 'kaxk' }))).toBe(false);
+  });
+
   it('a list mixing maps and keywords is an OR of all of them', () => {
     const rule = selection([{ eventName: 'A' }, 'needle']);
     expect(rule.matches(ev({ eventName: 'a' }))).toBe(true);

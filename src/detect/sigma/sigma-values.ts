@@ -426,7 +426,11 @@ function regexPredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<string | n
       path,
     );
   }
-  const needle = requiredLiteral(v);
+  // Case-insensitive RE2 folds k and s with the Kelvin sign and the long s, which toLowerCase does not:
+  // no prefilter for such literals.
+  const caseless = p.reFlags.has('i');
+  const found = requiredLiteral(v);
+  const needle = found !== null && caseless && /[ks]/i.test(found) ? null : found;
   if (needle === null) {
     return (x) => {
       const s = toText(x);
@@ -434,7 +438,6 @@ function regexPredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<string | n
     };
   }
   // A literal every match must contain: a cheap includes() spares the regex most values.
-  const caseless = p.reFlags.has('i');
   const lit = caseless ? needle.toLowerCase() : needle;
   return (x) => {
     const s = toText(x);
