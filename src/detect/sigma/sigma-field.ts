@@ -33,6 +33,15 @@ function compilePath(path: string, memo: Map<string, PathFn>): PathFn {
 
 /** An accessor for one field name, equivalent to `getField(event, field)`. */
 export function compileAccessor(field: string): (event: DetectEvent) => unknown {
+  if (!field.includes('.')) {
+    // The common case: a top-level key of the raw record (an object by contract), else a normalized field.
+    return (event) => {
+      const raw = event.raw;
+      if (Object.hasOwn(raw, field)) return raw[field];
+      const fields = event.fields;
+      return Object.hasOwn(fields, field) ? fields[field] : undefined;
+    };
+  }
   const lookup = compilePath(field, new Map());
   return (event) => {
     const fromRaw = lookup(event.raw);

@@ -29,6 +29,7 @@ import {
   wrapContains,
   wrapEndsWith,
   wrapStartsWith,
+  type StringMatcher,
   type Token,
 } from './sigma-pattern.js';
 
@@ -377,12 +378,38 @@ function expandPlaceholders(
   return results.map(normalize);
 }
 
-function altPredicate(a: Alt, cased: boolean): ScalarPredicate {
-  if (a.k !== 'str') throw new Error('internal: bytes left after transformations');
-  const m = compilePattern(a.toks, cased || a.cased);
-  return (v) => {
+/**
+ * Scalar predicates that, on a string, are exactly a StringMatcher: combineField calls the matcher directly
+ * when the event value is a string (the common case), skipping two calls per evaluation.
+ */
+const STRING_FORM = new WeakMap<ScalarPredicate, StringMatcher>();
+
+function withStringForm(m: StringMatcher): ScalarPredicate {
+  const pred: ScalarPredicate = (v) => {
     const s = toText(v);
     return s !== null && m(s);
+  };
+  STRING_FORM.set(pred, m);
+  return pred;
+}
+
+function altPredicate(a: Alt, cased: boolean): ScalarPredicate {
+  if (a.k !== 'str') throw new Error('internal: bytes left after transformations');
+  return withStringForm(compilePattern(a.toks, cased || a.cased));
+}
+
+/** The string form of an OR of scalar predicates, when each has one. */
+function stringForm(preds: ScalarPredicate[]): StringMatcher | null {
+  const ms: StringMatcher[] = [];
+  for (const p of preds) {
+    const m = STRING_FORM.get(p);
+    if (!m) return null;
+    ms.push(m);
+  }
+  if (ms.length === 1) return ms[0]!;
+  return (s) => {
+    for (let i = 0; i < ms.length; i++) if (ms[i]!(s)) return true;
+    return false;
   };
 }
 
@@ -406,9 +433,10 @@ function plainValuePredicate(
   }
   if (typeof v === 'boolean')
     throw new CompileError(`modifier '${p.transforms[0] ?? 'keyword'}' needs a string or number value`, path);
-  return orScalar(
-    stringAlternatives(v, p, path, options, implicitContains).map((a) => altPredicate(a, p.cased)),
-  );
+  const alts = stringAlternatives(v, p, path, options, implicitContains).map((a) => altPredicate(a, p.cased));
+  if (alts.length === 1) return alts[0]!;
+  const m = stringForm(alts);
+  return m ? withStringForm(m) : orScalar(alts);
 }
 
 function regexPredicate(v: unknown, p: ParsedKey, path: ReadonlyArray<string | number>): ScalarPredicate {
@@ -587,20 +615,10 @@ function literalSetPredicate(items: Array<{ v: unknown }>, p: ParsedKey): Scalar
   }
   if (p.cased) {
     const set = new Set(texts);
-    return [
-      (x) => {
-        const s = toText(x);
-        return s !== null && set.has(s);
-      },
-    ];
+    return [withStringForm((s) => set.has(s))];
   }
   const set = new Set(texts.map((t) => t.toLowerCase()));
-  return [
-    (x) => {
-      const s = toText(x);
-      return s !== null && set.has(s.toLowerCase());
-    },
-  ];
+  return [withStringForm((s) => set.has(s.toLowerCase()))];
 }
 
 /** Compiles `field|mods: value(s)` (field non-empty) into an event predicate. */
@@ -696,6 +714,13 @@ function combineField(
     };
   }
   const any = orScalar(preds);
+  const str = stringForm(preds);
+  if (str) {
+    return (e) => {
+      const v = acc(e);
+      return typeof v === 'string' ? str(v) : v !== undefined && v !== null && anyElement(v, any);
+    };
+  }
   return (e) => anyElement(acc(e), any);
 }
 
