@@ -37,7 +37,10 @@ export function compileAccessor(field: string): (event: DetectEvent) => unknown 
     // The common case: a top-level key of the raw record (an object by contract), else a normalized field.
     return (event) => {
       const raw = event.raw;
-      if (Object.hasOwn(raw, field)) return raw[field];
+      if (Object.hasOwn(raw, field)) {
+        const v = raw[field];
+        if (v !== undefined) return v;
+      }
       const fields = event.fields;
       return Object.hasOwn(fields, field) ? fields[field] : undefined;
     };

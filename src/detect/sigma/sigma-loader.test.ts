@@ -430,6 +430,9 @@ describe('compiled field accessors', () => {
       },
       { 'actor.user.uid': 'u', src_endpoint: { ip: '1.2.3.4' } },
     );
+    const withUndefined = ev({ u: undefined, 'v.w': undefined }, { u: 'from fields', 'v.w': 'nf' });
+    for (const f of ['u', 'v.w'])
+      expect(compileAccessor(f)(withUndefined)).toEqual(getField(withUndefined, f));
     for (const f of [
       'a.b.c',
       'a.b',
