@@ -80,6 +80,9 @@ interface Item {
 
 interface KeyState {
   ck: string;
+  /** The LRU list (stalest first): Map iteration would skip deleted entries, so it is kept by hand. */
+  older: KeyState | null;
+  newer: KeyState | null;
   rt: Runtime;
   key: string;
   values: unknown[];
@@ -93,9 +96,12 @@ interface KeyState {
   lo: number;
   n: number;
   sum: number;
-  distinct: Map<unknown, number>;
+  /** value_count only. */
+  distinct: Map<unknown, number> | null;
   latest: Array<Item | undefined>;
   pending: Array<Item[] | undefined>;
+  /** The pending sequence a later-starting one replaced (so an event matching two steps cannot orphan it). */
+  prev: Array<Item[] | undefined>;
   orphan: Array<Item | undefined>;
 }
 
@@ -104,6 +110,9 @@ interface Timer {
   order: number;
   state: KeyState;
 }
+
+/** Shared empty list for the per-step arrays a mode does not use (never written). */
+const NONE: never[] = [];
 
 const before = (a: Item, b: Item): boolean => a.t < b.t || (a.t === b.t && a.seq < b.seq);
 
@@ -181,8 +190,24 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     });
   }
 
-  /** All key states, least recently touched first (Map insertion order; a touch re-inserts). */
+  /** All key states by rule and key; `stalest`…`freshest` link them in order of last touch. */
   const states = new Map<string, KeyState>();
+  let stalest: KeyState | null = null;
+  let freshest: KeyState | null = null;
+  const unlink = (s: KeyState): void => {
+    if (s.older) s.older.newer = s.newer;
+    else stalest = s.newer;
+    if (s.newer) s.newer.older = s.older;
+    else freshest = s.older;
+    s.older = s.newer = null;
+  };
+  const append = (s: KeyState): void => {
+    s.older = freshest;
+    s.newer = null;
+    if (freshest) freshest.newer = s;
+    else stalest = s;
+    freshest = s;
+  };
   let entries = 0;
   let watermark = -Infinity;
   const heap: Timer[] = [];
@@ -241,11 +266,13 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     s.dead = true;
     entries -= s.size;
     states.delete(s.ck);
+    unlink(s);
   };
   const contentSize = (s: KeyState): number => {
     let n = s.items.length;
     for (const x of s.latest) if (x) n++;
     for (const x of s.pending) if (x) n += x.length;
+    for (const x of s.prev) if (x) n += x.length;
     for (const x of s.orphan) if (x) n++;
     return n;
   };
@@ -266,20 +293,19 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     if (last) exp = Math.max(exp, last.t + span);
     for (const x of s.latest) if (x) exp = Math.max(exp, x.t + span);
     for (const x of s.pending) if (x) exp = Math.max(exp, x[0]!.t + span);
+    for (const x of s.prev) if (x) exp = Math.max(exp, x[0]!.t + span);
     for (const x of s.orphan) if (x) exp = Math.max(exp, x.t + span);
     s.expiresAt = exp;
   };
   const enforceCap = (): void => {
-    while (entries > cap && states.size > 0) {
-      const stalest = states.values().next().value as KeyState;
+    while (entries > cap && stalest) {
       remove(stalest);
       stats.evicted++;
     }
   };
   const expireFront = (horizon: number): void => {
-    for (const s of states.values()) {
-      if (s.deadline !== Infinity || s.expiresAt >= horizon) break;
-      remove(s);
+    while (stalest && stalest.deadline === Infinity && stalest.expiresAt < horizon) {
+      remove(stalest);
       stats.expired++;
     }
   };
@@ -287,20 +313,24 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     const ck = `${rt.index}\u0000${key}`;
     let s = states.get(ck);
     if (s) {
-      states.delete(ck);
-      states.set(ck, s);
+      if (s !== freshest) {
+        unlink(s);
+        append(s);
+      }
       return s;
     }
     const n = rt.rule.refs.length;
     s = {
-      ck, rt, key, values, size: 1, expiresAt: -Infinity, deadline: Infinity, dead: false, suppressUntil: -Infinity,
-      items: [], lo: 0, n: 0, sum: 0, distinct: new Map(),
-      latest: rt.mode === 'temporal' ? new Array<Item | undefined>(n) : [],
-      pending: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : [],
-      orphan: rt.mode === 'ordered' ? new Array<Item | undefined>(n) : [],
+      ck, older: null, newer: null, rt, key, values, size: 1, expiresAt: -Infinity, deadline: Infinity, dead: false, suppressUntil: -Infinity,
+      items: [], lo: 0, n: 0, sum: 0, distinct: rt.rule.type === 'value_count' ? new Map() : null,
+      latest: rt.mode === 'temporal' ? new Array<Item | undefined>(n) : NONE,
+      pending: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
+      prev: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
+      orphan: rt.mode === 'ordered' ? new Array<Item | undefined>(n) : NONE,
     };
     entries += 1;
     states.set(ck, s);
+    append(s);
     return s;
   };
 
@@ -380,12 +410,12 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
   const aggAdd = (s: KeyState, it: Item): void => {
     s.n++;
     if (typeof it.v === 'number') s.sum += it.v;
-    if (s.rt.rule.type === 'value_count') s.distinct.set(it.v, (s.distinct.get(it.v) ?? 0) + 1);
+    if (s.distinct) s.distinct.set(it.v, (s.distinct.get(it.v) ?? 0) + 1);
   };
   const aggRemove = (s: KeyState, it: Item): void => {
     s.n--;
     if (typeof it.v === 'number') s.sum -= it.v;
-    if (s.rt.rule.type === 'value_count') {
+    if (s.distinct) {
       const c = s.distinct.get(it.v)! - 1;
       if (c === 0) s.distinct.delete(it.v);
       else s.distinct.set(it.v, c);
@@ -394,10 +424,10 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
   const aggReset = (s: KeyState): void => {
     s.n = 0;
     s.sum = 0;
-    s.distinct.clear();
+    s.distinct?.clear();
   };
   const aggValue = (s: KeyState): number =>
-    s.rt.rule.type === 'value_count' ? s.distinct.size : s.rt.rule.type === 'value_sum' ? s.sum : s.n;
+    s.distinct ? s.distinct.size : s.rt.rule.type === 'value_sum' ? s.sum : s.n;
 
   /** Sliding windows: the window ending at each event; fires as soon as a lower-bound condition holds. */
   const onSliding = (s: KeyState, item: Item): void => {
@@ -422,7 +452,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     // A late event: keep the maintained window right, then check every window ending at or after it.
     if (item.t >= newest.t - span) aggAdd(s, item);
     else s.lo++;
-    const fresh = { ...s, distinct: new Map<unknown, number>() } as KeyState;
+    const fresh: KeyState = { ...s, distinct: s.distinct ? new Map<unknown, number>() : null };
     aggReset(fresh);
     let L = 0;
     while (items[L]!.t < item.t - span) L++;
@@ -503,8 +533,11 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     const rule = s.rt.rule;
     const n = rule.refs.length;
     if (item.ref === 0) return offer(s, 1, [item]);
-    const p = s.pending[item.ref];
-    if (p && before(p[p.length - 1]!, item) && item.t <= p[0]!.t + rule.timespanMs) {
+    const extends_ = (q: Item[] | undefined): q is Item[] =>
+      q !== undefined && before(q[q.length - 1]!, item) && item.t <= q[0]!.t + rule.timespanMs;
+    const cur = s.pending[item.ref];
+    const p = extends_(cur) ? cur : extends_(s.prev[item.ref]) ? s.prev[item.ref] : undefined;
+    if (p) {
       if (rule.absence && item.ref === n - 1) {
         s.pending[item.ref] = undefined;
         s.deadline = Infinity;
@@ -522,6 +555,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     const start = seq[0]!;
     if (step === n) {
       s.pending = new Array<Item[] | undefined>(n);
+      s.prev = new Array<Item[] | undefined>(n);
       s.orphan = new Array<Item | undefined>(n);
       fire(s, seq, start.t, seq[seq.length - 1]!.t, describeSteps(s, seq, ' then '));
       return;
@@ -543,6 +577,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       return;
     }
     if (!cur || cur[0]!.t < start.t || (cur[0]!.t === start.t && before(seq[seq.length - 1]!, cur[cur.length - 1]!))) {
+      s.prev[step] = cur;
       s.pending[step] = seq;
     }
   };
@@ -658,9 +693,9 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     },
     flush(): void {
       runDeadlines(watermark);
-      for (const s of [...states.values()]) {
-        if (contentSize(s) > 0) stats.openAtFlush++;
-        remove(s);
+      while (stalest) {
+        if (contentSize(stalest) > 0) stats.openAtFlush++;
+        remove(stalest);
       }
       heap.length = 0;
     },
