@@ -214,6 +214,17 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
   let timerOrder = 0;
   /** Alerts behind the synthetic events that carry them to chained correlations. */
   const upstreamAlert = new WeakMap<DetectEvent, Alert>();
+  /** How a chained alert reads as a step (`denied token request` for a count of those, else the title). */
+  const upstreamLabel = new WeakMap<DetectEvent, string>();
+  /** Where a window starts: the earliest event, reaching back into the windows of chained alerts. */
+  const startOf = (used: Item[]): number => {
+    let t = used[0]!.t;
+    for (const it of used) {
+      const up = upstreamAlert.get(it.ev);
+      if (up && up.windowStart < t) t = up.windowStart;
+    }
+    return t;
+  };
 
   // ------------------------------------------------------------------------------------------- timers
   const heapLess = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.order < b.order);
@@ -468,7 +479,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
   const fireSliding = (s: KeyState, from: number, to: number): void => {
     const used = s.items.slice(from, to + 1);
     const value = s.rt.rule.type === 'event_count' ? used.length : undefined;
-    fire(s, used, used[0]!.t, used[used.length - 1]!.t, describeAggregate(s, used, value));
+    fire(s, used, startOf(used), used[used.length - 1]!.t, describeAggregate(s, used, value));
     // The events of an alert are consumed; the window restarts with what is left (late events after `to`).
     s.items = s.items.slice(to + 1);
     aggReset(s);
@@ -503,7 +514,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       value = closingValue(rule, used);
       ok = meetsCriteria(rule.criteria, value);
     }
-    if (ok) fire(s, used, used[0]!.t, used[used.length - 1]!.t, describeAggregate(s, used, value));
+    if (ok) fire(s, used, startOf(used), used[used.length - 1]!.t, describeAggregate(s, used, value));
     s.items = items.slice(j + 1);
     if (s.items.length > 0) schedule(s, s.items[0]!.t + rule.timespanMs);
   };
@@ -525,7 +536,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     if (!ok) return;
     const used = s.latest.filter((x, i): x is Item => x !== undefined && inSpan(i)).sort((a, b) => (before(a, b) ? -1 : 1));
     s.latest = new Array<Item | undefined>(s.latest.length);
-    fire(s, used, used[0]!.t, used[used.length - 1]!.t, describeSteps(s, used, ' and '));
+    fire(s, used, startOf(used), used[used.length - 1]!.t, describeSteps(s, used, ' and '));
   };
 
   /** Ordered sequences: one pending partial sequence per step, plus the latest unused occurrence per step. */
@@ -557,7 +568,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       s.pending = new Array<Item[] | undefined>(n);
       s.prev = new Array<Item[] | undefined>(n);
       s.orphan = new Array<Item | undefined>(n);
-      fire(s, seq, start.t, seq[seq.length - 1]!.t, describeSteps(s, seq, ' then '));
+      fire(s, seq, startOf(seq), seq[seq.length - 1]!.t, describeSteps(s, seq, ' then '));
       return;
     }
     const absent = rule.absence && step === n - 1;
@@ -593,7 +604,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
 
   // ------------------------------------------------------------------------------------------- alerts
   const weight = (it: Item): number => upstreamAlert.get(it.ev)?.eventCount ?? 1;
-  const labelOf = (s: KeyState, it: Item): string => s.rt.labels[it.ref]!;
+  const labelOf = (s: KeyState, it: Item): string => upstreamLabel.get(it.ev) ?? s.rt.labels[it.ref]!;
   const keyText = (s: KeyState): string => {
     const g = s.rt.rule.groupBy;
     if (g.length === 0) return '';
@@ -602,7 +613,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
   const stepsText = (s: KeyState, used: Item[], joiner: string): string =>
     used.map((it) => (weight(it) > 1 ? `${weight(it)} × ${labelOf(s, it)}` : labelOf(s, it))).join(joiner);
   const describeSteps = (s: KeyState, used: Item[], joiner: string): string =>
-    `${stepsText(s, used, joiner)}${keyText(s)} within ${formatDuration(used[used.length - 1]!.t - used[0]!.t)}`;
+    `${stepsText(s, used, joiner)}${keyText(s)} within ${formatDuration(used[used.length - 1]!.t - startOf(used))}`;
   const describeAggregate = (s: KeyState, used: Item[], value: number | undefined): string => {
     const rule = s.rt.rule;
     if (rule.type === 'temporal') return describeSteps(s, used, ' and ');
@@ -618,7 +629,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       : rule.type === 'value_sum' ? `${field} totals ${shown} over ${what}`
       : rule.type === 'value_avg' ? `${field} averages ${shown} over ${what}`
       : `p${rule.percentile} of ${field} is ${shown} over ${what}`;
-    return `${head}${keyText(s)} within ${formatDuration(used[used.length - 1]!.t - used[0]!.t)}`;
+    return `${head}${keyText(s)} within ${formatDuration(used[used.length - 1]!.t - startOf(used))}`;
   };
 
   const fire = (s: KeyState, used: Item[], windowStart: number, windowEnd: number, summary: string): void => {
@@ -666,6 +677,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       seq: last.seq,
     };
     upstreamAlert.set(ev, alert);
+    upstreamLabel.set(ev, rule.type === 'event_count' ? [...new Set(used.map((it) => labelOf(s, it)))].join(' or ') : rule.title);
     for (const d of s.rt.downstream) deliver(d.rt, d.ref, ev);
   };
 
