@@ -67,6 +67,8 @@ interface Runtime {
   downstream: Array<{ rt: Runtime; ref: number }>;
   /** A display label per referenced rule (its title, learned from matches). */
   labels: string[];
+  /** This rule's key states by group key (JSON of the values). */
+  states: Map<string, KeyState>;
 }
 
 interface Item {
@@ -79,7 +81,6 @@ interface Item {
 }
 
 interface KeyState {
-  ck: string;
   /** The LRU list (stalest first): Map iteration would skip deleted entries, so it is kept by hand. */
   older: KeyState | null;
   newer: KeyState | null;
@@ -169,7 +170,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     evicted: 0, expired: 0, suppressed: 0, alerts: 0, openAtFlush: 0,
   };
   const runtimes: Runtime[] = rules.map((rule, index) => ({
-    rule, index, mode: modeOf(rule), downstream: [], labels: rule.refs.map((r) => r.name ?? r.id),
+    rule, index, mode: modeOf(rule), downstream: [], labels: rule.refs.map((r) => r.name ?? r.id), states: new Map(),
   }));
   const byId = new Map(runtimes.map((rt) => [rt.rule.id, rt]));
   /** Detection rule id → the correlations (and rule index in them) it feeds. */
@@ -190,8 +191,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     });
   }
 
-  /** All key states by rule and key; `stalest`…`freshest` link them in order of last touch. */
-  const states = new Map<string, KeyState>();
+  /** All key states (kept in Runtime.states), linked `stalest`…`freshest` in order of last touch. */
   let stalest: KeyState | null = null;
   let freshest: KeyState | null = null;
   const unlink = (s: KeyState): void => {
@@ -276,7 +276,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     if (s.dead) return;
     s.dead = true;
     entries -= s.size;
-    states.delete(s.ck);
+    s.rt.states.delete(s.key);
     unlink(s);
   };
   const contentSize = (s: KeyState): number => {
@@ -321,8 +321,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     }
   };
   const stateFor = (rt: Runtime, key: string, values: unknown[]): KeyState => {
-    const ck = `${rt.index}\u0000${key}`;
-    let s = states.get(ck);
+    let s = rt.states.get(key);
     if (s) {
       if (s !== freshest) {
         unlink(s);
@@ -332,7 +331,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     }
     const n = rt.rule.refs.length;
     s = {
-      ck, older: null, newer: null, rt, key, values, size: 1, expiresAt: -Infinity, deadline: Infinity, dead: false, suppressUntil: -Infinity,
+      older: null, newer: null, rt, key, values, size: 1, expiresAt: -Infinity, deadline: Infinity, dead: false, suppressUntil: -Infinity,
       items: [], lo: 0, n: 0, sum: 0, distinct: rt.rule.type === 'value_count' ? new Map() : null,
       latest: rt.mode === 'temporal' ? new Array<Item | undefined>(n) : NONE,
       pending: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
@@ -340,7 +339,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       orphan: rt.mode === 'ordered' ? new Array<Item | undefined>(n) : NONE,
     };
     entries += 1;
-    states.set(ck, s);
+    rt.states.set(key, s);
     append(s);
     return s;
   };
@@ -381,7 +380,8 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
         v = num;
       }
     }
-    const key = JSON.stringify(values);
+    // The common case (one string value) skips JSON; other keys are marked so they never collide with it.
+    const key = values.length === 1 && typeof values[0] === 'string' ? values[0] : `\u0001${JSON.stringify(values)}`;
     const s = stateFor(rt, key, values);
     const item: Item = { t: ev.time, seq: ev.seq, ev, ref, v };
     switch (rt.mode) {
@@ -452,11 +452,9 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       if (meetsCriteria(s.rt.rule.criteria, aggValue(s))) return fireSliding(s, s.lo, items.length - 1);
       // Drop the head no future window can reach (amortized: only when it is worth a splice).
       const horizon = watermark - lateness - span;
-      let drop = 0;
-      while (drop < s.lo && items[drop]!.t < horizon) drop++;
-      if (drop >= 64 || (drop > 0 && drop * 2 >= items.length)) {
-        items.splice(0, drop);
-        s.lo -= drop;
+      while (s.lo > 0 && items[0]!.t < horizon) {
+        items.shift();
+        s.lo--;
       }
       return;
     }
@@ -649,7 +647,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     const groupKey: Record<string, unknown> = {};
     rule.groupBy.forEach((g, i) => (groupKey[g] = s.values[i]));
     const alert: Alert = {
-      id: correlationAlertId(rule.id, s.key, windowStart),
+      id: correlationAlertId(rule.id, JSON.stringify(s.values), windowStart),
       ruleId: rule.id,
       ruleTitle: rule.title,
       level: rule.level,
