@@ -77,4 +77,20 @@ export interface CorrelationRule extends RuleMeta {
   suppressMs: number;
   /** keyward.missingGroupBy: what a match without a group-by field does (default skip). */
   missingGroupBy: 'skip' | 'null';
+  /** keyward.baseline: first-seen detection per group key, or null. */
+  baseline: Baseline | null;
+}
+
+/** What a first-seen baseline compares: the value, its network (/24, /64), or the UTC hour of the event. */
+export const BASELINE_KINDS = ['new_value', 'new_network', 'new_hour'] as const;
+export type BaselineKind = (typeof BASELINE_KINDS)[number];
+
+/** keyward.baseline: alert when an identity (the group key) shows a value it has not shown within `historyMs`. */
+export interface Baseline {
+  /** The field as written (aliases resolve per rule into CorrelationRef.valueFields). */
+  field: string;
+  historyMs: number;
+  kinds: BaselineKind[];
+  /** A key alerts only once it has been observed this long (its first events build the baseline). */
+  learningMs: number;
 }

@@ -417,3 +417,45 @@ describe('Keyward extensions', () => {
     expect(engine.stateEntries()).toBe(0);
   });
 });
+
+describe('first-seen baselines (keyward.baseline)', () => {
+  const DAY = 86_400_000;
+  const rs = () =>
+    load(
+      `title: New source for a client\nid: bl\ncorrelation: { type: event_count, rules: [a], group-by: [client], timespan: 30d }\nkeyward:\n  baseline: { field: ip, per: client, history: 30d, kinds: [new_value, new_network, new_hour], learning: 1d }`,
+      rules,
+    );
+
+  it('alerts on a value, network or hour an identity has not shown within the history, after learning', () => {
+    const { alerts, push } = collect(rs());
+    const at = (day: number, hour: number, min = 0) => Date.UTC(2025, 0, 1 + day, hour, min);
+    push(A, event('learn', at(0, 10), { client: 'c1', ip: '10.0.0.1' }));
+    push(A, event('learn-2', at(0, 11), { client: 'c1', ip: '10.0.0.9' }));
+    push(A, event('known', at(2, 10), { client: 'c1', ip: '10.0.0.1' }));
+    push(A, event('new-ip', at(2, 10, 5), { client: 'c1', ip: '10.0.0.2' }));
+    push(A, event('all-new', at(3, 3), { client: 'c1', ip: '198.51.100.7' }));
+    push(A, event('c2-learning', at(3, 4), { client: 'c2', ip: '203.0.113.1' }));
+    push(A, event('no-ip', at(3, 5), { client: 'c1' }));
+    push(A, event('aged-out', at(40, 10), { client: 'c1', ip: '10.0.0.1' }));
+    expect(alerts.map((a) => [a.eventIds, a.windowStart, a.summary])).toEqual([
+      [['new-ip'], at(2, 10, 5), 'new ip 10.0.0.2 for client=c1 (not seen in 30d) in Rule A'],
+      [['all-new'], at(3, 3), 'new ip 198.51.100.7 and new network 198.51.100.0/24 and new hour 03h UTC for client=c1 (not seen in 30d) in Rule A'],
+      [['aged-out'], at(40, 10), 'new ip 10.0.0.1 and new network 10.0.0.0/24 and new hour 10h UTC for client=c1 (not seen in 30d) in Rule A'],
+    ]);
+  });
+
+  it('keeps one entry per remembered value and forgets values older than the history', () => {
+    const { push, engine } = collect(rs());
+    for (let i = 0; i < 100; i++) push(A, event(`e${i}`, T0 + i * DAY, { client: 'c1', ip: `10.0.${i}.1` }));
+    // The key, plus (value, network) for the last 31 days and the hour (always the same).
+    expect(engine.stateEntries()).toBe(1 + 31 * 2 + 1);
+  });
+
+  it('computes networks: IPv4 /24 and IPv6 /64', async () => {
+    const { networkOf } = await import('./engine.js');
+    expect(networkOf('192.0.2.77')).toBe('192.0.2.0/24');
+    expect(networkOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(networkOf('2001:0db8:0001:0002:0003:0004:0005:0006')).toBe('2001:db8:1:2::/64');
+    expect(networkOf('not an ip')).toBeNull();
+  });
+});

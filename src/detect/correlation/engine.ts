@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getField, MAX_ALERT_EVENT_IDS, type Alert, type DetectEvent, type RuleMatch } from '../detect-types.js';
-import type { CorrelationRule, Criterion } from './correlation-types.js';
+import type { BaselineKind, CorrelationRule, Criterion } from './correlation-types.js';
 import { formatDuration } from './duration.js';
 import { evalBoolExpr, hasNegation } from './expr.js';
 
@@ -57,7 +57,7 @@ export interface CorrelationEngine {
   watermark(): number;
 }
 
-type Mode = 'sliding' | 'closing' | 'temporal' | 'ordered';
+type Mode = 'sliding' | 'closing' | 'temporal' | 'ordered' | 'baseline';
 
 interface Runtime {
   rule: CorrelationRule;
@@ -104,6 +104,12 @@ interface KeyState {
   /** The pending sequence a later-starting one replaced (so an event matching two steps cannot orphan it). */
   prev: Array<Item[] | undefined>;
   orphan: Array<Item | undefined>;
+  /** baseline: token (`new_value:x`, `new_network:10.0.0.0/24`, `new_hour:3`) → last seen, oldest first. */
+  seen: Map<string, number> | null;
+  /** baseline: when the key was first observed, the latest sighting, and the oldest sighting kept. */
+  firstSeen: number;
+  lastSeen: number;
+  oldestSeen: number;
 }
 
 interface Timer {
@@ -145,6 +151,7 @@ export function percentileOf(values: number[], p: number): number {
 }
 
 function modeOf(rule: CorrelationRule): Mode {
+  if (rule.baseline) return 'baseline';
   const lowerOnly = rule.criteria.length > 0 && rule.criteria.every((c) => c.op === 'gt' || c.op === 'gte');
   switch (rule.type) {
     case 'temporal_ordered':
@@ -285,7 +292,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     for (const x of s.pending) if (x) n += x.length;
     for (const x of s.prev) if (x) n += x.length;
     for (const x of s.orphan) if (x) n++;
-    return n;
+    return n + (s.seen ? s.seen.size : 0);
   };
   /** Recomputes size and expiry; drops the state when it holds nothing and suppresses nothing. */
   const settle = (s: KeyState): void => {
@@ -306,6 +313,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     for (const x of s.pending) if (x) exp = Math.max(exp, x[0]!.t + span);
     for (const x of s.prev) if (x) exp = Math.max(exp, x[0]!.t + span);
     for (const x of s.orphan) if (x) exp = Math.max(exp, x.t + span);
+    if (s.seen) exp = Math.max(exp, s.lastSeen + s.rt.rule.baseline!.historyMs);
     s.expiresAt = exp;
   };
   const enforceCap = (): void => {
@@ -337,6 +345,10 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       pending: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
       prev: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
       orphan: rt.mode === 'ordered' ? new Array<Item | undefined>(n) : NONE,
+      seen: rt.mode === 'baseline' ? new Map() : null,
+      firstSeen: Infinity,
+      lastSeen: -Infinity,
+      oldestSeen: Infinity,
     };
     entries += 1;
     rt.states.set(key, s);
@@ -370,7 +382,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
         stats.missingValue++;
         return;
       }
-      if (rule.type === 'value_count') v = raw.length === 1 && typeof raw[0] !== 'object' ? raw[0] : JSON.stringify(raw);
+      if (rule.type === 'value_count' || rule.baseline) v = raw.length === 1 && typeof raw[0] !== 'object' ? raw[0] : JSON.stringify(raw);
       else {
         const num = typeof raw[0] === 'number' ? raw[0] : typeof raw[0] === 'string' && raw[0].trim() !== '' ? Number(raw[0]) : NaN;
         if (!Number.isFinite(num)) {
@@ -396,6 +408,9 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
         break;
       case 'ordered':
         onOrdered(s, item);
+        break;
+      case 'baseline':
+        onBaseline(s, item);
         break;
     }
     settle(s);
@@ -600,6 +615,42 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     fire(s, p, p[0]!.t, p[0]!.t + rule.timespanMs, `${stepsText(s, p, ' then ')} not followed by ${absentLabel}${keyText(s)} within ${formatDuration(rule.timespanMs)}`);
   };
 
+  /** First-seen baselines: alert when a learned key shows a value (network, hour) unseen within the history. */
+  const onBaseline = (s: KeyState, item: Item): void => {
+    const b = s.rt.rule.baseline!;
+    const seen = s.seen!;
+    // Forget what is older than the history (the map is kept oldest-first: a sighting re-inserts); only
+    // walked when its oldest entry has actually aged out.
+    if (s.oldestSeen < item.t - b.historyMs) {
+      s.oldestSeen = Infinity;
+      for (const [token, t] of seen) {
+        if (t >= item.t - b.historyMs) {
+          s.oldestSeen = t;
+          break;
+        }
+        seen.delete(token);
+      }
+    }
+    if (item.t > s.lastSeen) s.lastSeen = item.t;
+    const learned = s.firstSeen !== Infinity && item.t - s.firstSeen >= b.learningMs;
+    if (item.t < s.firstSeen) s.firstSeen = item.t;
+    const fresh: string[] = [];
+    for (const kind of b.kinds) {
+      const shown = baselineToken(kind, item.v, item.t);
+      if (shown === null) continue;
+      const token = `${kind}:${shown}`;
+      const last = seen.get(token);
+      if (learned && last === undefined) fresh.push(kind === 'new_value' ? `new ${b.field} ${shown}` : kind === 'new_network' ? `new network ${shown}` : `new hour ${shown} UTC`);
+      seen.delete(token);
+      const at = last === undefined ? item.t : Math.max(last, item.t);
+      seen.set(token, at);
+      if (seen.size === 1 || at < s.oldestSeen) s.oldestSeen = Math.min(s.oldestSeen, at);
+    }
+    if (fresh.length === 0) return;
+    const history = formatDuration(b.historyMs);
+    fire(s, [item], item.t, item.t, `${fresh.join(' and ')}${keyText(s)} (not seen in ${history}) in ${labelOf(s, item)}`);
+  };
+
   // ------------------------------------------------------------------------------------------- alerts
   const weight = (it: Item): number => upstreamAlert.get(it.ev)?.eventCount ?? 1;
   const labelOf = (s: KeyState, it: Item): string => upstreamLabel.get(it.ev) ?? s.rt.labels[it.ref]!;
@@ -713,6 +764,26 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     stateEntries: () => entries,
     watermark: () => watermark,
   };
+}
+
+/** The value a baseline kind compares, or null when it does not apply (no IP for new_network). */
+function baselineToken(kind: BaselineKind, v: unknown, t: number): string | null {
+  if (kind === 'new_hour') return String(new Date(t).getUTCHours()).padStart(2, '0') + 'h';
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return kind === 'new_value' ? text : networkOf(text);
+}
+
+/** The /24 of an IPv4 address or the /64 of an IPv6 address; null when `ip` is neither. */
+export function networkOf(ip: string): string | null {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(ip);
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
+  if (!/^[0-9a-fA-F:]+$/.test(ip) || !ip.includes(':')) return null;
+  const [head = '', tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  if (groups.length !== 8) return null;
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 function closingValue(rule: CorrelationRule, used: Item[]): number {

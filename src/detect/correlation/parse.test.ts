@@ -127,8 +127,8 @@ correlation: { type: event_count, rules: [x], timespan: 1h, condition: "x and x"
 title: bool unknown name
 correlation: { type: temporal, rules: [x, failed_login], timespan: 1h, condition: "x and y" }
 ---
-title: baseline
-correlation: { type: event_count, rules: [x], timespan: 1h, condition: { gte: 1 } }
+title: baseline with a condition
+correlation: { type: event_count, rules: [x], group-by: [u], timespan: 1h, condition: { gte: 1 } }
 keyward: { baseline: { field: ip, per: u, history: 30d, kinds: [new_value] } }
 ---
 title: absence needs ordered
@@ -149,7 +149,7 @@ correlation:
       ['mr_test.yml', 23, 'correlation.condition', 'value_sum requires condition.field'],
       ['mr_test.yml', 26, 'correlation.condition.ge', 'unknown condition operator "ge" (gt, gte, lt, lte, eq, neq)'],
       ['mr_test.yml', 29, 'correlation.condition', 'a boolean condition is only allowed for temporal correlations'],
-      ['mr_test.yml', 36, 'keyward.baseline', 'keyward.baseline (first-seen baselines) is not supported yet'],
+      ['mr_test.yml', 35, 'correlation.condition', 'a baseline correlation takes no condition'],
       ['mr_test.yml', 40, 'keyward.absence', 'absence applies to temporal_ordered correlations (rule A not followed by rule B)'],
       ['mr_test.yml', 18, 'correlation.rules.1', 'unknown rule "nope" (no detection rule or correlation has this id or name)'],
       ['mr_test.yml', 32, 'correlation.condition', 'condition names "y", which is not one of the correlation\'s rules'],
@@ -202,6 +202,31 @@ correlation: { type: event_count, rules: [x], timespan: 1h, condition: { gte: 1 
     expect(errors.map((e) => [e.field, e.message])).toEqual([
       ['id', 'duplicate rule id "dup"'],
       ['name', 'duplicate rule name "failed_login"'],
+    ]);
+  });
+});
+
+describe('keyward.baseline', () => {
+  it('loads a baseline (per = the group-by) with defaults, and refuses a mismatched per', () => {
+    const { rules, errors } = parse(`
+title: New UA
+correlation: { type: event_count, rules: [x], group-by: [client], timespan: 30d }
+keyward: { baseline: { field: user_agent } }
+---
+title: bad per
+correlation: { type: event_count, rules: [x], group-by: [client], timespan: 30d }
+keyward: { baseline: { field: ip, per: [user] } }
+---
+title: bad kind
+correlation: { type: event_count, rules: [x], group-by: [client], timespan: 30d }
+keyward: { baseline: { field: ip, kinds: [new_city] } }
+`);
+    expect(rules.map((r) => [r.title, r.baseline, r.refs[0]!.valueFields])).toEqual([
+      ['New UA', { field: 'user_agent', historyMs: 30 * 86_400_000, kinds: ['new_value'], learningMs: 86_400_000 }, ['user_agent']],
+    ]);
+    expect(errors.map((e) => [e.field, e.message])).toEqual([
+      ['keyward.baseline.per', "baseline.per must name the correlation's group-by fields (the identity)"],
+      ['keyward.baseline.kinds', 'baseline.kinds must list some of new_value, new_network, new_hour'],
     ]);
   });
 });

@@ -11,6 +11,9 @@ import {
   type CorrelationRule,
   type CorrelationType,
   type Criterion,
+  BASELINE_KINDS,
+  type Baseline,
+  type BaselineKind,
 } from './correlation-types.js';
 import { parseTimespan } from './duration.js';
 import { hasNegation, parseBoolExpr } from './expr.js';
@@ -275,12 +278,24 @@ function readDraft(raw: RawRuleDoc): Draft {
   }
 
   const aliases = readAliases(corr.aliases);
-  const { criteria, field, conditionText } = readCondition(ctype, corr.condition);
+  const kw = readKeyward(doc.keyward, ctype);
+  const { criteria, field, conditionText } =
+    kw.baseline && corr.condition === undefined
+      ? { criteria: [], field: [kw.baseline.field], conditionText: null }
+      : readCondition(ctype, corr.condition);
+  if (kw.baseline) {
+    const per = (doc.keyward as Record<string, Record<string, unknown>>).baseline!.per;
+    const perList = per === undefined ? groupBy : typeof per === 'string' ? [per] : readStringList(per, ['keyward', 'baseline', 'per'], 'per');
+    if (!perList || perList.join('\n') !== groupBy.join('\n')) {
+      throw new DocError(['keyward', 'baseline', 'per'], 'baseline.per must name the correlation\'s group-by fields (the identity)');
+    }
+    if (corr.condition !== undefined) throw new DocError(['correlation', 'condition'], 'a baseline correlation takes no condition');
+    field.splice(0, field.length, kw.baseline.field);
+  }
 
   const generate = corr.generate ?? false;
   if (typeof generate !== 'boolean') throw new DocError(['correlation', 'generate'], 'generate must be true or false');
 
-  const kw = readKeyward(doc.keyward, ctype);
   if (conditionText !== null && ctype !== 'temporal') {
     throw new DocError(['correlation', 'condition'], 'a boolean condition is only allowed for temporal correlations');
   }
@@ -306,6 +321,7 @@ function readDraft(raw: RawRuleDoc): Draft {
     untilMs: kw.untilMs,
     suppressMs: kw.suppressMs,
     missingGroupBy: kw.missingGroupBy,
+    baseline: kw.baseline,
   };
   return { raw, rule, refsWritten, aliases, conditionText, fieldWritten: field };
 }
@@ -409,19 +425,38 @@ interface KeywardOptions {
   suppressMs: number;
   missingGroupBy: 'skip' | 'null';
   percentile: number;
+  baseline: Baseline | null;
+}
+
+function readBaseline(v: unknown, type: CorrelationType): Baseline {
+  const path = ['keyward', 'baseline'];
+  if (type !== 'event_count') throw new DocError(path, 'baseline applies to event_count correlations');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DocError(path, 'baseline must be a mapping');
+  const b = v as Record<string, unknown>;
+  for (const k of Object.keys(b)) {
+    if (!['field', 'per', 'history', 'kinds', 'learning'].includes(k)) throw new DocError([...path, k], `unknown baseline field "${k}"`);
+  }
+  if (typeof b.field !== 'string' || b.field === '') throw new DocError([...path, 'field'], 'baseline.field must be a field name');
+  const historyMs = parseTimespan(b.history ?? '30d');
+  if (historyMs === null) throw new DocError([...path, 'history'], 'baseline.history must be a timespan (e.g. 30d)');
+  const learningMs = parseTimespan(b.learning ?? '1d');
+  if (learningMs === null) throw new DocError([...path, 'learning'], 'baseline.learning must be a timespan (e.g. 1d)');
+  const kinds = b.kinds ?? ['new_value'];
+  if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => (BASELINE_KINDS as readonly unknown[]).includes(k))) {
+    throw new DocError([...path, 'kinds'], `baseline.kinds must list some of ${BASELINE_KINDS.join(', ')}`);
+  }
+  return { field: b.field, historyMs, kinds: [...new Set(kinds as BaselineKind[])], learningMs };
 }
 
 function readKeyward(v: unknown, type: CorrelationType): KeywardOptions {
-  const out: KeywardOptions = { absence: false, untilMs: null, suppressMs: 0, missingGroupBy: 'skip', percentile: 50 };
+  const out: KeywardOptions = { absence: false, untilMs: null, suppressMs: 0, missingGroupBy: 'skip', percentile: 50, baseline: null };
   if (v === undefined || v === null) return out;
   if (typeof v !== 'object' || Array.isArray(v)) throw new DocError(['keyward'], 'keyward must be a mapping');
   const kw = v as Record<string, unknown>;
   for (const k of Object.keys(kw)) {
     if (!KEYWARD_KEYS.has(k)) throw new DocError(['keyward', k], `unknown Keyward extension "${k}"`);
   }
-  if (kw.baseline !== undefined) {
-    throw new DocError(['keyward', 'baseline'], 'keyward.baseline (first-seen baselines) is not supported yet');
-  }
+  if (kw.baseline !== undefined) out.baseline = readBaseline(kw.baseline, type);
   if (kw.absence !== undefined) {
     if (typeof kw.absence !== 'boolean') throw new DocError(['keyward', 'absence'], 'absence must be true or false');
     if (kw.absence && type !== 'temporal_ordered') {
