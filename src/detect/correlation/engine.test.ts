@@ -181,6 +181,19 @@ describe('late events', () => {
     expect(alerts.map((a) => [a.eventIds, a.windowStart])).toEqual([[['e1', 'late-ok', 'e2'], T0 + 100 * SEC]]);
   });
 
+  it('value_count: a late event adds its distinct value to the windows it belongs to', () => {
+    const rs = load(`title: Spray\nid: vcl\ncorrelation: { type: value_count, rules: [a], group-by: [ip], timespan: 1m, condition: { field: user, gte: 3 } }`, rules);
+    const { alerts, push } = collect(rs, { allowedLatenessMs: 5 * MIN });
+    push(A, event('1', T0, { ip: 'i', user: 'u1' }));
+    push(A, event('2', T0 + 50 * SEC, { ip: 'i', user: 'u2' }));
+    push(A, event('3', T0 + 3 * MIN, { ip: 'i', user: 'u3' }));
+    expect(alerts).toEqual([]);
+    push(A, event('late', T0 + 40 * SEC, { ip: 'i', user: 'u1' }));
+    expect(alerts).toEqual([]);
+    push(A, event('late-2', T0 + 30 * SEC, { ip: 'i', user: 'u9' }));
+    expect(alerts.map((a) => a.eventIds)).toEqual([['1', 'late-2', 'late', '2']]);
+  });
+
   it('a late event that falls between earlier windows completes the window it belongs to', () => {
     const { alerts, push } = collect(countRule('{ gte: 3 }'), { allowedLatenessMs: 10 * MIN });
     push(A, event('e1', T0, { host: 'h' }));
