@@ -6,6 +6,7 @@ import { registerInventoryCommands } from './cli-inventory-commands.js';
 import { registerAdminCommands } from './cli-admin-commands.js';
 import { registerServeCommand } from './cli-serve-command.js';
 import { registerBrokerCommands } from './cli-broker-commands.js';
+import { registerDetectCommands } from './cli-detect-commands.js';
 
 /** The version `keyward --version` prints. */
 export const CLI_VERSION = '0.1.0';
@@ -45,6 +46,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   registerInventoryCommands(program, action);
   registerAdminCommands(program, action);
   registerBrokerCommands(program, action);
+  registerDetectCommands(program, action);
   return program;
 }
 

@@ -1,0 +1,200 @@
+/** `keyward rules check` and `keyward detect`: load rules, run them over event files, print alerts. */
+import type { Command } from 'commander';
+import { ValidationError } from '../core/errors.js';
+import { createDetector, loadDetectionRules, type LoadedRules } from '../detect/detect-service.js';
+import {
+  LEVELS,
+  type Alert,
+  type BrokenRecord,
+  type Level,
+  type RuleLoadError,
+} from '../detect/detect-types.js';
+import { isAdapterName, loadFieldMapping, readEvents, ADAPTER_NAMES } from '../detect/events/index.js';
+import { alertsTable, toOcsfFinding, toSarif } from '../detect/output/alert-output.js';
+import type { CheckReport } from '../detect/sigma/index.js';
+import type { CliAction, CliContext } from './cli-context.js';
+import { EXIT } from './cli-errors.js';
+import { CLI_VERSION } from './cli-program.js';
+
+const OUTPUTS = ['table', 'json', 'ndjson', 'sarif'] as const;
+type Output = (typeof OUTPUTS)[number];
+/** Broken records printed one by one before only the count goes on. */
+const MAX_BROKEN_SHOWN = 20;
+
+function usage(message: string, path: string): never {
+  throw new ValidationError(message, { details: [{ path, message }] });
+}
+
+const where = (e: { file: string | null; line: number | null }): string =>
+  `${e.file ?? '-'}${e.line === null ? '' : `:${e.line}`}`;
+
+function loadErrorLine(e: RuleLoadError): string {
+  return `${where(e)}${e.field ? ` ${e.field}` : ''}: ${e.message}`;
+}
+
+/** The `rules check` report as text. */
+export function renderCheckReport(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const f of report.files) {
+    for (const e of f.errors) lines.push(`error  ${loadErrorLine(e)}`);
+    for (const d of f.documents) {
+      const label = `${d.kind}${d.title ? ` "${d.title}"` : ''}`;
+      if (d.status === 'ok') lines.push(`ok     ${where(d)}  ${label}`);
+      else for (const e of d.errors) lines.push(`error  ${loadErrorLine(e)}  (${label})`);
+    }
+  }
+  const c = report.counts;
+  lines.push(
+    `${c.files} files, ${c.documents} rules: ${c.ok} ok, ${c.error} with errors (${c.detections} detections, ${c.filters} filters, ${c.correlations} correlations)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A progress line on a terminal's stderr, redrawn at most four times a second. */
+function progress(ctx: CliContext): { tick(events: number, alerts: number): void; done(): void } {
+  const tty = (ctx.io.stderr as { isTTY?: boolean }).isTTY === true;
+  const started = Date.now();
+  let last = 0;
+  let drawn = false;
+  return {
+    tick(events, alerts) {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - last < 250) return;
+      last = now;
+      const rate = Math.round(events / Math.max(0.001, (now - started) / 1000));
+      ctx.err(
+        `\r\x1b[2Kkeyward detect: ${events.toLocaleString('en-US')} events, ${rate.toLocaleString('en-US')}/s, ${alerts} alerts`,
+      );
+      drawn = true;
+    },
+    done() {
+      if (drawn) ctx.err('\r\x1b[2K');
+    },
+  };
+}
+
+function parseLevel(value: unknown, option: string): Level | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !(LEVELS as readonly string[]).includes(value)) {
+    usage(`${option} must be one of ${LEVELS.join(', ')}`, option);
+  }
+  return value as Level;
+}
+
+/** Registers `rules check` and `detect`. */
+export function registerDetectCommands(program: Command, action: CliAction): void {
+  const rules = program
+    .command('rules')
+    .description('detection rules: Sigma rules, filters and correlations');
+  rules
+    .command('check')
+    .description('load rule files and directories and print each rule’s status; exit 2 if any fails')
+    .argument('<paths...>', 'rule files (.yml, .yaml) and directories')
+    .option('--builtin', 'also load Keyward’s own rule pack (correlations may refer to its rules)')
+    .action(
+      action(async (ctx, paths, opts) => {
+        const loaded = await loadDetectionRules(paths, { builtin: opts.builtin === true });
+        if (ctx.globals.json) ctx.json(loaded.report);
+        else ctx.out(renderCheckReport(loaded.report));
+        return loaded.report.ok && loaded.report.counts.documents > 0 ? EXIT.ok : EXIT.usage;
+      }),
+    );
+
+  program
+    .command('detect')
+    .description(
+      'run detection rules over event files (CloudTrail, GitHub, Kubernetes, Keyward, NDJSON) and print alerts',
+    )
+    .argument('<paths...>', 'event files and directories (gzip is read as such)')
+    .option(
+      '--rules <path>',
+      'rule file or directory (repeatable); Keyward’s pack is loaded too',
+      collect,
+      [],
+    )
+    .option('--no-builtin', 'do not load Keyward’s own rule pack')
+    .option(
+      '--format <format>',
+      `read every file as this format (${ADAPTER_NAMES.join(', ')}); default: detected`,
+    )
+    .option('--mapping <file>', 'field mapping file for NDJSON of another source (implies --format ndjson)')
+    .option('--output <format>', `alerts as ${OUTPUTS.join(', ')}`, 'table')
+    .option('--fail-on <level>', 'exit 1 when an alert is at least this level')
+    .option('--lateness <ms>', 'how far behind the newest event time an event may arrive (ms)', '60000')
+    .option('--store', 'also store the alerts in Keyward (keyward alerts list, the API)')
+    .action(
+      action(async (ctx, paths, opts) => {
+        const output = String(opts.output) as Output;
+        if (!(OUTPUTS as readonly string[]).includes(output))
+          usage(`--output must be one of ${OUTPUTS.join(', ')}`, '--output');
+        const failOn = parseLevel(opts.failOn, '--fail-on');
+        const format = opts.format === undefined ? null : String(opts.format);
+        if (format !== null && !isAdapterName(format))
+          usage(`--format must be one of ${ADAPTER_NAMES.join(', ')}`, '--format');
+        const lateness = Number(opts.lateness);
+        if (!Number.isSafeInteger(lateness) || lateness < 0)
+          usage('--lateness must be a whole number of milliseconds', '--lateness');
+        const mapping = typeof opts.mapping === 'string' ? await loadFieldMapping(opts.mapping) : null;
+
+        const loaded: LoadedRules = await loadDetectionRules(opts.rules as string[], {
+          builtin: opts.builtin !== false,
+        });
+        for (const e of loaded.errors) ctx.err(`keyward: rule skipped: ${loadErrorLine(e)}\n`);
+        if (loaded.detections.length === 0)
+          usage('no detection rule loaded; give rules with --rules <path>', '--rules');
+
+        const alerts: Alert[] = [];
+        const detector = createDetector(loaded, {
+          allowedLatenessMs: lateness,
+          maxStateEntries: 1_000_000,
+          onAlert: (a) => alerts.push(a),
+        });
+        let broken = 0;
+        const onBroken = (b: BrokenRecord): void => {
+          broken++;
+          if (broken <= MAX_BROKEN_SHOWN) ctx.err(`keyward: skipped ${where(b)}: ${b.reason}\n`);
+        };
+        const stream = readEvents(paths, {
+          ...(format === null ? {} : { format: format as (typeof ADAPTER_NAMES)[number] }),
+          ...(mapping ? { mapping } : {}),
+          onBroken,
+        });
+        const bar = progress(ctx);
+        let events = 0;
+        for await (const event of stream) {
+          detector.push(event);
+          if (++events % 4096 === 0) bar.tick(events, alerts.length);
+        }
+        detector.end();
+        bar.done();
+        if (broken > MAX_BROKEN_SHOWN)
+          ctx.err(`keyward: … ${broken - MAX_BROKEN_SHOWN} more records skipped\n`);
+        const c = stream.counters;
+        ctx.err(
+          `keyward detect: ${c.events} events from ${c.files} files (${c.broken} records skipped), ${loaded.detections.length + loaded.correlations.length} rules, ${alerts.length} alerts\n`,
+        );
+
+        if (opts.store === true && alerts.length > 0) {
+          await ctx.withApp((app) =>
+            app.store.saveAlerts(alerts, { source: 'batch', time: new Date().toISOString(), targets: [] }),
+          );
+        }
+        if (output === 'sarif') ctx.json(toSarif(alerts, loaded.byId, { version: CLI_VERSION }));
+        else if (output === 'json') ctx.json(alerts.map((a) => toOcsfFinding(a, loaded.byId.get(a.ruleId))));
+        else if (output === 'ndjson') {
+          for (const a of alerts) ctx.out(`${JSON.stringify(toOcsfFinding(a, loaded.byId.get(a.ruleId)))}\n`);
+        } else ctx.out(alertsTable(alerts));
+
+        if (failOn !== null) {
+          const rank = LEVELS.indexOf(failOn);
+          if (alerts.some((a) => LEVELS.indexOf(a.level) >= rank)) return EXIT.failed;
+        }
+        return EXIT.ok;
+      }),
+    );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
