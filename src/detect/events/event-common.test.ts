@@ -27,6 +27,28 @@ describe('parseTime', () => {
     }
   });
 
+  it('the common UTC forms (read without a regular expression) agree with Date.parse and refuse impossible times', () => {
+    for (const ok of [
+      '2026-05-10T09:01:30Z',
+      '2026-05-10T09:01:30.123Z',
+      '2024-02-29T23:59:59Z',
+      '2000-02-29T00:00:00.000Z',
+    ]) {
+      expect(parseIsoTime(ok), ok).toBe(Date.parse(ok));
+    }
+    for (const bad of [
+      '2026-02-29T00:00:00Z',
+      '1900-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-05-10T24:00:00Z',
+      '2026-05-10T09:60:00Z',
+      '2026-00-10T09:00:00Z',
+      '2026-05-00T09:00:00Z',
+    ]) {
+      expect(parseIsoTime(bad), bad).toBeNull();
+    }
+  });
+
   it('epoch numbers: auto tells seconds from milliseconds by size; explicit formats are obeyed', () => {
     expect(parseTime(T, 'auto')).toBe(T);
     expect(parseTime(T / 1000, 'auto')).toBe(T);

@@ -143,6 +143,8 @@ const ISO_8601 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(
  * `+hhmm` or `+hh` offset, or no zone, read as UTC) to epoch milliseconds, or null.
  */
 export function parseIsoTime(value: string): number | null {
+  const fast = parseUtcSeconds(value);
+  if (fast !== undefined) return fast;
   const m = ISO_8601.exec(value.trim());
   if (m === null) return null;
   const [, date, clock, fraction, zone] = m;
@@ -159,6 +161,41 @@ export function parseIsoTime(value: string): number | null {
   const month = Number(date!.slice(5, 7));
   const day = Number(date!.slice(8, 10));
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate() ? t : null;
+}
+
+const DIGIT = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * The common `YYYY-MM-DDTHH:MM:SSZ` and `YYYY-MM-DDTHH:MM:SS.sssZ` forms (CloudTrail, Kubernetes, Keyward) read
+ * without a regular expression: the time, null when the date does not exist, or undefined for any other form
+ * (parseIsoTime then takes the general path).
+ */
+function parseUtcSeconds(v: string): number | null | undefined {
+  const n = v.length;
+  if (n !== 20 && n !== 24) return undefined;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
+    if (!DIGIT(v.charCodeAt(i))) return undefined;
+  if (v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[n - 1] !== 'Z') {
+    return undefined;
+  }
+  if (
+    n === 24 &&
+    (v[19] !== '.' || !DIGIT(v.charCodeAt(20)) || !DIGIT(v.charCodeAt(21)) || !DIGIT(v.charCodeAt(22)))
+  ) {
+    return undefined;
+  }
+  const year = Number(v.slice(0, 4));
+  const month = Number(v.slice(5, 7));
+  const day = Number(v.slice(8, 10));
+  const hour = Number(v.slice(11, 13));
+  const minute = Number(v.slice(14, 16));
+  const second = Number(v.slice(17, 19));
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  if (day > days) return null;
+  const ms = n === 24 ? Number(v.slice(20, 23)) : 0;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
 /** Parses a timestamp in the given format to epoch milliseconds, or null when it is not one. */
@@ -232,7 +269,9 @@ export interface EventParts {
  */
 export function buildEvent(parts: EventParts): DetectEvent {
   const fields: Record<string, unknown> = { time: new Date(parts.time).toISOString() };
-  for (const [k, v] of Object.entries(parts.fields)) {
+  const given = parts.fields;
+  for (const k in given) {
+    const v = given[k];
     if (v === null || v === undefined || (Array.isArray(v) && v.length === 0)) continue;
     fields[k] = v;
   }

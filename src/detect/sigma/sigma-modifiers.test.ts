@@ -316,3 +316,27 @@ describe('modifier combinations the engine refuses', () => {
     expect(result.errors.map((e) => e.message)).toEqual([message]);
   });
 });
+
+describe('IP parsing for cidr', () => {
+  it('reads IPv4 dotted quads and refuses anything else', async () => {
+    const { ipv4ToNumber } = await import('./sigma-values.js');
+    expect(ipv4ToNumber('10.200.3.4')).toBe(0x0ac80304);
+    expect(ipv4ToNumber('255.255.255.255')).toBe(0xffffffff);
+    expect(ipv4ToNumber('0.0.0.0')).toBe(0);
+    for (const bad of ['256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1..2.3', '', 'a.b.c.d', '1.2.3.4 ']) {
+      expect(ipv4ToNumber(bad)).toBeNull();
+    }
+  });
+
+  it('reads IPv6 in every form node:net accepts, embedded IPv4 included', async () => {
+    const { ipv6ToBigInt } = await import('./sigma-values.js');
+    expect(ipv6ToBigInt('::')).toBe(0n);
+    expect(ipv6ToBigInt('::1')).toBe(1n);
+    expect(ipv6ToBigInt('2001:db8::1')).toBe((0x20010db8n << 96n) | 1n);
+    expect(ipv6ToBigInt('2001:DB8:0:0:0:0:0:1')).toBe(ipv6ToBigInt('2001:db8::1'));
+    expect(ipv6ToBigInt('::ffff:192.0.2.1')).toBe((0xffffn << 32n) | 0xc0000201n);
+    expect(ipv6ToBigInt('fe80::1%eth0')).toBe((0xfe80n << 112n) | 1n);
+    expect(ipv6ToBigInt('1.2.3.4')).toBeNull();
+    expect(ipv6ToBigInt('2001:db8::g')).toBeNull();
+  });
+});

@@ -12,7 +12,7 @@
  *   may be matched by a different element; for `|neq`, no element may equal any value);
  * - `null` matches a field that is absent or null; `|exists` only looks at presence.
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { RE2JS } from 're2js';
 import type { DetectEvent } from '../detect-types.js';
 import { compileAccessor } from './sigma-field.js';
@@ -542,13 +542,78 @@ function parseCidr(
   return { addr, prefix, type: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
+/** An IPv4 address in dotted-quad form as an unsigned 32-bit number, or null (no leading zeros beyond one digit). */
+export function ipv4ToNumber(s: string): number | null {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return null; // a leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return null;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return null;
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return n * 256 + part;
+}
+
+/** An IPv6 address (any textual form node:net accepts, embedded IPv4 too) as a 128-bit bigint, or null. */
+export function ipv6ToBigInt(s: string): bigint | null {
+  if (isIP(s) !== 6) return null;
+  let text = s.toLowerCase();
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  const groups: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  let tail: number[] = [];
+  if (text.includes('.', lastColon)) {
+    const v4 = ipv4ToNumber(text.slice(lastColon + 1));
+    if (v4 === null) return null;
+    tail = [Math.floor(v4 / 65536), v4 % 65536];
+    text = `${text.slice(0, lastColon + 1)}0`;
+  }
+  const [head = '', rest] = text.split('::');
+  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = rest === undefined ? [] : parse(rest);
+  if (tail.length) (rest === undefined ? left : right).pop();
+  const fill = 8 - left.length - right.length - tail.length;
+  groups.push(...left, ...Array<number>(rest === undefined ? 0 : fill).fill(0), ...right, ...tail);
+  if (groups.length !== 8) return null;
+  let out = 0n;
+  for (const g of groups) out = (out << 16n) | BigInt(g);
+  return out;
+}
+
+// CIDR matching on numbers: node:net's BlockList builds a SocketAddress per check, which cost most of a
+// detection run's time with one cidr rule among a hundred.
 function cidrPredicate(ranges: Array<ReturnType<typeof parseCidr>>): ScalarPredicate {
-  const list = new BlockList();
-  for (const r of ranges) list.addSubnet(r.addr, r.prefix, r.type);
+  const v4: Array<{ net: number; mask: number }> = [];
+  const v6: Array<{ net: bigint; mask: bigint }> = [];
+  for (const r of ranges) {
+    if (r.type === 'ipv4') {
+      const mask = r.prefix === 0 ? 0 : (0xffffffff << (32 - r.prefix)) >>> 0;
+      v4.push({ net: (ipv4ToNumber(r.addr)! & mask) >>> 0, mask });
+    } else {
+      const mask = r.prefix === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - r.prefix)) - 1n);
+      v6.push({ net: ipv6ToBigInt(r.addr)! & mask, mask });
+    }
+  }
   return (x) => {
     if (typeof x !== 'string') return false;
-    const version = isIP(x);
-    return version !== 0 && list.check(x, version === 4 ? 'ipv4' : 'ipv6');
+    const a4 = ipv4ToNumber(x);
+    if (a4 !== null) return v4.some((r) => ((a4 & r.mask) >>> 0) === r.net);
+    if (v6.length === 0 || !x.includes(':')) return false;
+    const a6 = ipv6ToBigInt(x);
+    return a6 !== null && v6.some((r) => (a6 & r.mask) === r.net);
   };
 }
 
