@@ -59,7 +59,7 @@ async function replay(
   const alerts: Alert[] = [];
   const broken: BrokenRecord[] = [];
   const detector = createDetector(rules, {
-    allowedLatenessMs: 0,
+    allowedLatenessMs: 60_000, // the server default (detect.allowedLatenessMs)
     maxStateEntries: 100_000,
     onAlert: (a) => alerts.push(a),
   });
