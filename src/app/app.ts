@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../core/time.js';
 import { openStore, type Store } from '../store/index.js';
 import { createInventoryService, type InventoryService } from '../inventory/index.js';
 import { createBrokerService, type BrokerService } from '../broker/index.js';
+import { createDetectionService, type DetectionService } from '../detect/detect-stream.js';
 import type { AppConfig } from './app-config.js';
 import { loadMasterKey } from './keys.js';
 
@@ -17,6 +18,8 @@ export interface App {
   inventory: InventoryService;
   /** The credential broker; `serve` calls `broker.start()` (keys, revocation polling, approval expiry). */
   broker: BrokerService;
+  /** Continuous detection; `serve` starts it (rules, the event log tail, webhooks). */
+  detection: DetectionService;
   /** Where the master key came from (a file path or the env variable name), never the key. */
   masterKeySource: string;
   close(): Promise<void>;
@@ -28,7 +31,13 @@ export interface App {
  */
 export async function openApp(
   config: AppConfig,
-  options: { clock?: Clock; startBroker?: boolean; onError?: (err: unknown) => void } = {},
+  options: {
+    clock?: Clock;
+    startBroker?: boolean;
+    /** Load the detection rules and start continuous detection (the server does). */
+    startDetection?: boolean;
+    onError?: (err: unknown) => void;
+  } = {},
 ): Promise<App> {
   const master = loadMasterKey(config.dataDir, config.masterKey);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
@@ -63,14 +72,20 @@ export async function openApp(
     config: config.broker,
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  if (options.startBroker) {
-    try {
-      await broker.start();
-    } catch (err) {
-      await broker.close().catch(() => undefined);
-      await store.close();
-      throw err;
-    }
+  const detection = createDetectionService({
+    store,
+    config: config.detect,
+    clock,
+    onError: options.onError ?? (() => undefined),
+  });
+  try {
+    if (options.startBroker) await broker.start();
+    if (options.startDetection) await detection.start();
+  } catch (err) {
+    await detection.stop().catch(() => undefined);
+    await broker.close().catch(() => undefined);
+    await store.close();
+    throw err;
   }
   return {
     config,
@@ -79,9 +94,11 @@ export async function openApp(
     fingerprinter,
     inventory,
     broker,
+    detection,
     masterKeySource: master.source,
     close: async () => {
       try {
+        await detection.stop();
         await broker.close();
       } finally {
         await store.close();

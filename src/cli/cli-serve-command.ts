@@ -92,8 +92,9 @@ export function registerServeCommand(program: Command, action: CliAction): void 
         }
         const app = await openApp(config, {
           startBroker: true,
+          startDetection: true,
           onError: (err) =>
-            ctx.err(`keyward: broker background task failed: ${(err as Error).message ?? String(err)}\n`),
+            ctx.err(`keyward: background task failed: ${(err as Error).message ?? String(err)}\n`),
         });
         let running: RunningServer;
         let token: 'created' | 'exists' | 'missing';

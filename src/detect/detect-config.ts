@@ -8,7 +8,7 @@ export const detectConfigSchema = z
       .array(z.string().min(1))
       .default([])
       .describe(
-        'Rule files and directories the server loads for continuous detection (the built-in pack is always loaded)',
+        'Rule files and directories the server loads for continuous detection, besides the built-in pack',
       ),
     builtinRules: z.boolean().default(true).describe("Load Keyward's own rule pack"),
     placeholders: z

@@ -10,6 +10,7 @@ import { NotFoundError } from '../core/errors.js';
 import type { IdentityInput } from '../core/inventory-batch.js';
 import { POSTURE_RULES } from '../inventory/index.js';
 import { BROKER_API_ROUTES } from './broker-routes.js';
+import { DETECT_API_ROUTES } from './detect-routes.js';
 import type { Metrics } from './server-metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import {
@@ -109,8 +110,8 @@ export interface ApiRoute {
   handler(ctx: RouteContext<unknown, unknown, unknown>): Promise<unknown>;
 }
 
-/** Declares a route with handler input types inferred from its schemas. */
-function route<
+/** Declares a route with handler input types inferred from its schemas (other route tables use it too). */
+export function route<
   PS extends z.ZodObject | undefined = undefined,
   QS extends z.ZodObject | undefined = undefined,
   BS extends z.ZodType | undefined = undefined,
@@ -455,4 +456,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
 
   // ── Credential broker (src/server/broker-routes.ts) ────────────────────────────────────────────────────
   ...BROKER_API_ROUTES,
+  ...DETECT_API_ROUTES,
 ];

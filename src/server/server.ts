@@ -306,7 +306,11 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
       done: (err: Error | null, body?: unknown) => void,
     ): void => done(null, body);
     const opts = { parseAs: 'buffer' as const, bodyLimit: app.config.maxImportBytes };
-    scope.addContentTypeParser(['application/octet-stream', 'application/json'], opts, raw);
+    scope.addContentTypeParser(
+      ['application/octet-stream', 'application/json', 'application/x-ndjson'],
+      opts,
+      raw,
+    );
     // Fastify tests the regular expression against the whole header, parameters included.
     scope.addContentTypeParser(/^text\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?$/, opts, raw);
     for (const route of API_ROUTES.filter((r) => r.rawBody)) register(scope, route);

@@ -33,6 +33,12 @@ function compilePath(path: string, memo: Map<string, PathFn>): PathFn {
 
 /** An accessor for one field name, equivalent to `getField(event, field)`. */
 export function compileAccessor(field: string): (event: DetectEvent) => unknown {
+  if (field.startsWith('ocsf.')) {
+    // The normalized field only, as getField reads `ocsf.<name>`.
+    const name = field.slice(5);
+    const lookup = compilePath(name, new Map());
+    return (event) => (Object.hasOwn(event.fields, name) ? event.fields[name] : lookup(event.fields));
+  }
   if (!field.includes('.')) {
     // The common case: a top-level key of the raw record (an object by contract), else a normalized field.
     return (event) => {

@@ -445,6 +445,10 @@ describe('compiled field accessors', () => {
       'missing',
       'a.x',
       'arr.0',
+      'ocsf.actor.user.uid',
+      'ocsf.src_endpoint.ip',
+      'ocsf.a.b',
+      'ocsf.missing',
     ]) {
       expect([f, compileAccessor(f)(event)]).toEqual([f, getField(event, f)]);
     }

@@ -41,6 +41,8 @@ export async function createTestServer(
     server?: BuildServerOptions;
     /** Changes the app before the server is built (replace a service or store method with a fake). */
     patchApp?: (app: App) => App;
+    /** Start continuous detection (the built-in rule pack), as `serve` does. */
+    startDetection?: boolean;
   } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kw-server-'));
@@ -48,7 +50,10 @@ export async function createTestServer(
     env: {},
     flags: { dataDir, masterKey: '11'.repeat(32), logLevel: 'silent', ...options.config },
   });
-  const opened = await openApp(config, { clock: fixedClock(TEST_TIME) });
+  const opened = await openApp(config, {
+    clock: fixedClock(TEST_TIME),
+    ...(options.startDetection ? { startDetection: true } : {}),
+  });
   const app = options.patchApp ? options.patchApp(opened) : opened;
   const { token } = await ensureAdminToken(app.store, dataDir);
   if (!token) throw new Error('test server: no admin token was created');
