@@ -171,3 +171,27 @@ describe('keyward detect', () => {
     expect(noRules.stderr).toContain('no detection rule loaded');
   });
 });
+
+describe('keyward alerts list', () => {
+  it('lists the alerts keyward detect --store stored, filtered, and refuses bad filters', async () => {
+    const rules = file('assume.yml', ASSUME_ROLE);
+    expect((await run(['detect', '--no-builtin', '--store', '--rules', rules, CLOUDTRAIL])).code).toBe(0);
+    // Stored once: a second run of the same input adds nothing.
+    expect((await run(['detect', '--no-builtin', '--store', '--rules', rules, CLOUDTRAIL])).code).toBe(0);
+    const list = await run(['alerts', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(list.stdout).toContain('AssumeRole by a CI user');
+    const json = JSON.parse((await run(['--json', 'alerts', 'list', '--level', 'high'])).stdout) as {
+      total: number;
+      items: Array<{ source: string }>;
+    };
+    expect(json.total).toBe(1);
+    expect(json.items[0]!.source).toBe('batch');
+    expect((await run(['alerts', 'list', '--level', 'low'])).stdout).toBe('no alerts\n');
+    expect((await run(['alerts', 'list', '--since', '2030-01-01T00:00:00Z'])).stdout).toBe('no alerts\n');
+    const bad = await run(['alerts', 'list', '--since', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since must be an ISO-8601 time');
+  });
+});

@@ -195,6 +195,47 @@ export function registerDetectCommands(program: Command, action: CliAction): voi
     );
 }
 
+/** Registers `alerts list`. */
+export function registerAlertCommands(program: Command, action: CliAction): void {
+  const alerts = program
+    .command('alerts')
+    .description('alerts raised by detection (keyward serve, keyward detect --store)');
+  alerts
+    .command('list')
+    .description('list stored alerts, newest first')
+    .option('--rule <id>', 'only alerts of this rule (its id)')
+    .option('--level <level>', `only alerts of this level (${LEVELS.join(', ')})`)
+    .option('--since <time>', 'only alerts whose window ended at or after this ISO-8601 time')
+    .option('--limit <n>', 'at most this many (1–1000)', '100')
+    .action(
+      action(async (ctx, _args, opts) => {
+        const level = parseLevel(opts.level, '--level');
+        const since = typeof opts.since === 'string' ? opts.since : undefined;
+        if (since !== undefined && !Number.isFinite(Date.parse(since))) {
+          usage('--since must be an ISO-8601 time, e.g. 2026-11-01T00:00:00Z', '--since');
+        }
+        const limit = Number(opts.limit);
+        if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
+          usage('--limit must be a whole number from 1 to 1000', '--limit');
+        const page = await ctx.withApp((app) =>
+          app.store.listAlerts({
+            limit,
+            ...(typeof opts.rule === 'string' ? { ruleId: opts.rule } : {}),
+            ...(level ? { level } : {}),
+            ...(since ? { since: new Date(since).toISOString() } : {}),
+          }),
+        );
+        if (ctx.globals.json) return ctx.json(page);
+        ctx.out(alertsTable(page.items));
+        if (page.total > page.items.length) {
+          ctx.err(
+            `keyward: showing ${page.items.length} of ${page.total} alerts (use --limit, --since or --level)\n`,
+          );
+        }
+      }),
+    );
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

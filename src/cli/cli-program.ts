@@ -6,7 +6,7 @@ import { registerInventoryCommands } from './cli-inventory-commands.js';
 import { registerAdminCommands } from './cli-admin-commands.js';
 import { registerServeCommand } from './cli-serve-command.js';
 import { registerBrokerCommands } from './cli-broker-commands.js';
-import { registerDetectCommands } from './cli-detect-commands.js';
+import { registerAlertCommands, registerDetectCommands } from './cli-detect-commands.js';
 
 /** The version `keyward --version` prints. */
 export const CLI_VERSION = '0.1.0';
@@ -47,6 +47,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   registerAdminCommands(program, action);
   registerBrokerCommands(program, action);
   registerDetectCommands(program, action);
+  registerAlertCommands(program, action);
   return program;
 }
 
