@@ -166,6 +166,20 @@ describe('keyward detect', () => {
     const badLevel = await run(['detect', '--no-builtin', '--rules', rules, '--fail-on', 'severe', events]);
     expect(badLevel.code).toBe(2);
     expect(badLevel.stderr).toContain('--fail-on must be one of informational, low, medium, high, critical');
+    const missing = await run(['detect', '--no-builtin', '--rules', rules, join(dir, 'nope.ndjson')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`cannot read ${join(dir, 'nope.ndjson')}: no such file or directory`);
+    const badMapping = await run([
+      'detect',
+      '--no-builtin',
+      '--rules',
+      rules,
+      '--mapping',
+      join(dir, 'nope.yaml'),
+      events,
+    ]);
+    expect(badMapping.code).toBe(2);
+    expect(badMapping.stderr).toMatch(/^keyward: --mapping: /m);
     const noRules = await run(['detect', '--no-builtin', events]);
     expect(noRules.code).toBe(2);
     expect(noRules.stderr).toContain('no detection rule loaded');

@@ -1,4 +1,5 @@
 /** `keyward rules check` and `keyward detect`: load rules, run them over event files, print alerts. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { createDetector, loadDetectionRules, type LoadedRules } from '../detect/detect-service.js';
@@ -135,7 +136,18 @@ export function registerDetectCommands(program: Command, action: CliAction): voi
         const lateness = Number(opts.lateness);
         if (!Number.isSafeInteger(lateness) || lateness < 0)
           usage('--lateness must be a whole number of milliseconds', '--lateness');
-        const mapping = typeof opts.mapping === 'string' ? await loadFieldMapping(opts.mapping) : null;
+        let mapping = null;
+        if (typeof opts.mapping === 'string') {
+          try {
+            mapping = await loadFieldMapping(opts.mapping);
+          } catch (err) {
+            usage(`--mapping: ${err instanceof Error ? err.message : String(err)}`, '--mapping');
+          }
+        }
+        // A path that does not exist is a mistake, not an empty input: it must not pass a --fail-on check.
+        for (const p of paths) {
+          if (!existsSync(p)) usage(`cannot read ${p}: no such file or directory`, p);
+        }
 
         const loaded: LoadedRules = await loadDetectionRules(opts.rules as string[], {
           builtin: opts.builtin !== false,

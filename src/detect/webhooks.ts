@@ -148,7 +148,9 @@ export function createAlertDeliverer(deps: DelivererDeps) {
 
   /** Sends what is due now; resolves with counts. */
   const runOnce = async (limit = 100): Promise<{ sent: number; retry: number; failed: number }> => {
-    const due = await deps.store.claimDeliveries(deps.clock.now().toISOString(), leaseMs, limit);
+    const due = await deps.store.claimDeliveries(deps.clock.now().toISOString(), leaseMs, limit, [
+      ...byName.keys(),
+    ]);
     const counts = { sent: 0, retry: 0, failed: 0 };
     const outcomes = await Promise.all(due.map(deliver));
     for (const o of outcomes) counts[o]++;

@@ -80,3 +80,22 @@ describe('detection API', () => {
     expect(anonymous.statusCode).toBe(401);
   });
 });
+
+describe('detection API body limit', () => {
+  it('answers 413 for a body over detect.ingestMaxBytes, before reading it into detection', async () => {
+    const t = await createTestServer({ startDetection: true, config: { detect: { ingestMaxBytes: 2048 } } });
+    try {
+      const res = await t.server.inject({
+        method: 'POST',
+        url: '/api/v1/detect/events?format=cloudtrail',
+        headers: { ...t.auth, 'content-type': 'application/x-ndjson' },
+        payload: `${'{"eventName":"x"}\n'.repeat(200)}`,
+      });
+      expect(res.statusCode).toBe(413);
+      expect(res.json()).toMatchObject({ code: 'KW_PAYLOAD_TOO_LARGE' });
+      expect(t.app.detection.status().ingested).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -53,6 +53,7 @@ export const DETECT_API_ROUTES: readonly ApiRoute[] = [
     query: ingestQuery,
     rawBody: true,
     rawBodyDescription: 'NDJSON: one JSON record per line (Content-Type application/x-ndjson)',
+    bodyLimit: (config) => config.detect.ingestMaxBytes,
     response: {
       status: 200,
       description: 'How many records were accepted, and the lines skipped',
@@ -64,14 +65,6 @@ export const DETECT_API_ROUTES: readonly ApiRoute[] = [
         throw new ValidationError('send the records as NDJSON in the body', {
           details: [{ path: 'body', message: 'empty' }],
         });
-      }
-      if (buffer.length > app.config.detect.ingestMaxBytes) {
-        throw new ValidationError(
-          `the body is larger than detect.ingestMaxBytes (${app.config.detect.ingestMaxBytes} bytes)`,
-          {
-            details: [{ path: 'body', message: 'too large' }],
-          },
-        );
       }
       if (!app.detection.status().running) {
         throw new ConflictError('detection is not running in this process (keyward serve starts it)');

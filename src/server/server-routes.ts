@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AppConfig } from '../app/app-config.js';
 import type { App } from '../app/app.js';
 import { verifyEventLog } from '../audit/index.js';
 import { NotFoundError } from '../core/errors.js';
@@ -104,6 +105,8 @@ export interface ApiRoute {
   rawBody?: boolean;
   /** What the raw body is, for OpenAPI (default: an export file). */
   rawBodyDescription?: string;
+  /** The raw body's limit in bytes (default maxImportBytes); a larger body is answered 413. */
+  bodyLimit?: (config: AppConfig) => number;
   response: RouteResponse;
   /** Error statuses this route can answer beyond the ones every route of its kind can. */
   errors?: number[];

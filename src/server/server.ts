@@ -275,7 +275,7 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
     scope.route({
       method: route.method,
       url: route.path,
-      ...(route.rawBody ? { bodyLimit: app.config.maxImportBytes } : {}),
+      ...(route.rawBody ? { bodyLimit: route.bodyLimit?.(app.config) ?? app.config.maxImportBytes } : {}),
       ...(route.auth ? { onRequest: auth } : {}),
       handler: async (request, reply) => {
         const input = validateRequest(route, request);

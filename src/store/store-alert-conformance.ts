@@ -63,7 +63,7 @@ export function runAlertStoreConformance(name: string, makeStore: MakeStore): vo
       await store.saveAlerts([alert(1), alert(2)], { source: 'stream', time: T, targets: ['slack', 'siem'] });
       // A replayed alert queues nothing new.
       await store.saveAlerts([alert(1)], { source: 'stream', time: T, targets: ['slack', 'siem'] });
-      const claimed = await store.claimDeliveries(T, 30_000, 10);
+      const claimed = await store.claimDeliveries(T, 30_000, 10, ['slack', 'siem']);
       expect(claimed.map((d) => [d.alertId, d.target, d.attempts])).toEqual([
         ['al_1', 'siem', 1],
         ['al_1', 'slack', 1],
@@ -72,26 +72,39 @@ export function runAlertStoreConformance(name: string, makeStore: MakeStore): vo
       ]);
       expect(claimed[0]!.alert).toEqual({ ...alert(1), source: 'stream', createdAt: T });
       // Leased: not due again until the lease ends.
-      expect(await store.claimDeliveries(T, 30_000, 10)).toEqual([]);
+      expect(await store.claimDeliveries(T, 30_000, 10, ['slack', 'siem'])).toEqual([]);
       await store.finishDelivery('al_1', 'siem', { ok: true, time: T });
       const retryAt = new Date(Date.parse(T) + 5000).toISOString();
       await store.finishDelivery('al_1', 'slack', { ok: false, error: 'HTTP 503', retryAt });
       await store.finishDelivery('al_2', 'siem', { ok: false, error: 'HTTP 400', retryAt: null });
       const later = new Date(Date.parse(T) + 31_000).toISOString();
-      const again = await store.claimDeliveries(later, 30_000, 10);
+      const again = await store.claimDeliveries(later, 30_000, 10, ['slack', 'siem']);
       // Delivered and given-up ones are done; the retried one is due, and al_2/slack's lease ran out.
       expect(again.map((d) => [d.alertId, d.target, d.attempts])).toEqual([
         ['al_1', 'slack', 2],
         ['al_2', 'slack', 2],
       ]);
-      expect(await store.claimDeliveries(later, 30_000, 1)).toEqual([]);
+      expect(await store.claimDeliveries(later, 30_000, 1, ['slack', 'siem'])).toEqual([]);
+    });
+
+    it('claims only deliveries to the targets the caller knows', async () => {
+      const store = await open();
+      await store.saveAlerts([alert(1)], { source: 'stream', time: T, targets: ['slack', 'siem'] });
+      expect((await store.claimDeliveries(T, 1000, 10, ['siem'])).map((d) => d.target)).toEqual(['siem']);
+      expect(await store.claimDeliveries(T, 1000, 10, [])).toEqual([]);
+      expect((await store.claimDeliveries(T, 1000, 10, ['slack', 'other'])).map((d) => d.target)).toEqual([
+        'slack',
+      ]);
     });
 
     it('claims at most the limit, oldest due first', async () => {
       const store = await open();
       await store.saveAlerts([alert(1), alert(2), alert(3)], { source: 'stream', time: T, targets: ['a'] });
-      expect((await store.claimDeliveries(T, 1000, 2)).map((d) => d.alertId)).toEqual(['al_1', 'al_2']);
-      expect((await store.claimDeliveries(T, 1000, 2)).map((d) => d.alertId)).toEqual(['al_3']);
+      expect((await store.claimDeliveries(T, 1000, 2, ['a'])).map((d) => d.alertId)).toEqual([
+        'al_1',
+        'al_2',
+      ]);
+      expect((await store.claimDeliveries(T, 1000, 2, ['a'])).map((d) => d.alertId)).toEqual(['al_3']);
     });
   });
 }

@@ -31,9 +31,10 @@ export const INSERT_ALERT_SQL = `INSERT INTO detect_alerts (${ALERT_COLUMNS.join
 export const INSERT_DELIVERY_SQL =
   "INSERT INTO detect_deliveries (alert_id, target, status, attempts, next_attempt_at) VALUES (?, ?, 'pending', 0, ?) ON CONFLICT (alert_id, target) DO NOTHING";
 
-/** Due deliveries, oldest first, with their alerts. */
-export const DUE_DELIVERIES_SQL =
-  "SELECT d.alert_id AS d_alert_id, d.target AS d_target, d.attempts AS d_attempts, a.* FROM detect_deliveries d JOIN detect_alerts a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.alert_id, d.target LIMIT ?";
+/** Due deliveries to some targets, oldest first, with their alerts: parameters now, the targets, limit. */
+export function dueDeliveriesSql(targets: number): string {
+  return `SELECT d.alert_id AS d_alert_id, d.target AS d_target, d.attempts AS d_attempts, a.* FROM detect_deliveries d JOIN detect_alerts a ON a.id = d.alert_id WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.target IN (${Array.from({ length: targets }, () => '?').join(', ')}) ORDER BY d.next_attempt_at, d.alert_id, d.target LIMIT ?`;
+}
 
 /** Moves a claimed delivery's next attempt out by the lease and counts the attempt. */
 export const LEASE_DELIVERY_SQL =

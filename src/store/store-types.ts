@@ -290,10 +290,16 @@ export interface AlertStore {
   getAlert(id: string): Promise<StoredAlert | null>;
   listAlerts(filter?: AlertFilter): Promise<Page<StoredAlert>>;
   /**
-   * Claims up to `limit` deliveries due at `now` (pending, next attempt ≤ now): each is moved `leaseMs` into
-   * the future and its attempt counted, so another process does not send it at the same time.
+   * Claims up to `limit` deliveries to these targets due at `now` (pending, next attempt ≤ now): each is moved
+   * `leaseMs` into the future and its attempt counted, so another process does not send it at the same time.
+   * Deliveries to targets a process does not know are left to the processes that do.
    */
-  claimDeliveries(now: string, leaseMs: number, limit: number): Promise<AlertDelivery[]>;
+  claimDeliveries(
+    now: string,
+    leaseMs: number,
+    limit: number,
+    targets: readonly string[],
+  ): Promise<AlertDelivery[]>;
   /** Records the outcome of an attempt: sent, failed with a retry time, or given up (retryAt null). */
   finishDelivery(
     alertId: string,

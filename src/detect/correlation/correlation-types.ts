@@ -40,6 +40,8 @@ export interface CorrelationRef {
   id: string;
   /** The rule's name, or null. */
   name: string | null;
+  /** The rule's title when known at load (what alerts call it, also for a step that never matched). */
+  title?: string | null;
   kind: 'detection' | 'correlation';
   /** The field to read for each group-by entry from events of this rule (aliases applied). */
   groupFields: string[];

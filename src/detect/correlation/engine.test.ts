@@ -10,7 +10,10 @@ const rules = [A, B, C];
 const T0 = Date.UTC(2025, 0, 1, 10, 0, 0);
 
 const countRule = (cond: string, extra = '') =>
-  load(`title: Many A\nid: cnt\ncorrelation: { type: event_count, rules: [a], group-by: [host], timespan: 1m, condition: ${cond} }\n${extra}`, rules);
+  load(
+    `title: Many A\nid: cnt\ncorrelation: { type: event_count, rules: [a], group-by: [host], timespan: 1m, condition: ${cond} }\n${extra}`,
+    rules,
+  );
 
 describe('event_count', () => {
   it('uses sliding windows on event time, not clock-aligned buckets', () => {
@@ -19,8 +22,13 @@ describe('event_count', () => {
     for (const s of [40, 50, 65, 70]) push(A, event(`e${s}`, T0 + s * SEC, { host: 'h1' }));
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
-      ruleId: 'cnt', groupKey: { host: 'h1' }, windowStart: T0 + 40 * SEC, windowEnd: T0 + 70 * SEC,
-      eventIds: ['e40', 'e50', 'e65', 'e70'], eventCount: 4, summary: '4 × Rule A for host=h1 within 30s',
+      ruleId: 'cnt',
+      groupKey: { host: 'h1' },
+      windowStart: T0 + 40 * SEC,
+      windowEnd: T0 + 70 * SEC,
+      eventIds: ['e40', 'e50', 'e65', 'e70'],
+      eventCount: 4,
+      summary: '4 × Rule A for host=h1 within 30s',
     });
     expect(alerts[0]!.id).toBe(correlationAlertId('cnt', '["h1"]', T0 + 40 * SEC));
   });
@@ -48,12 +56,23 @@ describe('event_count', () => {
   it('consumes the events of an alert: the next alert needs a fresh set', () => {
     const { alerts, push } = collect(countRule('{ gte: 2 }'));
     for (let i = 0; i < 5; i++) push(A, event(`e${i}`, T0 + i * SEC, { host: 'h' }));
-    expect(alerts.map((a) => a.eventIds)).toEqual([['e0', 'e1'], ['e2', 'e3']]);
+    expect(alerts.map((a) => a.eventIds)).toEqual([
+      ['e0', 'e1'],
+      ['e2', 'e3'],
+    ]);
   });
 
   it('decides upper-bound and range conditions once the window is complete', () => {
     const { alerts, push, engine } = collect(countRule('{ gt: 1, lte: 3 }'));
-    for (const [id, s, host] of [['1', 0, 'h1'], ['2', 10, 'h1'], ['3', 0, 'h2'], ['4', 1, 'h2'], ['5', 2, 'h2'], ['6', 3, 'h2'], ['7', 5, 'h3']] as const) {
+    for (const [id, s, host] of [
+      ['1', 0, 'h1'],
+      ['2', 10, 'h1'],
+      ['3', 0, 'h2'],
+      ['4', 1, 'h2'],
+      ['5', 2, 'h2'],
+      ['6', 3, 'h2'],
+      ['7', 5, 'h3'],
+    ] as const) {
       push(A, event(id, T0 + s * SEC, { host }));
     }
     expect(alerts).toEqual([]);
@@ -61,7 +80,9 @@ describe('event_count', () => {
     expect(alerts).toEqual([]);
     engine.advance(T0 + 65 * SEC);
     // h1: 2 (in range), h2: 4 (above), h3: 1 (below).
-    expect(alerts.map((a) => [a.groupKey, a.eventCount, a.summary])).toEqual([[{ host: 'h1' }, 2, '2 × Rule A for host=h1 within 10s']]);
+    expect(alerts.map((a) => [a.groupKey, a.eventCount, a.summary])).toEqual([
+      [{ host: 'h1' }, 2, '2 × Rule A for host=h1 within 10s'],
+    ]);
   });
 
   it('caps the event ids of an alert and keeps the full count', () => {
@@ -75,7 +96,10 @@ describe('event_count', () => {
 
 describe('group-by and missing fields', () => {
   const temporal = (extra = '') =>
-    load(`title: A and B\nid: tmp\ncorrelation: { type: temporal, rules: [a, b], group-by: [host], timespan: 5m }\n${extra}`, rules);
+    load(
+      `title: A and B\nid: tmp\ncorrelation: { type: temporal, rules: [a, b], group-by: [host], timespan: 5m }\n${extra}`,
+      rules,
+    );
 
   it('temporal requires the same group-by values across rules', () => {
     const { alerts, push } = collect(temporal());
@@ -100,7 +124,9 @@ describe('group-by and missing fields', () => {
     const { alerts, push } = collect(temporal('keyward: { missingGroupBy: "null" }'));
     push(A, event('a1', T0, {}));
     push(B, event('b1', T0 + SEC, { host: null }));
-    expect(alerts.map((a) => [a.groupKey, a.summary])).toEqual([[{ host: null }, 'Rule A and Rule B for host=(none) within 1s']]);
+    expect(alerts.map((a) => [a.groupKey, a.summary])).toEqual([
+      [{ host: null }, 'Rule A and Rule B for host=(none) within 1s'],
+    ]);
   });
 
   it('aliases map a group-by name to a different field per rule', () => {
@@ -119,7 +145,10 @@ describe('group-by and missing fields', () => {
 
 describe('temporal_ordered', () => {
   const ordered = (extra = '', span = '5m') =>
-    load(`title: A then B then C\nid: ord\ncorrelation: { type: temporal_ordered, rules: [a, b, c], group-by: [u], timespan: ${span} }\n${extra}`, rules);
+    load(
+      `title: A then B then C\nid: ord\ncorrelation: { type: temporal_ordered, rules: [a, b, c], group-by: [u], timespan: ${span} }\n${extra}`,
+      rules,
+    );
 
   it('enforces the order of every step, not only the first', () => {
     const { alerts, push } = collect(ordered());
@@ -128,12 +157,17 @@ describe('temporal_ordered', () => {
     push(B, event('b1', T0 + 2 * SEC, { u: 'x' }));
     expect(alerts).toEqual([]);
     push(C, event('c2', T0 + 3 * SEC, { u: 'x' }));
-    expect(alerts.map((a) => [a.eventIds, a.summary])).toEqual([[['a1', 'b1', 'c2'], 'Rule A then Rule B then Rule C for u=x within 3s']]);
+    expect(alerts.map((a) => [a.eventIds, a.summary])).toEqual([
+      [['a1', 'b1', 'c2'], 'Rule A then Rule B then Rule C for u=x within 3s'],
+    ]);
   });
 
   it('breaks equal timestamps by arrival (seq) and never uses one event for two steps', () => {
     const { alerts, push } = collect(
-      load(`title: A then B\nid: ab\ncorrelation: { type: temporal_ordered, rules: [a, b], group-by: [u], timespan: 1m }`, rules),
+      load(
+        `title: A then B\nid: ab\ncorrelation: { type: temporal_ordered, rules: [a, b], group-by: [u], timespan: 1m }`,
+        rules,
+      ),
     );
     push(B, event('b0', T0, { u: 'x' }, 10));
     push(A, event('a1', T0, { u: 'x' }, 11));
@@ -165,7 +199,9 @@ describe('temporal_ordered', () => {
     push(B, event('b1', T0 + 10 * SEC, { u: 'x' }));
     push(C, event('c1', T0 + 20 * SEC, { u: 'x' }));
     push(A, event('a1', T0, { u: 'x' }));
-    expect(alerts.map((a) => [a.eventIds, a.windowStart, a.windowEnd])).toEqual([[['a1', 'b1', 'c1'], T0, T0 + 20 * SEC]]);
+    expect(alerts.map((a) => [a.eventIds, a.windowStart, a.windowEnd])).toEqual([
+      [['a1', 'b1', 'c1'], T0, T0 + 20 * SEC],
+    ]);
   });
 });
 
@@ -178,11 +214,16 @@ describe('late events', () => {
     expect(engine.stats().late).toBe(1);
     expect(alerts).toEqual([]);
     push(A, event('late-ok', T0 + 101 * SEC, { host: 'h' }));
-    expect(alerts.map((a) => [a.eventIds, a.windowStart])).toEqual([[['e1', 'late-ok', 'e2'], T0 + 100 * SEC]]);
+    expect(alerts.map((a) => [a.eventIds, a.windowStart])).toEqual([
+      [['e1', 'late-ok', 'e2'], T0 + 100 * SEC],
+    ]);
   });
 
   it('value_count: a late event adds its distinct value to the windows it belongs to', () => {
-    const rs = load(`title: Spray\nid: vcl\ncorrelation: { type: value_count, rules: [a], group-by: [ip], timespan: 1m, condition: { field: user, gte: 3 } }`, rules);
+    const rs = load(
+      `title: Spray\nid: vcl\ncorrelation: { type: value_count, rules: [a], group-by: [ip], timespan: 1m, condition: { field: user, gte: 3 } }`,
+      rules,
+    );
     const { alerts, push } = collect(rs, { allowedLatenessMs: 5 * MIN });
     push(A, event('1', T0, { ip: 'i', user: 'u1' }));
     push(A, event('2', T0 + 50 * SEC, { ip: 'i', user: 'u2' }));
@@ -232,14 +273,22 @@ correlation: { type: event_count, rules: [a], group-by: [client_id, ip], timespa
     push(success, event('ok', T0 + 4 * MIN, who));
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
-      ruleId: 'outer', level: 'high', tags: ['attack.t1110'], groupKey: who, windowStart: T0, windowEnd: T0 + 4 * MIN,
-      eventCount: 13, summary: '12 × denied token request then token issued for client_id=kwc_7Hx, ip=203.0.113.9 within 4m',
+      ruleId: 'outer',
+      level: 'high',
+      tags: ['attack.t1110'],
+      groupKey: who,
+      windowStart: T0,
+      windowEnd: T0 + 4 * MIN,
+      eventCount: 13,
+      summary: '12 × denied token request then token issued for client_id=kwc_7Hx, ip=203.0.113.9 within 4m',
     });
     expect(alerts[0]!.eventIds).toEqual([...Array.from({ length: 12 }, (_, i) => `d${i}`), 'ok']);
   });
 
   it('emit the intermediate too when the outer sets generate: true', () => {
-    const { alerts, push } = collect(load(chain.replace('  timespan: 10m\n', '  timespan: 10m\n  generate: true\n'), rules));
+    const { alerts, push } = collect(
+      load(chain.replace('  timespan: 10m\n', '  timespan: 10m\n  generate: true\n'), rules),
+    );
     for (let i = 0; i < 12; i++) push(A, event(`d${i}`, T0 + i, { client_id: 'k', ip: 'i' }));
     push(B, event('ok', T0 + 20, { client_id: 'k', ip: 'i' }));
     expect(alerts.map((a) => a.ruleId)).toEqual(['inner', 'outer']);
@@ -288,7 +337,10 @@ describe('replay and bounded state', () => {
   });
 
   it('keeps one pending sequence per key and step', () => {
-    const rs = load(`title: A then B\nid: ab\ncorrelation: { type: temporal_ordered, rules: [a, b], group-by: [u], timespan: 1h }`, rules);
+    const rs = load(
+      `title: A then B\nid: ab\ncorrelation: { type: temporal_ordered, rules: [a, b], group-by: [u], timespan: 1h }`,
+      rules,
+    );
     const { push, engine } = collect(rs);
     for (let i = 0; i < 1000; i++) push(A, event(`a${i}`, T0 + i, { u: 'x' }));
     // The key itself, the pending sequence (latest start) and the one it replaced.
@@ -298,32 +350,53 @@ describe('replay and bounded state', () => {
 
 describe('value correlations', () => {
   it('value_count counts distinct values (tuples for several fields)', () => {
-    const rs = load(`title: Spray\nid: vc\ncorrelation: { type: value_count, rules: [a], group-by: [ip], timespan: 1m, condition: { field: user, gte: 3 } }`, rules);
+    const rs = load(
+      `title: Spray\nid: vc\ncorrelation: { type: value_count, rules: [a], group-by: [ip], timespan: 1m, condition: { field: user, gte: 3 } }`,
+      rules,
+    );
     const { alerts, push } = collect(rs);
-    for (const [id, user] of [['1', 'u1'], ['2', 'u1'], ['3', 'u2'], ['4', 'u2']]) push(A, event(id!, T0 + Number(id), { ip: 'i', user }));
+    for (const [id, user] of [
+      ['1', 'u1'],
+      ['2', 'u1'],
+      ['3', 'u2'],
+      ['4', 'u2'],
+    ])
+      push(A, event(id!, T0 + Number(id), { ip: 'i', user }));
     expect(alerts).toEqual([]);
     push(A, event('5', T0 + 5, { ip: 'i', user: 'u3' }));
-    expect(alerts.map((a) => [a.eventCount, a.summary])).toEqual([[5, '3 distinct user in 5 × Rule A for ip=i within 4ms']]);
+    expect(alerts.map((a) => [a.eventCount, a.summary])).toEqual([
+      [5, '3 distinct user in 5 × Rule A for ip=i within 4ms'],
+    ]);
   });
 
   it('value_sum fires when the total crosses the threshold; non-numbers are counted and skipped', () => {
-    const rs = load(`title: Exfil\nid: vs\ncorrelation: { type: value_sum, rules: [a], group-by: [u], timespan: 1h, condition: { field: bytes, gt: 1000 } }`, rules);
+    const rs = load(
+      `title: Exfil\nid: vs\ncorrelation: { type: value_sum, rules: [a], group-by: [u], timespan: 1h, condition: { field: bytes, gt: 1000 } }`,
+      rules,
+    );
     const { alerts, push, engine } = collect(rs);
     push(A, event('1', T0, { u: 'x', bytes: 600 }));
     push(A, event('2', T0 + 1, { u: 'x', bytes: 'lots' }));
     push(A, event('3', T0 + 2, { u: 'x', bytes: '401' }));
-    expect(alerts.map((a) => [a.eventIds, a.summary])).toEqual([[['1', '3'], 'bytes totals 1001 over 2 × Rule A for u=x within 2ms']]);
+    expect(alerts.map((a) => [a.eventIds, a.summary])).toEqual([
+      [['1', '3'], 'bytes totals 1001 over 2 × Rule A for u=x within 2ms'],
+    ]);
     expect(engine.stats().missingValue).toBe(1);
   });
 
   it('value_avg decides on the complete window', () => {
-    const rs = load(`title: Avg\nid: va\ncorrelation: { type: value_avg, rules: [a], group-by: [u], timespan: 1m, condition: { field: n, gt: 10 } }`, rules);
+    const rs = load(
+      `title: Avg\nid: va\ncorrelation: { type: value_avg, rules: [a], group-by: [u], timespan: 1m, condition: { field: n, gt: 10 } }`,
+      rules,
+    );
     const { alerts, push, engine } = collect(rs);
     push(A, event('1', T0, { u: 'x', n: 30 }));
     push(A, event('2', T0 + SEC, { u: 'x', n: 1 }));
     push(A, event('3', T0 + 2 * SEC, { u: 'y', n: 3 }));
     engine.advance(T0 + MIN);
-    expect(alerts.map((a) => [a.groupKey, a.summary])).toEqual([[{ u: 'x' }, 'n averages 15.50 over 2 × Rule A for u=x within 1s']]);
+    expect(alerts.map((a) => [a.groupKey, a.summary])).toEqual([
+      [{ u: 'x' }, 'n averages 15.50 over 2 × Rule A for u=x within 1s'],
+    ]);
   });
 
   it('value_percentile matches a sorted reference (nearest rank)', () => {
@@ -341,14 +414,19 @@ describe('value correlations', () => {
       const { alerts, push, engine } = collect(rs);
       values.forEach((v, i) => push(A, event(`e${i}`, T0 + i, { u: 'x', ms: v })));
       engine.advance(T0 + 3_600_000);
-      expect(alerts.map((a) => a.summary)).toEqual([`p${p} of ms is ${reference} over 501 × Rule A for u=x within 500ms`]);
+      expect(alerts.map((a) => a.summary)).toEqual([
+        `p${p} of ms is ${reference} over 501 × Rule A for u=x within 500ms`,
+      ]);
     }
   });
 });
 
 describe('temporal boolean condition', () => {
   it('"a and b and not c" fires on a complete window without c', () => {
-    const rs = load(`title: AB not C\nid: bn\ncorrelation: { type: temporal, rules: [a, b, c], group-by: [u], timespan: 1m, condition: "a and b and not c" }`, rules);
+    const rs = load(
+      `title: AB not C\nid: bn\ncorrelation: { type: temporal, rules: [a, b, c], group-by: [u], timespan: 1m, condition: "a and b and not c" }`,
+      rules,
+    );
     const { alerts, push, engine } = collect(rs);
     push(A, event('a1', T0, { u: 'x' }));
     push(B, event('b1', T0 + SEC, { u: 'x' }));
@@ -361,7 +439,10 @@ describe('temporal boolean condition', () => {
   });
 
   it('a condition without "not" fires at once', () => {
-    const rs = load(`title: A or B\nid: bo\ncorrelation: { type: temporal, rules: [a, b, c], group-by: [u], timespan: 1m, condition: "c and (a or b)" }`, rules);
+    const rs = load(
+      `title: A or B\nid: bo\ncorrelation: { type: temporal, rules: [a, b, c], group-by: [u], timespan: 1m, condition: "c and (a or b)" }`,
+      rules,
+    );
     const { alerts, push } = collect(rs);
     push(B, event('b1', T0, { u: 'x' }));
     push(C, event('c1', T0 + SEC, { u: 'x' }));
@@ -371,7 +452,10 @@ describe('temporal boolean condition', () => {
 
 describe('Keyward extensions', () => {
   const absence = (extra = '') =>
-    load(`title: Approval requested, never granted\nid: abs\ncorrelation: { type: temporal_ordered, rules: [a, b], group-by: [req], timespan: 5m }\nkeyward: { absence: true${extra} }`, rules);
+    load(
+      `title: Approval requested, never granted\nid: abs\ncorrelation: { type: temporal_ordered, rules: [a, b], group-by: [req], timespan: 5m }\nkeyward: { absence: true${extra} }`,
+      rules,
+    );
 
   it('absence: A not followed by B within the timespan alerts at A + timespan', () => {
     const { alerts, push, engine } = collect(absence());
@@ -452,8 +536,16 @@ describe('first-seen baselines (keyward.baseline)', () => {
     push(A, event('aged-out', at(40, 10), { client: 'c1', ip: '10.0.0.1' }));
     expect(alerts.map((a) => [a.eventIds, a.windowStart, a.summary])).toEqual([
       [['new-ip'], at(2, 10, 5), 'new ip 10.0.0.2 for client=c1 (not seen in 30d) in Rule A'],
-      [['all-new'], at(3, 3), 'new ip 198.51.100.7 and new network 198.51.100.0/24 and new hour 03h UTC for client=c1 (not seen in 30d) in Rule A'],
-      [['aged-out'], at(40, 10), 'new ip 10.0.0.1 and new network 10.0.0.0/24 and new hour 10h UTC for client=c1 (not seen in 30d) in Rule A'],
+      [
+        ['all-new'],
+        at(3, 3),
+        'new ip 198.51.100.7 and new network 198.51.100.0/24 and new hour 03h UTC for client=c1 (not seen in 30d) in Rule A',
+      ],
+      [
+        ['aged-out'],
+        at(40, 10),
+        'new ip 10.0.0.1 and new network 10.0.0.0/24 and new hour 10h UTC for client=c1 (not seen in 30d) in Rule A',
+      ],
     ]);
   });
 

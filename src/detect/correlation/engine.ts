@@ -3,7 +3,13 @@
  * keeps bounded per-key state and emits Alerts. Semantics: docs/correlation-semantics.md.
  */
 import { createHash } from 'node:crypto';
-import { getField, MAX_ALERT_EVENT_IDS, type Alert, type DetectEvent, type RuleMatch } from '../detect-types.js';
+import {
+  getField,
+  MAX_ALERT_EVENT_IDS,
+  type Alert,
+  type DetectEvent,
+  type RuleMatch,
+} from '../detect-types.js';
 import type { BaselineKind, CorrelationRule, Criterion } from './correlation-types.js';
 import { formatDuration } from './duration.js';
 import { evalBoolExpr, hasNegation } from './expr.js';
@@ -132,12 +138,17 @@ export function correlationAlertId(ruleId: string, groupKey: string, windowStart
 export function meetsCriteria(criteria: Criterion[], x: number): boolean {
   for (const c of criteria) {
     const ok =
-      c.op === 'gt' ? x > c.value
-      : c.op === 'gte' ? x >= c.value
-      : c.op === 'lt' ? x < c.value
-      : c.op === 'lte' ? x <= c.value
-      : c.op === 'eq' ? x === c.value
-      : x !== c.value;
+      c.op === 'gt'
+        ? x > c.value
+        : c.op === 'gte'
+          ? x >= c.value
+          : c.op === 'lt'
+            ? x < c.value
+            : c.op === 'lte'
+              ? x <= c.value
+              : c.op === 'eq'
+                ? x === c.value
+                : x !== c.value;
     if (!ok) return false;
   }
   return true;
@@ -169,15 +180,31 @@ function modeOf(rule: CorrelationRule): Mode {
 }
 
 /** Creates an engine for `rules` (as loaded by parseCorrelationRules: references resolved, no cycles). */
-export function createCorrelationEngine(rules: CorrelationRule[], options: CorrelationEngineOptions): CorrelationEngine {
+export function createCorrelationEngine(
+  rules: CorrelationRule[],
+  options: CorrelationEngineOptions,
+): CorrelationEngine {
   const lateness = Math.max(0, options.allowedLatenessMs);
   const cap = Math.max(1, options.maxStateEntries);
   const stats: CorrelationStats = {
-    matches: 0, late: 0, missingGroupBy: 0, missingValue: 0, afterUntil: 0,
-    evicted: 0, expired: 0, suppressed: 0, alerts: 0, openAtFlush: 0,
+    matches: 0,
+    late: 0,
+    missingGroupBy: 0,
+    missingValue: 0,
+    afterUntil: 0,
+    evicted: 0,
+    expired: 0,
+    suppressed: 0,
+    alerts: 0,
+    openAtFlush: 0,
   };
   const runtimes: Runtime[] = rules.map((rule, index) => ({
-    rule, index, mode: modeOf(rule), downstream: [], labels: rule.refs.map((r) => r.name ?? r.id), states: new Map(),
+    rule,
+    index,
+    mode: modeOf(rule),
+    downstream: [],
+    labels: rule.refs.map((r) => r.title ?? r.name ?? r.id),
+    states: new Map(),
   }));
   const byId = new Map(runtimes.map((rt) => [rt.rule.id, rt]));
   /** Detection rule id → the correlations (and rule index in them) it feeds. */
@@ -237,7 +264,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
   const heapLess = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.order < b.order);
   const heapPush = (t: Timer): void => {
     heap.push(t);
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!heapLess(heap[i]!, heap[p]!)) break;
       [heap[i], heap[p]] = [heap[p]!, heap[i]!];
@@ -249,7 +276,7 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
@@ -339,8 +366,21 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     }
     const n = rt.rule.refs.length;
     s = {
-      older: null, newer: null, rt, key, values, size: 1, expiresAt: -Infinity, deadline: Infinity, dead: false, suppressUntil: -Infinity,
-      items: [], lo: 0, n: 0, sum: 0, distinct: rt.rule.type === 'value_count' ? new Map() : null,
+      older: null,
+      newer: null,
+      rt,
+      key,
+      values,
+      size: 1,
+      expiresAt: -Infinity,
+      deadline: Infinity,
+      dead: false,
+      suppressUntil: -Infinity,
+      items: [],
+      lo: 0,
+      n: 0,
+      sum: 0,
+      distinct: rt.rule.type === 'value_count' ? new Map() : null,
       latest: rt.mode === 'temporal' ? new Array<Item | undefined>(n) : NONE,
       pending: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
       prev: rt.mode === 'ordered' ? new Array<Item[] | undefined>(n) : NONE,
@@ -382,9 +422,15 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
         stats.missingValue++;
         return;
       }
-      if (rule.type === 'value_count' || rule.baseline) v = raw.length === 1 && typeof raw[0] !== 'object' ? raw[0] : JSON.stringify(raw);
+      if (rule.type === 'value_count' || rule.baseline)
+        v = raw.length === 1 && typeof raw[0] !== 'object' ? raw[0] : JSON.stringify(raw);
       else {
-        const num = typeof raw[0] === 'number' ? raw[0] : typeof raw[0] === 'string' && raw[0].trim() !== '' ? Number(raw[0]) : NaN;
+        const num =
+          typeof raw[0] === 'number'
+            ? raw[0]
+            : typeof raw[0] === 'string' && raw[0].trim() !== ''
+              ? Number(raw[0])
+              : NaN;
         if (!Number.isFinite(num)) {
           stats.missingValue++;
           return;
@@ -393,7 +439,8 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       }
     }
     // The common case (one string value) skips JSON; other keys are marked so they never collide with it.
-    const key = values.length === 1 && typeof values[0] === 'string' ? values[0] : `\u0001${JSON.stringify(values)}`;
+    const key =
+      values.length === 1 && typeof values[0] === 'string' ? values[0] : `\u0001${JSON.stringify(values)}`;
     const s = stateFor(rt, key, values);
     const item: Item = { t: ev.time, seq: ev.seq, ev, ref, v };
     switch (rt.mode) {
@@ -522,7 +569,9 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     let value: number | undefined;
     if (rule.type === 'temporal') {
       const present = new Set(used.map((x) => x.ref));
-      ok = rule.expr ? evalBoolExpr(rule.expr, (i) => present.has(i)) : meetsCriteria(rule.criteria, present.size);
+      ok = rule.expr
+        ? evalBoolExpr(rule.expr, (i) => present.has(i))
+        : meetsCriteria(rule.criteria, present.size);
     } else {
       value = closingValue(rule, used);
       ok = meetsCriteria(rule.criteria, value);
@@ -547,7 +596,9 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     for (let i = 0; i < s.latest.length; i++) if (inSpan(i)) count++;
     const ok = rule.expr ? evalBoolExpr(rule.expr, inSpan) : meetsCriteria(rule.criteria, count);
     if (!ok) return;
-    const used = s.latest.filter((x, i): x is Item => x !== undefined && inSpan(i)).sort((a, b) => (before(a, b) ? -1 : 1));
+    const used = s.latest
+      .filter((x, i): x is Item => x !== undefined && inSpan(i))
+      .sort((a, b) => (before(a, b) ? -1 : 1));
     s.latest = new Array<Item | undefined>(s.latest.length);
     fire(s, used, startOf(used), used[used.length - 1]!.t, describeSteps(s, used, ' and '));
   };
@@ -600,7 +651,11 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       }
       return;
     }
-    if (!cur || cur[0]!.t < start.t || (cur[0]!.t === start.t && before(seq[seq.length - 1]!, cur[cur.length - 1]!))) {
+    if (
+      !cur ||
+      cur[0]!.t < start.t ||
+      (cur[0]!.t === start.t && before(seq[seq.length - 1]!, cur[cur.length - 1]!))
+    ) {
       s.prev[step] = cur;
       s.pending[step] = seq;
     }
@@ -612,7 +667,13 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     if (!p) return;
     s.pending[step] = undefined;
     const absentLabel = s.rt.labels[step]!;
-    fire(s, p, p[0]!.t, p[0]!.t + rule.timespanMs, `${stepsText(s, p, ' then ')} not followed by ${absentLabel}${keyText(s)} within ${formatDuration(rule.timespanMs)}`);
+    fire(
+      s,
+      p,
+      p[0]!.t,
+      p[0]!.t + rule.timespanMs,
+      `${stepsText(s, p, ' then ')} not followed by ${absentLabel}${keyText(s)} within ${formatDuration(rule.timespanMs)}`,
+    );
   };
 
   /** First-seen baselines: alert when a learned key shows a value (network, hour) unseen within the history. */
@@ -640,7 +701,14 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       if (shown === null) continue;
       const token = `${kind}:${shown}`;
       const last = seen.get(token);
-      if (learned && last === undefined) fresh.push(kind === 'new_value' ? `new ${b.field} ${shown}` : kind === 'new_network' ? `new network ${shown}` : `new hour ${shown} UTC`);
+      if (learned && last === undefined)
+        fresh.push(
+          kind === 'new_value'
+            ? `new ${b.field} ${shown}`
+            : kind === 'new_network'
+              ? `new network ${shown}`
+              : `new hour ${shown} UTC`,
+        );
       seen.delete(token);
       const at = last === undefined ? item.t : Math.max(last, item.t);
       seen.set(token, at);
@@ -648,7 +716,13 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     }
     if (fresh.length === 0) return;
     const history = formatDuration(b.historyMs);
-    fire(s, [item], item.t, item.t, `${fresh.join(' and ')}${keyText(s)} (not seen in ${history}) in ${labelOf(s, item)}`);
+    fire(
+      s,
+      [item],
+      item.t,
+      item.t,
+      `${fresh.join(' and ')}${keyText(s)} (not seen in ${history}) in ${labelOf(s, item)}`,
+    );
   };
 
   // ------------------------------------------------------------------------------------------- alerts
@@ -673,11 +747,15 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     const v = value ?? closingValue(rule, used);
     const shown = Number.isInteger(v) ? String(v) : v.toFixed(2);
     const head =
-      rule.type === 'event_count' ? what
-      : rule.type === 'value_count' ? `${shown} distinct ${field} in ${what}`
-      : rule.type === 'value_sum' ? `${field} totals ${shown} over ${what}`
-      : rule.type === 'value_avg' ? `${field} averages ${shown} over ${what}`
-      : `p${rule.percentile} of ${field} is ${shown} over ${what}`;
+      rule.type === 'event_count'
+        ? what
+        : rule.type === 'value_count'
+          ? `${shown} distinct ${field} in ${what}`
+          : rule.type === 'value_sum'
+            ? `${field} totals ${shown} over ${what}`
+            : rule.type === 'value_avg'
+              ? `${field} averages ${shown} over ${what}`
+              : `p${rule.percentile} of ${field} is ${shown} over ${what}`;
     return `${head}${keyText(s)} within ${formatDuration(used[used.length - 1]!.t - startOf(used))}`;
   };
 
@@ -693,7 +771,8 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
     for (const it of used) {
       const up = upstreamAlert.get(it.ev);
       eventCount += up ? up.eventCount : 1;
-      for (const id of up ? up.eventIds : [it.ev.id]) if (eventIds.length < MAX_ALERT_EVENT_IDS) eventIds.push(id);
+      for (const id of up ? up.eventIds : [it.ev.id])
+        if (eventIds.length < MAX_ALERT_EVENT_IDS) eventIds.push(id);
     }
     const groupKey: Record<string, unknown> = {};
     rule.groupBy.forEach((g, i) => (groupKey[g] = s.values[i]));
@@ -726,7 +805,10 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
       seq: last.seq,
     };
     upstreamAlert.set(ev, alert);
-    upstreamLabel.set(ev, rule.type === 'event_count' ? [...new Set(used.map((it) => labelOf(s, it)))].join(' or ') : rule.title);
+    upstreamLabel.set(
+      ev,
+      rule.type === 'event_count' ? [...new Set(used.map((it) => labelOf(s, it)))].join(' or ') : rule.title,
+    );
     for (const d of s.rt.downstream) deliver(d.rt, d.ref, ev);
   };
 
@@ -741,7 +823,8 @@ export function createCorrelationEngine(rules: CorrelationRule[], options: Corre
         stats.late++;
         return;
       }
-      for (const t of targets) if (t.rt.rule.refs[t.ref]!.kind === 'detection') t.rt.labels[t.ref] = match.rule.title;
+      for (const t of targets)
+        if (t.rt.rule.refs[t.ref]!.kind === 'detection') t.rt.labels[t.ref] = match.rule.title;
       if (ev.time > watermark) watermark = ev.time;
       for (const t of targets) deliver(t.rt, t.ref, ev);
       runDeadlines(watermark - lateness);
@@ -781,9 +864,15 @@ export function networkOf(ip: string): string | null {
   const [head = '', tail] = ip.split('::');
   const h = head ? head.split(':') : [];
   const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  const groups =
+    tail === undefined
+      ? h
+      : [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
   if (groups.length !== 8) return null;
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 function closingValue(rule: CorrelationRule, used: Item[]): number {
@@ -795,7 +884,10 @@ function closingValue(rule: CorrelationRule, used: Item[]): number {
     case 'value_avg':
       return used.reduce((a, x) => a + (x.v as number), 0) / used.length;
     case 'value_percentile':
-      return percentileOf(used.map((x) => x.v as number), rule.percentile);
+      return percentileOf(
+        used.map((x) => x.v as number),
+        rule.percentile,
+      );
     default:
       return used.length;
   }

@@ -42,7 +42,8 @@ export function parseBoolExpr(text: string, resolve: (name: string) => number): 
       if (tokens[pos++] !== ')') throw new Error('missing ")" in condition');
       return inner;
     }
-    if (t === ')' || ['and', 'or', 'not'].includes(t.toLowerCase())) throw new Error(`unexpected "${t}" in condition`);
+    if (t === ')' || ['and', 'or', 'not'].includes(t.toLowerCase()))
+      throw new Error(`unexpected "${t}" in condition`);
     const index = resolve(t);
     if (index < 0) throw new Error(`condition names "${t}", which is not one of the correlation's rules`);
     return { kind: 'ref', index };

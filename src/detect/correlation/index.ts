@@ -1,5 +1,13 @@
 /** Sigma correlations: loader and streaming engine. Semantics: docs/correlation-semantics.md. */
-export type { CorrelationRule, CorrelationRef, CorrelationType, Criterion, BoolExpr, Baseline, BaselineKind } from './correlation-types.js';
+export type {
+  CorrelationRule,
+  CorrelationRef,
+  CorrelationType,
+  Criterion,
+  BoolExpr,
+  Baseline,
+  BaselineKind,
+} from './correlation-types.js';
 export { parseCorrelationRules, type KnownRules } from './parse.js';
 export {
   createCorrelationEngine,

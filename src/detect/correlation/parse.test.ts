@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseCorrelationRules } from './parse.js';
 import { detectionRule, docsFromYaml } from './test-support.js';
 
-const known = { rules: [detectionRule('id-failed', 'failed_login'), detectionRule('id-ok', 'successful_login'), detectionRule('id-x', 'x')] };
+const known = {
+  rules: [
+    detectionRule('id-failed', 'failed_login'),
+    detectionRule('id-ok', 'successful_login'),
+    detectionRule('id-x', 'x'),
+  ],
+};
 const parse = (yaml: string) => parseCorrelationRules(docsFromYaml(yaml, 'mr_test.yml'), known);
 
 describe('parseCorrelationRules', () => {
@@ -76,14 +82,23 @@ keyward: { absence: true, until: 2030-01-01T00:00:00Z, suppress: 1h, missingGrou
 `);
     expect(errors).toEqual([]);
     const [range, bool, absence] = rules;
-    expect(range!.criteria).toEqual([{ op: 'gt', value: 100 }, { op: 'lte', value: 200 }]);
+    expect(range!.criteria).toEqual([
+      { op: 'gt', value: 100 },
+      { op: 'lte', value: 200 },
+    ]);
     expect(range!.field).toEqual(['u', 'd']);
     expect(range!.timespanMs).toBe(14 * 86_400_000);
     expect(bool!.expr).toEqual({
       kind: 'and',
       operands: [
         { kind: 'ref', index: 0 },
-        { kind: 'or', operands: [{ kind: 'ref', index: 1 }, { kind: 'ref', index: 2 }] },
+        {
+          kind: 'or',
+          operands: [
+            { kind: 'ref', index: 1 },
+            { kind: 'ref', index: 2 },
+          ],
+        },
         { kind: 'not', operand: { kind: 'ref', index: 2 } },
       ],
     });
@@ -145,14 +160,44 @@ correlation:
 `);
     expect(rules.map((r) => r.title)).toEqual(['ok']);
     expect(errors.map((e) => [e.file, e.line, e.field, e.message])).toEqual([
-      ['mr_test.yml', 10, 'correlation.timespan', 'timespan must be a positive integer followed by s, m, h, d or w (e.g. 10m)'],
+      [
+        'mr_test.yml',
+        10,
+        'correlation.timespan',
+        'timespan must be a positive integer followed by s, m, h, d or w (e.g. 10m)',
+      ],
       ['mr_test.yml', 23, 'correlation.condition', 'value_sum requires condition.field'],
-      ['mr_test.yml', 26, 'correlation.condition.ge', 'unknown condition operator "ge" (gt, gte, lt, lte, eq, neq)'],
-      ['mr_test.yml', 29, 'correlation.condition', 'a boolean condition is only allowed for temporal correlations'],
+      [
+        'mr_test.yml',
+        26,
+        'correlation.condition.ge',
+        'unknown condition operator "ge" (gt, gte, lt, lte, eq, neq)',
+      ],
+      [
+        'mr_test.yml',
+        29,
+        'correlation.condition',
+        'a boolean condition is only allowed for temporal correlations',
+      ],
       ['mr_test.yml', 35, 'correlation.condition', 'a baseline correlation takes no condition'],
-      ['mr_test.yml', 40, 'keyward.absence', 'absence applies to temporal_ordered correlations (rule A not followed by rule B)'],
-      ['mr_test.yml', 18, 'correlation.rules.1', 'unknown rule "nope" (no detection rule or correlation has this id or name)'],
-      ['mr_test.yml', 32, 'correlation.condition', 'condition names "y", which is not one of the correlation\'s rules'],
+      [
+        'mr_test.yml',
+        40,
+        'keyward.absence',
+        'absence applies to temporal_ordered correlations (rule A not followed by rule B)',
+      ],
+      [
+        'mr_test.yml',
+        18,
+        'correlation.rules.1',
+        'unknown rule "nope" (no detection rule or correlation has this id or name)',
+      ],
+      [
+        'mr_test.yml',
+        32,
+        'correlation.condition',
+        'condition names "y", which is not one of the correlation\'s rules',
+      ],
       ['mr_test.yml', 46, 'correlation.group-by.0', 'alias "ip" gives no field for rule "failed_login"'],
     ]);
   });
@@ -222,7 +267,11 @@ correlation: { type: event_count, rules: [x], group-by: [client], timespan: 30d 
 keyward: { baseline: { field: ip, kinds: [new_city] } }
 `);
     expect(rules.map((r) => [r.title, r.baseline, r.refs[0]!.valueFields])).toEqual([
-      ['New UA', { field: 'user_agent', historyMs: 30 * 86_400_000, kinds: ['new_value'], learningMs: 86_400_000 }, ['user_agent']],
+      [
+        'New UA',
+        { field: 'user_agent', historyMs: 30 * 86_400_000, kinds: ['new_value'], learningMs: 86_400_000 },
+        ['user_agent'],
+      ],
     ]);
     expect(errors.map((e) => [e.field, e.message])).toEqual([
       ['keyward.baseline.per', "baseline.per must name the correlation's group-by fields (the identity)"],

@@ -20,10 +20,18 @@ import { hasNegation, parseBoolExpr } from './expr.js';
 
 /** Rules correlations may refer to (detection rules loaded by the Sigma loader). */
 export interface KnownRules {
-  rules: Array<{ id: string; name: string | null }>;
+  rules: Array<{ id: string; name: string | null; title?: string }>;
 }
 
-const CORRELATION_KEYS = new Set(['type', 'rules', 'group-by', 'timespan', 'condition', 'aliases', 'generate']);
+const CORRELATION_KEYS = new Set([
+  'type',
+  'rules',
+  'group-by',
+  'timespan',
+  'condition',
+  'aliases',
+  'generate',
+]);
 const KEYWARD_KEYS = new Set(['absence', 'until', 'suppress', 'missingGroupBy', 'percentile', 'baseline']);
 const VALUE_TYPES = new Set<CorrelationType>(['value_count', 'value_sum', 'value_avg', 'value_percentile']);
 
@@ -76,8 +84,8 @@ export function parseCorrelationRules(
   }
 
   // Index detection rules and correlations by id and name; duplicates among correlations are refused.
-  const detectionById = new Map<string, { id: string; name: string | null }>();
-  const detectionByName = new Map<string, { id: string; name: string | null }>();
+  const detectionById = new Map<string, { id: string; name: string | null; title?: string }>();
+  const detectionByName = new Map<string, { id: string; name: string | null; title?: string }>();
   for (const r of known.rules) {
     detectionById.set(r.id, r);
     if (r.name !== null) detectionByName.set(r.name, r);
@@ -120,13 +128,17 @@ export function parseCorrelationRules(
   ok = ok.filter((d) => !inCycle.has(d));
 
   // A correlation referring to one that failed fails too (until nothing changes).
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const okSet = new Set(ok);
     for (const d of ok) {
       const bad = resolved.get(d)!.find((up) => !okSet.has(up));
       if (bad) {
-        fail(d.raw, ['correlation', 'rules'], `refers to correlation "${bad.rule.name ?? bad.rule.id}", which did not load`);
+        fail(
+          d.raw,
+          ['correlation', 'rules'],
+          `refers to correlation "${bad.rule.name ?? bad.rule.id}", which did not load`,
+        );
         ok = ok.filter((x) => x !== d);
         changed = true;
         break;
@@ -147,20 +159,44 @@ export function parseCorrelationRules(
 function resolveRefs(
   d: Draft,
   byRef: Map<string, Draft>,
-  detectionById: Map<string, { id: string; name: string | null }>,
-  detectionByName: Map<string, { id: string; name: string | null }>,
+  detectionById: Map<string, { id: string; name: string | null; title?: string }>,
+  detectionByName: Map<string, { id: string; name: string | null; title?: string }>,
 ): Draft[] {
   const upstream: Draft[] = [];
   const refs: CorrelationRef[] = d.refsWritten.map((ref, i) => {
     const det = detectionById.get(ref) ?? detectionByName.get(ref);
     const cor = byRef.get(ref);
-    if (det && cor) throw new DocError(['correlation', 'rules', i], `"${ref}" names both a detection rule and a correlation`);
+    if (det && cor)
+      throw new DocError(
+        ['correlation', 'rules', i],
+        `"${ref}" names both a detection rule and a correlation`,
+      );
     if (cor) {
       upstream.push(cor);
-      return { ref, id: cor.rule.id, name: cor.rule.name, kind: 'correlation', groupFields: [], valueFields: [] };
+      return {
+        ref,
+        id: cor.rule.id,
+        name: cor.rule.name,
+        title: cor.rule.title,
+        kind: 'correlation',
+        groupFields: [],
+        valueFields: [],
+      };
     }
-    if (det) return { ref, id: det.id, name: det.name, kind: 'detection', groupFields: [], valueFields: [] };
-    throw new DocError(['correlation', 'rules', i], `unknown rule "${ref}" (no detection rule or correlation has this id or name)`);
+    if (det)
+      return {
+        ref,
+        id: det.id,
+        name: det.name,
+        title: det.title ?? null,
+        kind: 'detection',
+        groupFields: [],
+        valueFields: [],
+      };
+    throw new DocError(
+      ['correlation', 'rules', i],
+      `unknown rule "${ref}" (no detection rule or correlation has this id or name)`,
+    );
   });
   const ids = new Set<string>();
   refs.forEach((r, i) => {
@@ -179,7 +215,10 @@ function resolveRefs(
   for (const [alias, map] of d.aliases) {
     for (const key of map.keys()) {
       if (!refs.some((r) => r.id === key || r.name === key || r.ref === key)) {
-        throw new DocError(['correlation', 'aliases', alias, key], `alias "${alias}" names "${key}", which is not one of the correlation's rules`);
+        throw new DocError(
+          ['correlation', 'aliases', alias, key],
+          `alias "${alias}" names "${key}", which is not one of the correlation's rules`,
+        );
       }
     }
   }
@@ -190,7 +229,8 @@ function resolveRefs(
   d.rule.refs = refs;
 
   if (d.conditionText !== null) {
-    const resolve = (name: string): number => refs.findIndex((r) => r.ref === name || r.id === name || r.name === name);
+    const resolve = (name: string): number =>
+      refs.findIndex((r) => r.ref === name || r.id === name || r.name === name);
     try {
       d.rule.expr = parseBoolExpr(d.conditionText, resolve);
     } catch (e) {
@@ -198,7 +238,10 @@ function resolveRefs(
     }
   }
   if (d.rule.absence && refs.length < 2) {
-    throw new DocError(['keyward', 'absence'], 'keyward.absence needs at least two rules (the last one is the absent one)');
+    throw new DocError(
+      ['keyward', 'absence'],
+      'keyward.absence needs at least two rules (the last one is the absent one)',
+    );
   }
   if (d.rule.type === 'temporal' && d.rule.criteria.length === 0 && d.rule.expr === null) {
     d.rule.criteria = [{ op: 'gte', value: refs.length }];
@@ -246,9 +289,11 @@ function cyclePath(start: Draft, edges: Map<Draft, Draft[]>): string[] {
 function readDraft(raw: RawRuleDoc): Draft {
   const doc = raw.doc;
   const title = doc.title;
-  if (typeof title !== 'string' || title.trim() === '') throw new DocError(['title'], 'title is required (a string)');
+  if (typeof title !== 'string' || title.trim() === '')
+    throw new DocError(['title'], 'title is required (a string)');
   const c = doc.correlation;
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new DocError(['correlation'], 'correlation must be a mapping');
+  if (c === null || typeof c !== 'object' || Array.isArray(c))
+    throw new DocError(['correlation'], 'correlation must be a mapping');
   const corr = c as Record<string, unknown>;
   for (const k of Object.keys(corr)) {
     if (!CORRELATION_KEYS.has(k)) throw new DocError(['correlation', k], `unknown correlation field "${k}"`);
@@ -265,16 +310,21 @@ function readDraft(raw: RawRuleDoc): Draft {
     throw new DocError(['correlation', 'rules'], 'rules must be a non-empty list of rule ids or names');
   }
   const refsWritten = rulesRaw.map((r, i) => {
-    if (typeof r !== 'string' || r === '') throw new DocError(['correlation', 'rules', i], 'a rule reference must be a non-empty string');
+    if (typeof r !== 'string' || r === '')
+      throw new DocError(['correlation', 'rules', i], 'a rule reference must be a non-empty string');
     return r;
   });
 
   const groupBy = readStringList(corr['group-by'], ['correlation', 'group-by'], 'group-by') ?? [];
-  if (new Set(groupBy).size !== groupBy.length) throw new DocError(['correlation', 'group-by'], 'group-by lists a field twice');
+  if (new Set(groupBy).size !== groupBy.length)
+    throw new DocError(['correlation', 'group-by'], 'group-by lists a field twice');
 
   const timespanMs = parseTimespan(corr.timespan);
   if (timespanMs === null) {
-    throw new DocError(['correlation', 'timespan'], 'timespan must be a positive integer followed by s, m, h, d or w (e.g. 10m)');
+    throw new DocError(
+      ['correlation', 'timespan'],
+      'timespan must be a positive integer followed by s, m, h, d or w (e.g. 10m)',
+    );
   }
 
   const aliases = readAliases(corr.aliases);
@@ -285,22 +335,38 @@ function readDraft(raw: RawRuleDoc): Draft {
       : readCondition(ctype, corr.condition);
   if (kw.baseline) {
     const per = (doc.keyward as Record<string, Record<string, unknown>>).baseline!.per;
-    const perList = per === undefined ? groupBy : typeof per === 'string' ? [per] : readStringList(per, ['keyward', 'baseline', 'per'], 'per');
+    const perList =
+      per === undefined
+        ? groupBy
+        : typeof per === 'string'
+          ? [per]
+          : readStringList(per, ['keyward', 'baseline', 'per'], 'per');
     if (!perList || perList.join('\n') !== groupBy.join('\n')) {
-      throw new DocError(['keyward', 'baseline', 'per'], 'baseline.per must name the correlation\'s group-by fields (the identity)');
+      throw new DocError(
+        ['keyward', 'baseline', 'per'],
+        "baseline.per must name the correlation's group-by fields (the identity)",
+      );
     }
-    if (corr.condition !== undefined) throw new DocError(['correlation', 'condition'], 'a baseline correlation takes no condition');
+    if (corr.condition !== undefined)
+      throw new DocError(['correlation', 'condition'], 'a baseline correlation takes no condition');
     field.splice(0, field.length, kw.baseline.field);
   }
 
   const generate = corr.generate ?? false;
-  if (typeof generate !== 'boolean') throw new DocError(['correlation', 'generate'], 'generate must be true or false');
+  if (typeof generate !== 'boolean')
+    throw new DocError(['correlation', 'generate'], 'generate must be true or false');
 
   if (conditionText !== null && ctype !== 'temporal') {
-    throw new DocError(['correlation', 'condition'], 'a boolean condition is only allowed for temporal correlations');
+    throw new DocError(
+      ['correlation', 'condition'],
+      'a boolean condition is only allowed for temporal correlations',
+    );
   }
   if (ctype === 'temporal_ordered' && criteria.length > 0) {
-    throw new DocError(['correlation', 'condition'], 'temporal_ordered takes no condition: every rule must occur, in order');
+    throw new DocError(
+      ['correlation', 'condition'],
+      'temporal_ordered takes no condition: every rule must occur, in order',
+    );
   }
 
   const rule: CorrelationRule = {
@@ -351,7 +417,8 @@ function readMeta(raw: RawRuleDoc): RuleMeta {
     tags: readStringList(doc.tags, ['tags'], 'tags') ?? [],
     author: optString('author'),
     references: readStringList(doc.references, ['references'], 'references') ?? [],
-    falsepositives: typeof fp === 'string' ? [fp] : (readStringList(fp, ['falsepositives'], 'falsepositives') ?? []),
+    falsepositives:
+      typeof fp === 'string' ? [fp] : (readStringList(fp, ['falsepositives'], 'falsepositives') ?? []),
     location: { file: raw.file, line: raw.lineOf([]) ?? 1 },
     keyward: keyward !== null && typeof keyward === 'object' ? (keyward as Record<string, unknown>) : {},
   };
@@ -361,7 +428,8 @@ function readStringList(v: unknown, path: Array<string | number>, what: string):
   if (v === undefined || v === null) return null;
   if (!Array.isArray(v)) throw new DocError(path, `${what} must be a list of strings`);
   return v.map((x, i) => {
-    if (typeof x !== 'string' || x === '') throw new DocError([...path, i], `${what} must be a list of non-empty strings`);
+    if (typeof x !== 'string' || x === '')
+      throw new DocError([...path, i], `${what} must be a list of non-empty strings`);
     return x;
   });
 }
@@ -369,15 +437,22 @@ function readStringList(v: unknown, path: Array<string | number>, what: string):
 function readAliases(v: unknown): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   if (v === undefined || v === null) return out;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new DocError(['correlation', 'aliases'], 'aliases must be a mapping');
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new DocError(['correlation', 'aliases'], 'aliases must be a mapping');
   for (const [alias, m] of Object.entries(v as Record<string, unknown>)) {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) {
-      throw new DocError(['correlation', 'aliases', alias], `alias "${alias}" must map rule names to field names`);
+      throw new DocError(
+        ['correlation', 'aliases', alias],
+        `alias "${alias}" must map rule names to field names`,
+      );
     }
     const map = new Map<string, string>();
     for (const [rule, field] of Object.entries(m as Record<string, unknown>)) {
       if (typeof field !== 'string' || field === '') {
-        throw new DocError(['correlation', 'aliases', alias, rule], `alias "${alias}" must give a field name for "${rule}"`);
+        throw new DocError(
+          ['correlation', 'aliases', alias, rule],
+          `alias "${alias}" must give a field name for "${rule}"`,
+        );
       }
       map.set(rule, field);
     }
@@ -393,28 +468,48 @@ function readCondition(
   const path = ['correlation', 'condition'];
   const needsField = VALUE_TYPES.has(type);
   if (v === undefined || v === null) {
-    if (type === 'temporal' || type === 'temporal_ordered') return { criteria: [], field: [], conditionText: null };
+    if (type === 'temporal' || type === 'temporal_ordered')
+      return { criteria: [], field: [], conditionText: null };
     throw new DocError(path, `${type} requires a condition`);
   }
   if (typeof v === 'string') return { criteria: [], field: [], conditionText: v };
-  if (typeof v !== 'object' || Array.isArray(v)) throw new DocError(path, 'condition must be a mapping (gt, gte, lt, lte, eq, neq)');
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new DocError(path, 'condition must be a mapping (gt, gte, lt, lte, eq, neq)');
   const criteria: Criterion[] = [];
   let field: string[] = [];
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     if (k === 'field') {
-      if (!needsField) throw new DocError([...path, 'field'], `field is only allowed for value_count, value_sum, value_avg and value_percentile`);
+      if (!needsField)
+        throw new DocError(
+          [...path, 'field'],
+          `field is only allowed for value_count, value_sum, value_avg and value_percentile`,
+        );
       if (typeof val === 'string' && val !== '') field = [val];
-      else if (type === 'value_count' && Array.isArray(val) && val.length > 0 && val.every((x) => typeof x === 'string' && x !== '')) field = val as string[];
-      else throw new DocError([...path, 'field'], type === 'value_count' ? 'field must be a field name or a list of them' : 'field must be a field name');
+      else if (
+        type === 'value_count' &&
+        Array.isArray(val) &&
+        val.length > 0 &&
+        val.every((x) => typeof x === 'string' && x !== '')
+      )
+        field = val as string[];
+      else
+        throw new DocError(
+          [...path, 'field'],
+          type === 'value_count'
+            ? 'field must be a field name or a list of them'
+            : 'field must be a field name',
+        );
       continue;
     }
     if (!(CONDITION_OPS as readonly string[]).includes(k)) {
       throw new DocError([...path, k], `unknown condition operator "${k}" (gt, gte, lt, lte, eq, neq)`);
     }
-    if (typeof val !== 'number' || !Number.isFinite(val)) throw new DocError([...path, k], `${k} must be a number`);
+    if (typeof val !== 'number' || !Number.isFinite(val))
+      throw new DocError([...path, k], `${k} must be a number`);
     criteria.push({ op: k as ConditionOp, value: val });
   }
-  if (criteria.length === 0) throw new DocError(path, 'condition needs at least one of gt, gte, lt, lte, eq, neq');
+  if (criteria.length === 0)
+    throw new DocError(path, 'condition needs at least one of gt, gte, lt, lte, eq, neq');
   if (needsField && field.length === 0) throw new DocError(path, `${type} requires condition.field`);
   return { criteria, field, conditionText: null };
 }
@@ -431,25 +526,41 @@ interface KeywardOptions {
 function readBaseline(v: unknown, type: CorrelationType): Baseline {
   const path = ['keyward', 'baseline'];
   if (type !== 'event_count') throw new DocError(path, 'baseline applies to event_count correlations');
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DocError(path, 'baseline must be a mapping');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new DocError(path, 'baseline must be a mapping');
   const b = v as Record<string, unknown>;
   for (const k of Object.keys(b)) {
-    if (!['field', 'per', 'history', 'kinds', 'learning'].includes(k)) throw new DocError([...path, k], `unknown baseline field "${k}"`);
+    if (!['field', 'per', 'history', 'kinds', 'learning'].includes(k))
+      throw new DocError([...path, k], `unknown baseline field "${k}"`);
   }
-  if (typeof b.field !== 'string' || b.field === '') throw new DocError([...path, 'field'], 'baseline.field must be a field name');
+  if (typeof b.field !== 'string' || b.field === '')
+    throw new DocError([...path, 'field'], 'baseline.field must be a field name');
   const historyMs = parseTimespan(b.history ?? '30d');
-  if (historyMs === null) throw new DocError([...path, 'history'], 'baseline.history must be a timespan (e.g. 30d)');
+  if (historyMs === null)
+    throw new DocError([...path, 'history'], 'baseline.history must be a timespan (e.g. 30d)');
   const learningMs = parseTimespan(b.learning ?? '1d');
-  if (learningMs === null) throw new DocError([...path, 'learning'], 'baseline.learning must be a timespan (e.g. 1d)');
+  if (learningMs === null)
+    throw new DocError([...path, 'learning'], 'baseline.learning must be a timespan (e.g. 1d)');
   const kinds = b.kinds ?? ['new_value'];
-  if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => (BASELINE_KINDS as readonly unknown[]).includes(k))) {
+  if (
+    !Array.isArray(kinds) ||
+    kinds.length === 0 ||
+    !kinds.every((k) => (BASELINE_KINDS as readonly unknown[]).includes(k))
+  ) {
     throw new DocError([...path, 'kinds'], `baseline.kinds must list some of ${BASELINE_KINDS.join(', ')}`);
   }
   return { field: b.field, historyMs, kinds: [...new Set(kinds as BaselineKind[])], learningMs };
 }
 
 function readKeyward(v: unknown, type: CorrelationType): KeywardOptions {
-  const out: KeywardOptions = { absence: false, untilMs: null, suppressMs: 0, missingGroupBy: 'skip', percentile: 50, baseline: null };
+  const out: KeywardOptions = {
+    absence: false,
+    untilMs: null,
+    suppressMs: 0,
+    missingGroupBy: 'skip',
+    percentile: 50,
+    baseline: null,
+  };
   if (v === undefined || v === null) return out;
   if (typeof v !== 'object' || Array.isArray(v)) throw new DocError(['keyward'], 'keyward must be a mapping');
   const kw = v as Record<string, unknown>;
@@ -458,17 +569,29 @@ function readKeyward(v: unknown, type: CorrelationType): KeywardOptions {
   }
   if (kw.baseline !== undefined) out.baseline = readBaseline(kw.baseline, type);
   if (kw.absence !== undefined) {
-    if (typeof kw.absence !== 'boolean') throw new DocError(['keyward', 'absence'], 'absence must be true or false');
+    if (typeof kw.absence !== 'boolean')
+      throw new DocError(['keyward', 'absence'], 'absence must be true or false');
     if (kw.absence && type !== 'temporal_ordered') {
-      throw new DocError(['keyward', 'absence'], 'absence applies to temporal_ordered correlations (rule A not followed by rule B)');
+      throw new DocError(
+        ['keyward', 'absence'],
+        'absence applies to temporal_ordered correlations (rule A not followed by rule B)',
+      );
     }
     out.absence = kw.absence;
   }
   if (kw.until !== undefined) {
     const u = kw.until;
     const ms =
-      u instanceof Date ? u.getTime() : typeof u === 'string' && /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(u) ? Date.parse(u) : NaN;
-    if (!Number.isFinite(ms)) throw new DocError(['keyward', 'until'], 'until must be a date or date-time (ISO 8601, e.g. 2025-12-31T00:00:00Z)');
+      u instanceof Date
+        ? u.getTime()
+        : typeof u === 'string' && /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(u)
+          ? Date.parse(u)
+          : NaN;
+    if (!Number.isFinite(ms))
+      throw new DocError(
+        ['keyward', 'until'],
+        'until must be a date or date-time (ISO 8601, e.g. 2025-12-31T00:00:00Z)',
+      );
     out.untilMs = ms;
   }
   if (kw.suppress !== undefined) {
@@ -484,8 +607,10 @@ function readKeyward(v: unknown, type: CorrelationType): KeywardOptions {
   }
   if (kw.percentile !== undefined) {
     const p = kw.percentile;
-    if (type !== 'value_percentile') throw new DocError(['keyward', 'percentile'], 'percentile applies to value_percentile correlations');
-    if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new DocError(['keyward', 'percentile'], 'percentile must be a number from 0 to 100');
+    if (type !== 'value_percentile')
+      throw new DocError(['keyward', 'percentile'], 'percentile applies to value_percentile correlations');
+    if (typeof p !== 'number' || !(p >= 0 && p <= 100))
+      throw new DocError(['keyward', 'percentile'], 'percentile must be a number from 0 to 100');
     out.percentile = p;
   }
   return out;

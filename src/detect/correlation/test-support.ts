@@ -8,16 +8,37 @@ import type { CorrelationRule } from './correlation-types.js';
 /** A detection rule that matches whatever it is given (tests decide which rule an event matched). */
 export function detectionRule(id: string, name: string | null = null, title = name ?? id): DetectionRule {
   return {
-    kind: 'detection', id, name, title, description: null, level: 'low', status: null, tags: [], author: null,
-    references: [], falsepositives: [], location: { file: 'test.yml', line: 1 }, keyward: {},
-    logsource: {}, fields: [], matches: () => true,
+    kind: 'detection',
+    id,
+    name,
+    title,
+    description: null,
+    level: 'low',
+    status: null,
+    tags: [],
+    author: null,
+    references: [],
+    falsepositives: [],
+    location: { file: 'test.yml', line: 1 },
+    keyward: {},
+    logsource: {},
+    fields: [],
+    matches: () => true,
   };
 }
 
 let nextSeq = 1;
 /** An event at `time` (ms) with `raw` fields; seq increases with every call unless given. */
 export function event(id: string, time: number, raw: Record<string, unknown>, seq = nextSeq++): DetectEvent {
-  return { id, time, raw, fields: {}, logsource: {}, source: { adapter: 'ndjson', file: null, line: null }, seq };
+  return {
+    id,
+    time,
+    raw,
+    fields: {},
+    logsource: {},
+    source: { adapter: 'ndjson', file: null, line: null },
+    seq,
+  };
 }
 
 /** Splits multi-document YAML into RawRuleDocs with a working lineOf. */

@@ -34,7 +34,7 @@ const rule: RuleMeta = {
 describe('alert output', () => {
   it('reads ATT&CK techniques and tactics from tags and ignores the rest', () => {
     expect(attacksFromTags(alert.tags)).toEqual([
-      { tactic: { name: 'credential_access' } },
+      { tactic: { name: 'Credential Access', uid: 'TA0006' } },
       { technique: { uid: 'T1110.001' } },
       { technique: { uid: 'T1078' } },
     ]);

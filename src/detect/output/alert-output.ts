@@ -20,29 +20,30 @@ const OCSF_SEVERITY: Record<Level, { id: number; name: string }> = {
 /** An ATT&CK reference read from a Sigma tag. */
 interface AttackRef {
   technique?: { uid: string };
-  tactic?: { name: string };
+  tactic?: { name: string; uid: string };
 }
 
-const TACTICS = new Set([
-  'reconnaissance',
-  'resource_development',
-  'initial_access',
-  'execution',
-  'persistence',
-  'privilege_escalation',
-  'defense_evasion',
-  'credential_access',
-  'discovery',
-  'lateral_movement',
-  'collection',
-  'command_and_control',
-  'exfiltration',
-  'impact',
-]);
+/** ATT&CK enterprise tactics by their Sigma tag form: OCSF's name and the ATT&CK id. */
+const TACTICS: Record<string, { name: string; uid: string }> = {
+  reconnaissance: { name: 'Reconnaissance', uid: 'TA0043' },
+  resource_development: { name: 'Resource Development', uid: 'TA0042' },
+  initial_access: { name: 'Initial Access', uid: 'TA0001' },
+  execution: { name: 'Execution', uid: 'TA0002' },
+  persistence: { name: 'Persistence', uid: 'TA0003' },
+  privilege_escalation: { name: 'Privilege Escalation', uid: 'TA0004' },
+  defense_evasion: { name: 'Defense Evasion', uid: 'TA0005' },
+  credential_access: { name: 'Credential Access', uid: 'TA0006' },
+  discovery: { name: 'Discovery', uid: 'TA0007' },
+  lateral_movement: { name: 'Lateral Movement', uid: 'TA0008' },
+  collection: { name: 'Collection', uid: 'TA0009' },
+  exfiltration: { name: 'Exfiltration', uid: 'TA0010' },
+  command_and_control: { name: 'Command and Control', uid: 'TA0011' },
+  impact: { name: 'Impact', uid: 'TA0040' },
+};
 
 /**
  * ATT&CK techniques and tactics from Sigma tags (`attack.t1078.004` → technique T1078.004,
- * `attack.credential-access` → tactic credential_access); other tags are left out.
+ * `attack.credential-access` → tactic Credential Access, TA0006); other tags are left out.
  */
 export function attacksFromTags(tags: readonly string[]): AttackRef[] {
   const out: AttackRef[] = [];
@@ -55,8 +56,10 @@ export function attacksFromTags(tags: readonly string[]): AttackRef[] {
       out.push({ technique: { uid: `T${technique[1]}${technique[2] ? `.${technique[2]}` : ''}` } });
       continue;
     }
-    const tactic = value.replace(/-/g, '_');
-    if (TACTICS.has(tactic)) out.push({ tactic: { name: tactic } });
+    const tactic = Object.hasOwn(TACTICS, value.replace(/-/g, '_'))
+      ? TACTICS[value.replace(/-/g, '_')]
+      : undefined;
+    if (tactic) out.push({ tactic: { ...tactic } });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import type { Alert } from '../../detect/detect-types.js';
 import {
   alertValues,
   DELIVERED_SQL,
-  DUE_DELIVERIES_SQL,
+  dueDeliveriesSql,
   GIVE_UP_SQL,
   INSERT_ALERT_SQL,
   INSERT_DELIVERY_SQL,
@@ -54,12 +54,12 @@ export function createPostgresAlertStore(d: PostgresAlertDeps): AlertStore {
         return r ? rowToAlert(r) : null;
       }),
     listAlerts: (f) => guard('list alerts', () => d.page(listAlertsSql(f), (rows) => rows.map(rowToAlert))),
-    claimDeliveries: (now, leaseMs, limit) =>
+    claimDeliveries: (now, leaseMs, limit, targets) =>
       guard('claim alert deliveries', () =>
         tx(async (c) => {
-          const due = (await q(c, `${DUE_DELIVERIES_SQL} FOR UPDATE OF d SKIP LOCKED`, [now, limit])).map(
-            rowToDelivery,
-          );
+          if (targets.length === 0) return [];
+          const sql = `${dueDeliveriesSql(targets.length)} FOR UPDATE OF d SKIP LOCKED`;
+          const due = (await q(c, sql, [now, ...targets, limit])).map(rowToDelivery);
           for (const x of due)
             await q(c, LEASE_DELIVERY_SQL, [leaseUntil(now, leaseMs), x.alertId, x.target]);
           return due;

@@ -4,7 +4,7 @@ import type { Alert } from '../../detect/detect-types.js';
 import {
   alertValues,
   DELIVERED_SQL,
-  DUE_DELIVERIES_SQL,
+  dueDeliveriesSql,
   GIVE_UP_SQL,
   INSERT_ALERT_SQL,
   INSERT_DELIVERY_SQL,
@@ -53,11 +53,12 @@ export function createSqliteAlertStore(d: SqliteAlertDeps): AlertStore {
         return r ? rowToAlert(r) : null;
       }),
     listAlerts: (f) => guard('list alerts', () => d.page(listAlertsSql(f), rowToAlert)),
-    claimDeliveries: (now, leaseMs, limit) =>
+    claimDeliveries: (now, leaseMs, limit, targets) =>
       guard('claim alert deliveries', () =>
         db
           .transaction(() => {
-            const due = all(DUE_DELIVERIES_SQL, now, limit).map(rowToDelivery);
+            if (targets.length === 0) return [];
+            const due = all(dueDeliveriesSql(targets.length), now, ...targets, limit).map(rowToDelivery);
             for (const x of due) run(LEASE_DELIVERY_SQL, leaseUntil(now, leaseMs), x.alertId, x.target);
             return due;
           })
