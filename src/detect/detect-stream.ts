@@ -111,7 +111,9 @@ export function createDetectionService(deps: DetectionServiceDeps) {
       // Alerts first, then the checkpoint: a crash in between reads the records again, and their alerts
       // (same ids) are not stored twice.
       await flushAlerts();
-      await store.setSetting(LOG_CHECKPOINT, String(seq));
+      // Several processes tail the same log: the checkpoint only moves forward.
+      const stored = Number((await store.getSetting(LOG_CHECKPOINT)) ?? 0);
+      if (!(stored >= seq)) await store.setSetting(LOG_CHECKPOINT, String(seq));
       if (records.length < LOG_BATCH) return;
     }
   };
