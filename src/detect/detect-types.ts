@@ -119,6 +119,11 @@ export interface DetectionRule extends RuleMeta {
   matches(event: DetectEvent): boolean;
   /** Fields the rule names (for `fields:` in alerts and for the routing of correlations). */
   fields: string[];
+  /**
+   * A field the rule can only match with one of these values (lower case), read from its detection; the
+   * runner tests an event only against the rules its value could match. Null or absent: no such field.
+   */
+  prefilter?: { field: string; values: string[] } | null;
 }
 
 /** A rule document the engine could not load, with the reason; the run goes on without it. */

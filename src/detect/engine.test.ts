@@ -113,3 +113,36 @@ describe('detection runner', () => {
     expect(alertId('r', { k: 1 }, 5)).toMatch(/^[0-9a-f]{32}$/);
   });
 });
+
+describe('rule index', () => {
+  it('finds exactly the matches of testing every rule, over the SigmaHQ rules, the pack and their fixtures', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { loadDetectionRules } = await import('./detect-service.js');
+    const { readEvents } = await import('./events/index.js');
+    const root = new URL('../..', import.meta.url).pathname;
+    const loaded = await loadDetectionRules([join(root, 'src/detect/sigma/fixtures/sigmahq')], {
+      builtin: true,
+    });
+    expect(loaded.detections.filter((r) => r.prefilter).length).toBeGreaterThan(50);
+    const fixtures = join(root, 'rules/keyward/fixtures');
+    const files = readdirSync(fixtures).flatMap((d) =>
+      readdirSync(join(fixtures, d))
+        .filter((f) => f.endsWith('.ndjson'))
+        .map((f) => join(fixtures, d, f)),
+    );
+    const run = async (rules: DetectionRule[]) => {
+      const hits: string[] = [];
+      const runner = createRunner({
+        detections: rules,
+        onAlert: (a) => hits.push(`${a.ruleId}:${a.eventIds[0]}`),
+      });
+      for (const file of files) for await (const e of readEvents([file])) runner.push(e);
+      return hits;
+    };
+    const indexed = await run(loaded.detections);
+    const plain = await run(loaded.detections.map((r) => ({ ...r, prefilter: null })));
+    expect(indexed.length).toBeGreaterThan(20);
+    expect(indexed).toEqual(plain);
+  });
+});

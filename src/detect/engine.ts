@@ -81,6 +81,69 @@ export function singleEventSummary(rule: DetectionRule, event: DetectEvent): str
   return `${rule.title}: ${parts.join(' ')}`;
 }
 
+/** The rules of one log source: those that require nothing, and the others by field and value. */
+interface Route {
+  all: readonly DetectionRule[];
+  unindexed: readonly DetectionRule[];
+  /** field → lower-case value → rules (each list in load order). */
+  byField: Map<string, Map<string, DetectionRule[]>>;
+  /** field → every rule indexed on it (for event values the index cannot look up). */
+  indexedOn: Map<string, DetectionRule[]>;
+  order: Map<DetectionRule, number>;
+}
+
+function buildRoute(rules: readonly DetectionRule[]): Route {
+  const route: Route = {
+    all: rules,
+    unindexed: [],
+    byField: new Map(),
+    indexedOn: new Map(),
+    order: new Map(),
+  };
+  const unindexed: DetectionRule[] = [];
+  rules.forEach((rule, i) => {
+    route.order.set(rule, i);
+    const p = rule.prefilter;
+    if (!p) {
+      unindexed.push(rule);
+      return;
+    }
+    let byValue = route.byField.get(p.field);
+    if (!byValue) route.byField.set(p.field, (byValue = new Map()));
+    for (const v of p.values) {
+      const list = byValue.get(v);
+      if (list) list.push(rule);
+      else byValue.set(v, [rule]);
+    }
+    const on = route.indexedOn.get(p.field);
+    if (on) on.push(rule);
+    else route.indexedOn.set(p.field, [rule]);
+  });
+  route.unindexed = unindexed;
+  return route;
+}
+
+/** The rules an event could match, in load order. */
+function candidates(route: Route, event: DetectEvent): readonly DetectionRule[] {
+  if (route.byField.size === 0) return route.all;
+  let found: DetectionRule[] | null = null;
+  for (const [field, byValue] of route.byField) {
+    const value = getField(event, field);
+    // A string is looked up; an absent field satisfies no requirement; anything else (a number, an array) is
+    // left to the rules themselves.
+    const hits =
+      typeof value === 'string'
+        ? byValue.get(value.toLowerCase())
+        : value === undefined || value === null
+          ? undefined
+          : route.indexedOn.get(field);
+    if (hits) found = found ? found.concat(hits) : hits.slice();
+  }
+  if (!found) return route.unindexed;
+  found = found.concat(route.unindexed);
+  return found.sort((a, b) => route.order.get(a)! - route.order.get(b)!);
+}
+
 /**
  * Creates a runner.
  * @example
@@ -91,7 +154,7 @@ export function singleEventSummary(rule: DetectionRule, event: DetectEvent): str
 export function createRunner(options: RunnerOptions) {
   const consumed = options.consumed ?? new Set<string>();
   const generate = options.generate ?? new Set<string>();
-  const routes = new Map<string, readonly DetectionRule[]>();
+  const routes = new Map<string, Route>();
   const stats: RunnerStats = { events: 0, matches: 0, alerts: 0 };
   let watermark = -Infinity;
 
@@ -102,15 +165,17 @@ export function createRunner(options: RunnerOptions) {
   const plan = options.detections.map((rule) => ({ rule, alert: alertsToo(rule), feed: isConsumed(rule) }));
   const byRule = new Map(plan.map((p) => [p.rule, p]));
 
-  // Rules per distinct log source of the events seen: computed once per source, not per event.
-  const rulesFor = (ls: LogSource): readonly DetectionRule[] => {
+  // Rules per distinct log source of the events seen (computed once per source), indexed by the values their
+  // detections require of a field (`eventName`, `type`, …): an event is tested only against the rules its
+  // value could satisfy, and the rules that require nothing.
+  const rulesFor = (ls: LogSource): Route => {
     const key = `${ls.product ?? ''}\u0000${ls.service ?? ''}\u0000${ls.category ?? ''}`;
-    let rules = routes.get(key);
-    if (!rules) {
-      rules = options.detections.filter((r) => logsourceApplies(r.logsource, ls));
-      routes.set(key, rules);
+    let route = routes.get(key);
+    if (!route) {
+      route = buildRoute(options.detections.filter((r) => logsourceApplies(r.logsource, ls)));
+      routes.set(key, route);
     }
-    return rules;
+    return route;
   };
 
   return {
@@ -119,7 +184,7 @@ export function createRunner(options: RunnerOptions) {
     /** Evaluates one event. */
     push(event: DetectEvent): void {
       stats.events++;
-      for (const rule of rulesFor(event.logsource)) {
+      for (const rule of candidates(rulesFor(event.logsource), event)) {
         if (!rule.matches(event)) continue;
         stats.matches++;
         const p = byRule.get(rule)!;

@@ -257,6 +257,7 @@ describe('loadRules reading', () => {
       keyward: { suppress: '1h' },
       logsource: { product: 'aws', service: 'cloudtrail' },
       fields: ['eventName', 'userIdentity.arn'],
+      prefilter: { field: 'eventName', values: ['x'] },
       matches: undefined,
     });
   });

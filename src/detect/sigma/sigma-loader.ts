@@ -4,6 +4,7 @@
  * correlation module. Every problem is a RuleLoadError naming file, line and field; a document with an
  * error is left out, the others load.
  */
+import { detectionPrefilter, type Prefilter } from './sigma-prefilter.js';
 import {
   LEVELS,
   type DetectionRule,
@@ -231,8 +232,9 @@ function kindOf(doc: Record<string, unknown>): DocumentKind {
 }
 
 interface PendingDetection {
-  meta: Omit<DetectionRule, 'matches' | 'kind'>;
+  meta: Omit<DetectionRule, 'matches' | 'kind' | 'prefilter'>;
   base: (e: DetectEvent) => boolean;
+  prefilter: Prefilter | null;
   status: DocumentStatus;
 }
 
@@ -270,6 +272,7 @@ function loadDetection(
   if (errs.list.length > 0 || !compiled) return null;
   const fields = [...new Set([...compiled.fields, ...meta.fields])];
   return {
+    prefilter: detectionPrefilter(raw.doc['detection']),
     meta: {
       id: meta.id ?? `${raw.file}#${raw.index}`,
       name: meta.name,
@@ -532,6 +535,8 @@ function loadParsed(reads: ReadFileResult[], listErrors: RuleLoadError[], option
     ...d.meta,
     kind: 'detection',
     matches: withFilters(d.base, woven.get(d)),
+    // Filters only narrow a rule (`rule and not filter`), so the rule's own requirement still holds.
+    prefilter: d.prefilter,
   }));
   return {
     detections: rules,

@@ -610,7 +610,7 @@ function cidrPredicate(ranges: Array<ReturnType<typeof parseCidr>>): ScalarPredi
   return (x) => {
     if (typeof x !== 'string') return false;
     const a4 = ipv4ToNumber(x);
-    if (a4 !== null) return v4.some((r) => ((a4 & r.mask) >>> 0) === r.net);
+    if (a4 !== null) return v4.some((r) => (a4 & r.mask) >>> 0 === r.net);
     if (v6.length === 0 || !x.includes(':')) return false;
     const a6 = ipv6ToBigInt(x);
     return a6 !== null && v6.some((r) => (a6 & r.mask) === r.net);
