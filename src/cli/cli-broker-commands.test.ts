@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/app-config.js';
 import { openApp } from '../app/app.js';
-import type { CliIo } from './cli-context.js';
-import { runCli } from './cli-program.js';
+import { runCliIn } from './cli-test-support.js';
 
 const POLICIES = join('src', 'broker', 'fixtures', 'policies');
 const SUPPORT = join(POLICIES, 'valid', 'support-agent.yaml');
@@ -29,18 +28,8 @@ afterEach(() => {
 });
 
 /** Runs the CLI in-process against the test's data directory, with `USER=tester`. */
-async function run(args: string[], env: Record<string, string> = {}, now = () => new Date()) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => ((stdout += t), true), isTTY: false },
-    stderr: { write: (t: string) => ((stderr += t), true) },
-    env: { USER: 'tester', ...env },
-    now,
-    waitForShutdown: () => new Promise<string>(() => undefined),
-  };
-  const code = await runCli(['--data-dir', dir, ...args], io);
-  return { code, stdout, stderr };
+function run(args: string[], env: Record<string, string> = {}, now = () => new Date()) {
+  return runCliIn(dir, args, { env, now });
 }
 
 /** Writes a file into the test's directory and returns its path. */

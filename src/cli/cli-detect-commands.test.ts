@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './cli-context.js';
-import { runCli } from './cli-program.js';
+import { runCliIn } from './cli-test-support.js';
 
 const SIGMAHQ = join('src', 'detect', 'sigma', 'fixtures', 'sigmahq');
 const CLOUDTRAIL = join('src', 'detect', 'events', 'fixtures', 'cloudtrail-delivery.json');
@@ -29,18 +28,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (t: string) => ((stdout += t), true), isTTY: false },
-    stderr: { write: (t: string) => ((stderr += t), true) },
-    env: { USER: 'tester' },
-    now: () => new Date(),
-    waitForShutdown: () => new Promise<string>(() => undefined),
-  };
-  const code = await runCli(['--data-dir', dir, ...args], io);
-  return { code, stdout, stderr };
+function run(args: string[]) {
+  return runCliIn(dir, args);
 }
 
 function file(name: string, text: string): string {
