@@ -168,13 +168,18 @@ export function createRunner(options: RunnerOptions) {
   // Rules per distinct log source of the events seen (computed once per source), indexed by the values their
   // detections require of a field (`eventName`, `type`, …): an event is tested only against the rules its
   // value could satisfy, and the rules that require nothing.
+  const byObject = new WeakMap<LogSource, Route>();
   const rulesFor = (ls: LogSource): Route => {
+    // Adapters share one log source object per source: found by identity without building a key.
+    const known = byObject.get(ls);
+    if (known) return known;
     const key = `${ls.product ?? ''}\u0000${ls.service ?? ''}\u0000${ls.category ?? ''}`;
     let route = routes.get(key);
     if (!route) {
       route = buildRoute(options.detections.filter((r) => logsourceApplies(r.logsource, ls)));
       routes.set(key, route);
     }
+    if (Object.isFrozen(ls)) byObject.set(ls, route);
     return route;
   };
 

@@ -18,7 +18,7 @@ import {
 } from './event-common.js';
 
 /** The log source SigmaHQ's CloudTrail rules are written for. */
-export const CLOUDTRAIL_LOGSOURCE: LogSource = { product: 'aws', service: 'cloudtrail' };
+export const CLOUDTRAIL_LOGSOURCE: LogSource = Object.freeze({ product: 'aws', service: 'cloudtrail' });
 
 /** True when a record looks like a CloudTrail record (for format detection). */
 export function looksLikeCloudTrail(record: Record<string, unknown>): boolean {

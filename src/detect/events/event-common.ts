@@ -280,7 +280,8 @@ export function buildEvent(parts: EventParts): DetectEvent {
     time: parts.time,
     raw: parts.record,
     fields: Object.freeze(fields),
-    logsource: Object.freeze({ ...parts.logsource }),
+    // Adapters pass shared frozen log sources; a mapping's is copied once when the mapping is read.
+    logsource: Object.isFrozen(parts.logsource) ? parts.logsource : Object.freeze({ ...parts.logsource }),
     source: Object.freeze({ adapter: parts.adapter, file: parts.source.file, line: parts.source.line }),
     seq: parts.source.seq,
   });

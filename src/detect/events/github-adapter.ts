@@ -18,7 +18,7 @@ import {
 } from './event-common.js';
 
 /** The log source of GitHub audit rules. */
-export const GITHUB_LOGSOURCE: LogSource = { product: 'github', service: 'audit' };
+export const GITHUB_LOGSOURCE: LogSource = Object.freeze({ product: 'github', service: 'audit' });
 
 /** Timestamp fields, in order: `@timestamp` (stream and API), `created_at` (both, and older exports). */
 const TIME_FIELDS = ['@timestamp', 'created_at'] as const;

@@ -24,13 +24,20 @@ import {
 export type KeywardService = 'broker' | 'proxy' | 'inventory';
 
 /** `{product: 'keyward', service}`: `broker.*` → broker, `proxy.*` → proxy, anything else → inventory. */
+const KEYWARD_LOGSOURCES: Readonly<Record<KeywardService, LogSource>> = {
+  broker: Object.freeze({ product: 'keyward', service: 'broker' }),
+  proxy: Object.freeze({ product: 'keyward', service: 'proxy' }),
+  inventory: Object.freeze({ product: 'keyward', service: 'inventory' }),
+};
+
+/** The log source of a Keyward event type (one shared frozen object per service). */
 export function keywardLogSource(type: string): LogSource {
   const service: KeywardService = type.startsWith('broker.')
     ? 'broker'
     : type.startsWith('proxy.')
       ? 'proxy'
       : 'inventory';
-  return { product: 'keyward', service };
+  return KEYWARD_LOGSOURCES[service];
 }
 
 /** True when a record looks like a Keyward event record (for format detection). */

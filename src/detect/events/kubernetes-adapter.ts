@@ -19,7 +19,7 @@ import {
 } from './event-common.js';
 
 /** The log source of SigmaHQ's Kubernetes audit rules. */
-export const KUBERNETES_LOGSOURCE: LogSource = { product: 'kubernetes', service: 'audit' };
+export const KUBERNETES_LOGSOURCE: LogSource = Object.freeze({ product: 'kubernetes', service: 'audit' });
 
 /** True when a record looks like a Kubernetes audit event (for format detection). */
 export function looksLikeKubernetesAudit(record: Record<string, unknown>): boolean {

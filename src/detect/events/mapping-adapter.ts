@@ -106,7 +106,7 @@ export function parseFieldMapping(text: string, file = 'mapping'): FieldMapping 
   }
   if (bad.length > 0) throw new FieldMappingError(file, bad);
   return {
-    logsource: { ...m.logsource },
+    logsource: Object.freeze({ ...m.logsource }),
     id: m.id ?? null,
     timestamp: { field: m.timestamp.field, format: m.timestamp.format },
     fields,
