@@ -198,3 +198,32 @@ describe('keyward alerts list', () => {
     expect(bad.stderr).toContain('--since must be an ISO-8601 time');
   });
 });
+
+describe('placeholders', () => {
+  it('rules check and detect take %placeholder% values from the config file (detect.placeholders)', async () => {
+    const rule = file(
+      'expand.yml',
+      `title: Deploy roles assumed
+id: 6f0c8b2e-0000-4000-8000-000000000002
+level: medium
+logsource: { product: aws, service: cloudtrail }
+detection:
+  selection:
+    eventName: AssumeRole
+    requestParameters.roleArn|expand: '%deploy_roles%'
+  condition: selection
+`,
+    );
+    const without = await run(['rules', 'check', rule]);
+    expect(without.code).toBe(2);
+    expect(without.stdout).toContain('deploy_roles');
+    writeFileSync(
+      join(dir, 'keyward.yaml'),
+      'detect:\n  placeholders:\n    deploy_roles: ["arn:aws:iam::111122223333:role/deploy"]\n',
+    );
+    expect((await run(['rules', 'check', rule])).code).toBe(0);
+    const found = await run(['detect', '--no-builtin', '--rules', rule, '--output', 'ndjson', CLOUDTRAIL]);
+    expect(found.code).toBe(0);
+    expect(found.stdout.trimEnd().split('\n')).toHaveLength(1);
+  });
+});

@@ -95,7 +95,11 @@ export function registerDetectCommands(program: Command, action: CliAction): voi
     .option('--builtin', 'also load Keyward’s own rule pack (correlations may refer to its rules)')
     .action(
       action(async (ctx, paths, opts) => {
-        const loaded = await loadDetectionRules(paths, { builtin: opts.builtin === true });
+        // %placeholder% values (the expand modifier) come from the config's detect.placeholders.
+        const loaded = await loadDetectionRules(paths, {
+          builtin: opts.builtin === true,
+          placeholders: ctx.config().detect.placeholders,
+        });
         if (ctx.globals.json) ctx.json(loaded.report);
         else ctx.out(renderCheckReport(loaded.report));
         return loaded.report.ok && loaded.report.counts.documents > 0 ? EXIT.ok : EXIT.usage;
@@ -151,6 +155,7 @@ export function registerDetectCommands(program: Command, action: CliAction): voi
 
         const loaded: LoadedRules = await loadDetectionRules(opts.rules as string[], {
           builtin: opts.builtin !== false,
+          placeholders: ctx.config().detect.placeholders,
         });
         for (const e of loaded.errors) ctx.err(`keyward: rule skipped: ${loadErrorLine(e)}\n`);
         if (loaded.detections.length === 0)
