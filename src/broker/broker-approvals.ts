@@ -12,8 +12,6 @@ import type { ApprovalFilter, BrokerStore, Page } from '../store/index.js';
 
 /** RFC 8628 §3.5: after `slow_down` the client adds 5 seconds to its polling interval. */
 export const SLOW_DOWN_STEP_SECONDS = 5;
-/** Most approvals whose polling pace is tracked at once; the oldest entries are dropped first. */
-const MAX_TRACKED = 10_000;
 
 /** What the approval desk needs from the store. */
 export type ApprovalStore = Pick<
@@ -24,6 +22,7 @@ export type ApprovalStore = Pick<
   | 'decideApproval'
   | 'expirePendingApprovals'
   | 'markApprovalUsed'
+  | 'recordApprovalPoll'
 >;
 
 /** What the approval desk is built from. */
@@ -63,31 +62,17 @@ export interface ApprovalRequest {
  */
 export function createApprovalDesk(deps: ApprovalDeskDeps) {
   const { store, clock } = deps;
-  // Per approval: when the client last asked (ms, by the clock) and the interval it must keep.
-  const pace = new Map<string, { last: number; interval: number }>();
-
   const nowIso = (): string => clock.now().toISOString();
-
-  const track = (id: string, last: number, interval: number): void => {
-    pace.delete(id);
-    if (pace.size >= MAX_TRACKED) {
-      const oldest = pace.keys().next().value;
-      if (oldest !== undefined) pace.delete(oldest);
-    }
-    pace.set(id, { last, interval });
-  };
 
   /** Marks every pending request past its deadline as expired (one event each); returns them. */
   const expireOverdue = async (): Promise<Approval[]> => {
-    const expired = await store.expirePendingApprovals(nowIso());
-    for (const a of expired) pace.delete(a.id);
-    return expired;
+    return store.expirePendingApprovals(nowIso());
   };
 
   return {
     expireOverdue,
 
-    /** Records a pending request; the client's first poll is timed from now. */
+    /** Records a pending request; the client's first poll is timed from the request. */
     async request(input: ApprovalRequest, actor: string): Promise<Approval> {
       const now = clock.now();
       const approval = await store.createApproval(
@@ -101,7 +86,6 @@ export function createApprovalDesk(deps: ApprovalDeskDeps) {
         },
         { time: now.toISOString(), actor },
       );
-      track(approval.id, now.getTime(), deps.pollIntervalSeconds);
       return approval;
     },
 
@@ -119,24 +103,21 @@ export function createApprovalDesk(deps: ApprovalDeskDeps) {
       }
       switch (approval.status) {
         case 'pending': {
-          const seen = pace.get(id);
-          const interval = seen?.interval ?? deps.pollIntervalSeconds;
-          if (seen && now.getTime() - seen.last < interval * 1000) {
-            const slower = interval + SLOW_DOWN_STEP_SECONDS;
-            track(id, now.getTime(), slower);
-            return { state: 'slow-down', approval, interval: slower };
-          }
-          track(id, now.getTime(), interval);
-          return { state: 'pending', approval, interval };
+          // The pace is kept in the store, so polls that land on different processes count alike.
+          const pace = await store.recordApprovalPoll(id, now.getTime(), {
+            intervalSeconds: deps.pollIntervalSeconds,
+            stepSeconds: SLOW_DOWN_STEP_SECONDS,
+          });
+          const interval = pace?.intervalSeconds ?? deps.pollIntervalSeconds;
+          return pace?.slowDown
+            ? { state: 'slow-down', approval, interval }
+            : { state: 'pending', approval, interval };
         }
         case 'denied':
-          pace.delete(id);
           return { state: 'denied', approval };
         case 'expired':
-          pace.delete(id);
           return { state: 'expired', approval };
         case 'approved':
-          pace.delete(id);
           return approval.tokenJti === null ? { state: 'approved', approval } : { state: 'used', approval };
       }
     },

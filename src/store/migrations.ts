@@ -339,4 +339,12 @@ export const MIGRATIONS: Migration[] = [
     sqlite: v4Alerts('sqlite'),
     postgres: v4Alerts('postgres'),
   },
+  {
+    version: 5,
+    name: 'approval polling pace shared by every process',
+    sqlite:
+      'ALTER TABLE broker_approvals ADD COLUMN last_poll_ms INTEGER;\nALTER TABLE broker_approvals ADD COLUMN poll_interval INTEGER;',
+    postgres:
+      'ALTER TABLE broker_approvals ADD COLUMN last_poll_ms BIGINT;\nALTER TABLE broker_approvals ADD COLUMN poll_interval INTEGER;',
+  },
 ];

@@ -817,6 +817,30 @@ export function runBrokerStoreConformance(name: string, makeStore: MakeBrokerSto
         ...over,
       });
 
+      it('paces polls (RFC 8628 slow_down): a poll sooner than the interval after the last, or the request, slows the client', async () => {
+        const { agent } = await seedAgent();
+        const a = await store.createApproval(request(agent.id), ctx(T1, agent.id));
+        const t1 = Date.parse(T1);
+        const pace = { intervalSeconds: 5, stepSeconds: 5 };
+        expect(await store.recordApprovalPoll(a.id, t1 + 1000, pace)).toEqual({
+          slowDown: true,
+          intervalSeconds: 10,
+        });
+        expect(await store.recordApprovalPoll(a.id, t1 + 11_000, pace)).toEqual({
+          slowDown: false,
+          intervalSeconds: 10,
+        });
+        expect(await store.recordApprovalPoll(a.id, t1 + 15_000, pace)).toEqual({
+          slowDown: true,
+          intervalSeconds: 15,
+        });
+        expect(await store.recordApprovalPoll(a.id, t1 + 30_000, pace)).toEqual({
+          slowDown: false,
+          intervalSeconds: 15,
+        });
+        expect(await store.recordApprovalPoll('apr_none', t1, pace)).toBeNull();
+      });
+
       it('pending → approved → used once, with one event per step', async () => {
         const { typeId, agent } = await seedAgent();
         const start = await lastSeq();
@@ -1204,6 +1228,22 @@ export function runBrokerStoreConformance(name: string, makeStore: MakeBrokerSto
           ),
         );
         expect(results.filter(Boolean).length).toBe(1);
+      });
+
+      it('polls that land on two instances share one pace', async () => {
+        const b = h.openSecond();
+        const { agent } = await seedAgent();
+        const a = await store.createApproval({ agentId: agent.id, scopes: ['x'], expiresAt: T4 }, ctx(T1));
+        const t1 = Date.parse(T1);
+        const pace = { intervalSeconds: 5, stepSeconds: 5 };
+        expect(await store.recordApprovalPoll(a.id, t1 + 6000, pace)).toEqual({
+          slowDown: false,
+          intervalSeconds: 5,
+        });
+        expect(await b.recordApprovalPoll(a.id, t1 + 7000, pace)).toEqual({
+          slowDown: true,
+          intervalSeconds: 10,
+        });
       });
 
       it('an approval is used once even when both instances try at once', async () => {

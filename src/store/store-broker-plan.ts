@@ -707,3 +707,24 @@ export function checkEventTypes(types: string[]): string[] {
   if (list.length > 100) throw invalid('types', 'must list at most 100 event types');
   return [...new Set(list)];
 }
+
+/**
+ * The pacing decision of one poll: the previous poll (or the request time) and interval as stored, and what to
+ * store now. A poll sooner than the interval after the previous one slows the client down by `stepSeconds`.
+ */
+export function planApprovalPoll(
+  row: Record<string, unknown>,
+  atMs: number,
+  pace: { intervalSeconds: number; stepSeconds: number },
+): { slowDown: boolean; intervalSeconds: number } {
+  const last =
+    row.last_poll_ms === null || row.last_poll_ms === undefined
+      ? Date.parse(String(row.requested_at))
+      : Number(row.last_poll_ms);
+  const interval =
+    row.poll_interval === null || row.poll_interval === undefined
+      ? pace.intervalSeconds
+      : Number(row.poll_interval);
+  const slowDown = atMs - last < interval * 1000;
+  return { slowDown, intervalSeconds: slowDown ? interval + pace.stepSeconds : interval };
+}

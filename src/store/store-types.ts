@@ -227,6 +227,16 @@ export interface BrokerStore {
    * already: an approval yields one token.
    */
   markApprovalUsed(id: string, jti: string, ctx: ChangeContext): Promise<Approval>;
+  /**
+   * Records a client's poll of a request (RFC 8628 §3.5 pacing, shared by every process): when it comes
+   * sooner than the current interval after the previous poll (or the request), the interval grows by
+   * `stepSeconds` and `slowDown` is true. Returns the interval the client must keep; null when absent.
+   */
+  recordApprovalPoll(
+    id: string,
+    atMs: number,
+    pace: { intervalSeconds: number; stepSeconds: number },
+  ): Promise<{ slowDown: boolean; intervalSeconds: number } | null>;
 
   /** Creates or updates an upstream by name. */
   saveUpstream(input: UpstreamInput, ctx: ChangeContext): Promise<Saved<'upstream', UpstreamSummary>>;

@@ -35,6 +35,7 @@ import {
   newRevocation,
   planAgentType,
   planAgentUpdate,
+  planApprovalPoll,
   planApprovalUse,
   planDecision,
   planFederatedIssuer,
@@ -353,6 +354,25 @@ export function createPostgresBrokerStore(deps: PostgresBrokerDeps): BrokerStore
 
     listApprovals: (f) =>
       guard('list approval requests', () => page(listApprovalsSql(f), (rows) => rows.map(rowToApproval))),
+
+    recordApprovalPoll: (id, atMs, pace) =>
+      guard('record a poll of the approval request', () =>
+        tx(async (c) => {
+          const r = await one(
+            c,
+            'SELECT requested_at, last_poll_ms, poll_interval FROM broker_approvals WHERE id = ? FOR UPDATE',
+            [id],
+          );
+          if (!r) return null;
+          const plan = planApprovalPoll(r, atMs, pace);
+          await q(c, 'UPDATE broker_approvals SET last_poll_ms = ?, poll_interval = ? WHERE id = ?', [
+            atMs,
+            plan.intervalSeconds,
+            id,
+          ]);
+          return plan;
+        }),
+      ),
 
     decideApproval: (id, decision) =>
       write('decide the approval request', async (c) => {

@@ -33,6 +33,7 @@ import {
   newRevocation,
   planAgentType,
   planAgentUpdate,
+  planApprovalPoll,
   planApprovalUse,
   planDecision,
   planFederatedIssuer,
@@ -319,6 +320,27 @@ export function createSqliteBrokerStore(deps: SqliteBrokerDeps): BrokerStore {
       }),
 
     listApprovals: (f) => guard('list approval requests', () => page(listApprovalsSql(f), rowToApproval)),
+
+    recordApprovalPoll: (id, atMs, pace) =>
+      guard('record a poll of the approval request', () =>
+        db
+          .transaction(() => {
+            const r = get(
+              'SELECT requested_at, last_poll_ms, poll_interval FROM broker_approvals WHERE id = ?',
+              id,
+            );
+            if (!r) return null;
+            const plan = planApprovalPoll(r, atMs, pace);
+            run(
+              'UPDATE broker_approvals SET last_poll_ms = ?, poll_interval = ? WHERE id = ?',
+              atMs,
+              plan.intervalSeconds,
+              id,
+            );
+            return plan;
+          })
+          .immediate(),
+      ),
 
     decideApproval: (id, decision) =>
       write('decide the approval request', () => {
