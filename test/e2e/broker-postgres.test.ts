@@ -254,11 +254,12 @@ describe('the broker on PostgreSQL with two keyward serve processes', () => {
       tokenJti: null,
     });
 
-    // 2. Polled at B: pending; polled again at once: slow_down with the interval grown by 5 seconds.
-    const pending = await poll(b!, id);
-    expect(pending).toMatchObject({ status: 400, body: { error: 'authorization_pending', interval: 5 } });
-    const tooFast = await poll(b!, id);
-    expect(tooFast).toMatchObject({ status: 400, body: { error: 'slow_down', interval: 10 } });
+    // 2. Polled at B sooner than 5 s after the request at A: slow_down, the pace being shared by the
+    // processes (RFC 8628 §3.5); polled again at once: the interval grows by another 5 seconds.
+    const tooSoon = await poll(b!, id);
+    expect(tooSoon).toMatchObject({ status: 400, body: { error: 'slow_down', interval: 10 } });
+    const tooFast = await poll(a!, id);
+    expect(tooFast).toMatchObject({ status: 400, body: { error: 'slow_down', interval: 15 } });
 
     // 3. Approved with the CLI: the next poll at B gets the token, carrying the approval.
     const approved = await cli(
