@@ -7,29 +7,19 @@ import { z } from 'zod';
 import { loadUsageTotals, parseWindow, usageByAgent, windowEndingAt } from '../broker/index.js';
 import { AGENT_STATUSES, APPROVAL_STATUSES, REVOCATION_KINDS } from '../core/broker-types.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import type { ApiRoute, RouteContext } from './server-routes.js';
+import { route, type ApiRoute, type RouteContext, type RouteDef } from './server-routes.js';
 
 const PREFIX = '/api/v1/broker';
 const TAG = 'broker';
 const NOT_FOUND = [404];
 
-type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
-type BodyOut<S> = S extends z.ZodType ? z.output<S> : Buffer | undefined;
-
-/** Declares a broker route with handler input types inferred from its schemas (as `route` in server-routes.ts). */
+/** Declares a broker route: tagged `broker`, behind the admin token. */
 function brokerRoute<
   PS extends z.ZodObject | undefined = undefined,
   QS extends z.ZodObject | undefined = undefined,
   BS extends z.ZodType | undefined = undefined,
->(
-  def: Omit<ApiRoute, 'params' | 'query' | 'body' | 'handler' | 'tag' | 'auth'> & {
-    params?: PS;
-    query?: QS;
-    body?: BS;
-    handler(ctx: RouteContext<Out<PS>, Out<QS>, BodyOut<BS>>): Promise<unknown>;
-  },
-): ApiRoute {
-  return { tag: TAG, auth: true, ...def } as unknown as ApiRoute;
+>(def: Omit<RouteDef<PS, QS, BS>, 'tag' | 'auth'>): ApiRoute {
+  return route<PS, QS, BS>({ tag: TAG, auth: true, ...def });
 }
 
 const name = (max: number) =>

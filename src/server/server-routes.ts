@@ -113,19 +113,24 @@ export interface ApiRoute {
   handler(ctx: RouteContext<unknown, unknown, unknown>): Promise<unknown>;
 }
 
+/** A route as declared: its schemas, and a handler whose input types follow from them. */
+export type RouteDef<
+  PS extends z.ZodObject | undefined,
+  QS extends z.ZodObject | undefined,
+  BS extends z.ZodType | undefined,
+> = Omit<ApiRoute, 'params' | 'query' | 'body' | 'handler'> & {
+  params?: PS;
+  query?: QS;
+  body?: BS;
+  handler(ctx: RouteContext<Out<PS>, Out<QS>, BodyOut<BS>>): Promise<unknown>;
+};
+
 /** Declares a route with handler input types inferred from its schemas (other route tables use it too). */
 export function route<
   PS extends z.ZodObject | undefined = undefined,
   QS extends z.ZodObject | undefined = undefined,
   BS extends z.ZodType | undefined = undefined,
->(
-  def: Omit<ApiRoute, 'params' | 'query' | 'body' | 'handler'> & {
-    params?: PS;
-    query?: QS;
-    body?: BS;
-    handler(ctx: RouteContext<Out<PS>, Out<QS>, BodyOut<BS>>): Promise<unknown>;
-  },
-): ApiRoute {
+>(def: RouteDef<PS, QS, BS>): ApiRoute {
   return def as unknown as ApiRoute;
 }
 
