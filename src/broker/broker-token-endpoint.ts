@@ -338,8 +338,8 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   const eventLog = createEventBatcher(store);
   // Agents and agent types are read once a second at most per process: a disabled agent or a changed policy
   // counts everywhere within AGENT_CACHE_MS, and at once in the process that made the change (forgetClient).
-  const agentCache = new Map<string, { agent: Agent | null; until: number }>();
-  const typeCache = new Map<string, { type: AgentType | null; until: number }>();
+  const agentCache = readThroughCache((clientId: string) => store.getAgentByClientId(clientId));
+  const typeCache = readThroughCache((id: string) => store.getAgentType(id));
 
   const nowIso = (): string => clock.now().toISOString();
 
@@ -448,26 +448,10 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
     return check;
   };
 
-  const findAgent = async (clientId: string): Promise<Agent | null> => {
-    if (!CLIENT_ID.test(clientId)) return null;
-    const now = Date.now();
-    const cached = agentCache.get(clientId);
-    if (cached && cached.until > now) return cached.agent;
-    const agent = await store.getAgentByClientId(clientId);
-    if (agentCache.size >= SECRET_CACHE_MAX) agentCache.clear();
-    agentCache.set(clientId, { agent, until: now + AGENT_CACHE_MS });
-    return agent;
-  };
+  const findAgent = async (clientId: string): Promise<Agent | null> =>
+    CLIENT_ID.test(clientId) ? agentCache.get(clientId) : null;
 
-  const findAgentType = async (id: string): Promise<AgentType | null> => {
-    const now = Date.now();
-    const cached = typeCache.get(id);
-    if (cached && cached.until > now) return cached.type;
-    const type = await store.getAgentType(id);
-    if (typeCache.size >= SECRET_CACHE_MAX) typeCache.clear();
-    typeCache.set(id, { type, until: now + AGENT_CACHE_MS });
-    return type;
-  };
+  const findAgentType = (id: string): Promise<AgentType | null> => typeCache.get(id);
 
   const unauthorized = (
     description: string,
@@ -1271,6 +1255,23 @@ function boundKey(claims: JWTPayload): string | null {
   const jkt = (cnf as Record<string, unknown>).jkt;
   // A cnf with anything but a usable thumbprint binds the token to a key nobody can prove: never matches.
   return typeof jkt === 'string' && jkt !== '' ? jkt : '\u0000unusable';
+}
+
+/** A read-through cache of store reads, each kept AGENT_CACHE_MS, at most SECRET_CACHE_MAX entries. */
+function readThroughCache<T>(read: (key: string) => Promise<T>) {
+  const entries = new Map<string, { value: T; until: number }>();
+  return {
+    async get(key: string): Promise<T> {
+      const now = Date.now();
+      const cached = entries.get(key);
+      if (cached && cached.until > now) return cached.value;
+      const value = await read(key);
+      if (entries.size >= SECRET_CACHE_MAX) entries.clear();
+      entries.set(key, { value, until: now + AGENT_CACHE_MS });
+      return value;
+    },
+    delete: (key: string): void => void entries.delete(key),
+  };
 }
 
 function actorSubs(act: ActorClaim | undefined): string[] {
