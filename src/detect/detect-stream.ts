@@ -10,9 +10,8 @@ import type { Clock } from '../core/time.js';
 import type { Store } from '../store/index.js';
 import type { DetectConfig } from './detect-config.js';
 import { createDetector, loadDetectionRules, type Detector, type LoadedRules } from './detect-service.js';
-import type { Alert, BrokenRecord, DetectEvent } from './detect-types.js';
+import type { AdapterName, Alert, BrokenRecord, DetectEvent } from './detect-types.js';
 import { eventFromKeywardRecord, isBrokenRecord, normalizeRecord } from './events/index.js';
-import type { AdapterName } from './detect-types.js';
 import { createAlertDeliverer } from './webhooks.js';
 
 /** The setting that holds the seq of the last log record detection read. */
