@@ -1,0 +1,5 @@
+/** Rules for saas. */
+import type { SecretRule } from '../secret-types.js';
+
+/** saas rules. */
+export const SAAS_RULES: SecretRule[] = [];

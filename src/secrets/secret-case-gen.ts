@@ -1,0 +1,51 @@
+/** A seeded generator of token-shaped values for rule cases, tests and the benchmark corpus. */
+import { BASE62, crc32Base62 } from './secret-checks.js';
+import type { CaseGen } from './secret-types.js';
+
+/** mulberry32: a small, fast, seeded PRNG; good enough for test data, never for keys. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Creates a case generator; the same seed yields the same sequence of values.
+ * @example
+ * const g = createCaseGen(1);
+ * const token = g.githubToken(g.join('gh', 'p_')); // 40 characters with a valid checksum
+ */
+export function createCaseGen(seed = 1): CaseGen {
+  const rnd = prng(seed);
+  const bytes = (n: number): Buffer => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = Math.floor(rnd() * 256);
+    return b;
+  };
+  const chars = (length: number, alphabet = BASE62): string => {
+    let out = '';
+    for (let i = 0; i < length; i++) out += alphabet[Math.floor(rnd() * alphabet.length)]!;
+    return out;
+  };
+  const b64url = (n: number): string => bytes(n).toString('base64url');
+  return {
+    chars,
+    githubToken(prefix) {
+      const body = chars(30);
+      return prefix + body + crc32Base62(body);
+    },
+    base64: (n) => bytes(n).toString('base64'),
+    base64url: b64url,
+    hex: (n) => bytes(n).toString('hex'),
+    jwt(claims = { sub: 'svc-' + chars(6), iat: 1_700_000_000 }) {
+      const enc = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+      return `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}.${b64url(32)}`;
+    },
+    join: (...parts) => parts.join(''),
+  };
+}

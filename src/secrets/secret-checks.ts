@@ -1,0 +1,90 @@
+/**
+ * Format checks shared by the rules: base62 CRC32 checksums (GitHub and npm tokens), Shannon entropy, and the
+ * placeholder test that keeps documentation values (`AKIAIOSFODNN7EXAMPLE`, `xxxx`, `<your-key>`) out of reports.
+ */
+import { crc32 } from 'node:zlib';
+
+/** The base62 alphabet GitHub and npm tokens use, in digit order. */
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Base62 encoding of an unsigned 32-bit number, left-padded with `0` to `width` characters. */
+export function base62(n: number, width = 6): string {
+  let out = '';
+  let v = n >>> 0;
+  while (v > 0) {
+    out = BASE62[v % 62]! + out;
+    v = Math.floor(v / 62);
+  }
+  return out.padStart(width, '0');
+}
+
+/** The 6-character base62 CRC32 checksum GitHub and npm append to a token's random part. */
+export function crc32Base62(body: string): string {
+  return base62(crc32(Buffer.from(body, 'latin1')));
+}
+
+/**
+ * Checks a GitHub-style token: after `prefix`, a base62 body whose last 6 characters are the base62 CRC32 of
+ * the rest. GitHub: "Behind GitHub's new authentication token formats" (2021); npm granular tokens use the same.
+ */
+export function hasValidCrc32Suffix(token: string, prefix: string): boolean {
+  if (!token.startsWith(prefix)) return false;
+  const body = token.slice(prefix.length);
+  if (body.length < 7) return false;
+  return crc32Base62(body.slice(0, -6)) === body.slice(-6);
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  const n = [...value].length;
+  for (const c of counts.values()) {
+    const p = c / n;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+const PLACEHOLDER_WORDS =
+  /example|sample|dummy|placeholder|changeme|change_me|your[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password)|insert[-_ ]?(?:your|key|token)|redacted|fake|notreal|not[-_]a[-_]real|xxxx|\*\*\*\*|\.\.\.|…/i;
+const TEMPLATE = /^\$\{[^}]*\}$|^\$[A-Z_][A-Z0-9_]*$|^\{\{.*\}\}$|^<[^>]*>$|^%[A-Z_]+%$|^\$\([^)]*\)$/;
+const ENV_REFERENCE = /^(?:process\.env|os\.environ|env|ENV|System\.getenv|os\.Getenv|std::env::var)\b/;
+
+/** True when every character is the same or the value runs through an alphabet (`abcdef`, `123456`, `aaaa`). */
+export function isRepetitive(value: string): boolean {
+  if (value.length < 4) return false;
+  const first = value[0];
+  if ([...value].every((c) => c === first)) return true;
+  let up = 0;
+  let down = 0;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    if (d === 1) up++;
+    else if (d === -1) down++;
+  }
+  if (up >= value.length - 2 || down >= value.length - 2) return true;
+  // A short unit repeated (`abcabcabc`, `0x0x0x0x`).
+  for (let unit = 2; unit <= 4 && unit * 3 <= value.length; unit++) {
+    const head = value.slice(0, unit);
+    if (head.repeat(Math.ceil(value.length / unit)).slice(0, value.length) === value) return true;
+  }
+  return false;
+}
+
+/**
+ * True when the value is a placeholder or documentation value rather than a credential: template references
+ * (`${VAR}`, `{{ secret }}`, `<your-key>`, `process.env.X`), words such as EXAMPLE, xxxx, changeme, and
+ * repeated or sequential characters. Checked on the value a rule extracted; `body` is the part after a
+ * fixed prefix (so `sk-` + `xxxxxxxx` counts as repetitive).
+ */
+export function isPlaceholder(value: string, body: string = value): boolean {
+  if (TEMPLATE.test(value) || ENV_REFERENCE.test(value)) return true;
+  if (PLACEHOLDER_WORDS.test(value)) return true;
+  if (isRepetitive(body)) return true;
+  // Long runs of one character (`sk-proj-000000000000abc`) are masks, not keys.
+  if (/(.)\1{7,}/.test(body)) return true;
+  return false;
+}

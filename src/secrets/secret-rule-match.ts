@@ -1,0 +1,66 @@
+/** Runs one rule over a span of text: pattern, then the rule's format check, entropy floor and placeholder test. */
+import { isPlaceholder, shannonEntropy } from './secret-checks.js';
+import type { SecretRule } from './secret-types.js';
+
+/** A rule with its pattern compiled for scanning. */
+export interface CompiledRule {
+  rule: SecretRule;
+  re: RegExp;
+  /** Lower-cased keywords, longest first (used to find the fixed prefix of a value). */
+  keywords: string[];
+}
+
+/** A candidate that passed every test of its rule. */
+export interface RuleMatch {
+  rule: SecretRule;
+  secret: string;
+  /** Offset of the value in the scanned text. */
+  offset: number;
+  entropy: number;
+  /** The whole match (value plus the context the pattern needed), offset in the scanned text. */
+  matchOffset: number;
+  matchText: string;
+}
+
+/** Compiles a rule's pattern with the flags the engine uses (`g`, plus `i` when the rule asks). */
+export function compileRule(rule: SecretRule): CompiledRule {
+  const re = new RegExp(rule.pattern.source, rule.ignoreCase ? 'gi' : 'g');
+  const keywords = rule.keywords.map((k) => k.toLowerCase()).sort((a, b) => b.length - a.length);
+  return { rule, re, keywords };
+}
+
+/** The part of a value after a keyword it starts with (`sk-proj-AAAA…` → `AAAA…`), for the repetition test. */
+function valueBody(value: string, keywords: string[]): string {
+  const lower = value.toLowerCase();
+  for (const k of keywords) if (lower.startsWith(k) && value.length > k.length) return value.slice(k.length);
+  return value;
+}
+
+/**
+ * Every candidate of `compiled` in `text[from, to)` that passes the rule's check, entropy floor and placeholder
+ * test.
+ * @example
+ * const hits = matchRule(compileRule(rule), line); // [{ secret, offset, entropy, … }]
+ */
+export function matchRule(compiled: CompiledRule, text: string, from = 0, to = text.length): RuleMatch[] {
+  const { rule, re } = compiled;
+  const span = from === 0 && to === text.length ? text : text.slice(from, to);
+  const out: RuleMatch[] = [];
+  re.lastIndex = 0;
+  for (let m = re.exec(span); m !== null; m = re.exec(span)) {
+    if (m[0].length === 0) {
+      re.lastIndex++;
+      continue;
+    }
+    const secret = m.groups?.['secret'] ?? m[0];
+    if (!secret) continue;
+    const inMatch = m.groups?.['secret'] === undefined ? 0 : m[0].indexOf(secret);
+    const offset = from + m.index + Math.max(0, inMatch);
+    if (rule.check && !rule.check(secret, m, { text, offset: from + m.index })) continue;
+    const entropy = shannonEntropy(secret);
+    if (rule.minEntropy !== undefined && entropy < rule.minEntropy) continue;
+    if (isPlaceholder(secret, valueBody(secret, compiled.keywords))) continue;
+    out.push({ rule, secret, offset, entropy, matchOffset: from + m.index, matchText: m[0] });
+  }
+  return out;
+}
