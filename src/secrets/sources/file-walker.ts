@@ -1,0 +1,318 @@
+/**
+ * Walks a directory tree for the secret scanner: honours .gitignore / .keywardignore at every level with git's
+ * semantics, never follows symlinks, yields entries one by one in a deterministic (sorted) order, and decodes
+ * file contents to text or tells them binary.
+ */
+import { constants as fsConstants } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, open, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import ignore from 'ignore';
+import type { Ignore } from 'ignore';
+import { ValidationError } from '../../core/errors.js';
+
+/** One entry of a walk: a regular file to scan, or something left out and why. */
+export type WalkEntry =
+  | { kind: 'file'; /** Relative to the root, `/`-separated. */ path: string; absPath: string; size: number }
+  | { kind: 'skipped'; path: string; reason: 'too-large' | 'unreadable' | 'symlink' | 'special' };
+
+/** Options of `walkFiles`. */
+export interface WalkOptions {
+  /** Files larger than this many bytes are reported as skipped `too-large`. */
+  maxFileBytes: number;
+  /** Names of the ignore files read in every directory, lowest precedence first. */
+  ignoreFileNames?: string[];
+  /**
+   * Extra gitignore-style patterns relative to the root, as if in one more root ignore file that is checked on
+   * its own: a path they ignore is left out whatever the ignore files say; a `!` among them only re-includes
+   * what another of them excluded, never what an ignore file excluded.
+   */
+  exclude?: string[];
+}
+
+/** The ignore files read when the caller names none; a later file's patterns win over an earlier one's. */
+export const DEFAULT_IGNORE_FILE_NAMES: readonly string[] = ['.gitignore', '.keywardignore'];
+
+/** How many leading bytes are searched for a NUL byte (git and grep look at a similar window). */
+export const BINARY_SNIFF_BYTES = 8 * 1024;
+
+/**
+ * Above this share of undecodable bytes and control characters, input without a BOM and without NUL is binary.
+ * Chosen so a Latin-1 text with a few accented letters stays text while compressed or encrypted data (where
+ * roughly half the bytes are invalid UTF-8) does not.
+ */
+export const MAX_NON_TEXT_RATIO = 0.1;
+
+/** Compares strings by UTF-16 code units: the same order on every platform and locale. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Escapes a directory name so it is matched literally inside a gitignore pattern. */
+function escapeGlob(segment: string): string {
+  return segment.replace(/[\\*?[\]]/g, '\\$&').replace(/^[!#]/, '\\$&');
+}
+
+/**
+ * Rewrites one line of the ignore file in directory `dir` (relative to the root, ending in `/`) into a pattern
+ * relative to the root, so every level's patterns can live in one matcher in precedence order. gitignore rules:
+ * a pattern with a slash before its end is anchored to its file's directory; otherwise it matches at any depth
+ * below it (https://git-scm.com/docs/gitignore#_pattern_format).
+ */
+export function rebasePattern(line: string, dir: string): string | null {
+  if (line.trim() === '' || line.startsWith('#')) return null;
+  if (dir === '') return line;
+  const negative = line.startsWith('!');
+  const body = negative ? line.slice(1) : line;
+  // Unescaped trailing spaces are not part of the pattern.
+  const trimmed = body.replace(/(?<!\\)\s+$/, '');
+  if (trimmed === '' || trimmed === '/') return null;
+  const core = trimmed.endsWith('/') ? trimmed.slice(0, -1) : trimmed;
+  const prefix = dir
+    .split('/')
+    .filter((s) => s !== '')
+    .map(escapeGlob)
+    .join('/');
+  let rebased: string;
+  if (core.startsWith('/')) rebased = `${prefix}${trimmed}`;
+  else if (core.includes('/')) rebased = `${prefix}/${trimmed}`;
+  else rebased = `${prefix}/**/${trimmed}`;
+  return negative ? `!${rebased}` : rebased;
+}
+
+/** Reads the ignore files of one directory (regular files only; unreadable ones count as absent). */
+async function readIgnoreLines(
+  absDir: string,
+  entries: Dirent[],
+  names: readonly string[],
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const name of names) {
+    const entry = entries.find((e) => e.name === name);
+    if (!entry?.isFile()) continue;
+    let text: string;
+    try {
+      text = await readFile(join(absDir, name), 'utf8');
+    } catch {
+      continue;
+    }
+    if (text.startsWith('\uFEFF')) text = text.slice(1);
+    lines.push(...text.split(/\r?\n/));
+  }
+  return lines;
+}
+
+/** The verdict of the ignore rules for one path: true when it is left out. */
+function isIgnored(relPath: string, isDir: boolean, rules: Ignore, exclude: Ignore | null): boolean {
+  const probe = isDir ? `${relPath}/` : relPath;
+  try {
+    return (exclude !== null && exclude.ignores(probe)) || rules.ignores(probe);
+  } catch {
+    // `ignore` rejects a few path shapes it cannot judge; scanning too much beats missing a file.
+    return false;
+  }
+}
+
+/**
+ * Walks `root` depth-first in sorted order and yields every regular file that the ignore rules keep, and a
+ * `skipped` entry for each kept path that is too large, unreadable, a symlink (never followed) or a special
+ * file. `.git` is always left out. Ignored paths yield nothing. A root that is a single file (or a symlink
+ * the caller named) is yielded as itself, by its base name, without ignore rules: the caller asked for it.
+ * Only one directory listing per level of depth is held at a time.
+ * @throws ValidationError when `maxFileBytes` is not a positive integer or `root` does not exist.
+ */
+export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerator<WalkEntry> {
+  const { maxFileBytes } = opts;
+  if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes <= 0) {
+    throw new ValidationError(
+      `walkFiles: maxFileBytes must be a positive integer, got ${String(maxFileBytes)}`,
+      {
+        details: [{ path: 'maxFileBytes', message: 'must be a positive integer' }],
+      },
+    );
+  }
+  const names = opts.ignoreFileNames ?? DEFAULT_IGNORE_FILE_NAMES;
+  const exclude =
+    opts.exclude && opts.exclude.length > 0 ? ignore({ ignorecase: false }).add(opts.exclude) : null;
+
+  let rootStat: Stats;
+  try {
+    rootStat = await stat(root);
+  } catch (err) {
+    throw new ValidationError(
+      `scan root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`,
+      {
+        cause: err,
+        details: [{ path: root, message: 'does not exist or cannot be read' }],
+      },
+    );
+  }
+  if (!rootStat.isDirectory()) {
+    const name = basename(root);
+    if (!rootStat.isFile()) yield { kind: 'skipped', path: name, reason: 'special' };
+    else if (rootStat.size > maxFileBytes) yield { kind: 'skipped', path: name, reason: 'too-large' };
+    else yield { kind: 'file', path: name, absPath: root, size: rootStat.size };
+    return;
+  }
+  yield* walkDir(root, '', ignore({ ignorecase: false }), { names, exclude, maxFileBytes });
+}
+
+interface WalkContext {
+  names: readonly string[];
+  exclude: Ignore | null;
+  maxFileBytes: number;
+}
+
+/** Walks one directory; `inherited` holds every ancestor's rules, rebased to the root. */
+async function* walkDir(
+  absDir: string,
+  relDir: string,
+  inherited: Ignore,
+  ctx: WalkContext,
+): AsyncGenerator<WalkEntry> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(absDir, { withFileTypes: true });
+  } catch {
+    if (relDir !== '') yield { kind: 'skipped', path: relDir, reason: 'unreadable' };
+    else
+      throw new ValidationError(`scan root ${absDir}: cannot be read`, {
+        details: [{ path: absDir, message: 'unreadable' }],
+      });
+    return;
+  }
+  entries.sort((a, b) => byCodeUnit(a.name, b.name));
+  const own = (await readIgnoreLines(absDir, entries, ctx.names))
+    .map((line) => rebasePattern(line, relDir === '' ? '' : `${relDir}/`))
+    .filter((p): p is string => p !== null);
+  // A fresh matcher per directory shares the compiled rules but keeps its path cache to this directory.
+  const rules = ignore({ ignorecase: false }).add(inherited).add(own);
+
+  for (const entry of entries) {
+    if (entry.name === '.git') continue;
+    const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+    const abs = join(absDir, entry.name);
+    const isDir = entry.isDirectory();
+    if (isIgnored(rel, isDir, rules, ctx.exclude)) continue;
+    if (isDir) {
+      yield* walkDir(abs, rel, rules, ctx);
+    } else if (entry.isSymbolicLink()) {
+      yield { kind: 'skipped', path: rel, reason: 'symlink' };
+    } else if (!entry.isFile()) {
+      yield { kind: 'skipped', path: rel, reason: 'special' };
+    } else {
+      let size: number;
+      try {
+        const st = await lstat(abs);
+        if (!st.isFile()) {
+          yield { kind: 'skipped', path: rel, reason: st.isSymbolicLink() ? 'symlink' : 'special' };
+          continue;
+        }
+        size = st.size;
+      } catch {
+        yield { kind: 'skipped', path: rel, reason: 'unreadable' };
+        continue;
+      }
+      if (size > ctx.maxFileBytes) yield { kind: 'skipped', path: rel, reason: 'too-large' };
+      else yield { kind: 'file', path: rel, absPath: abs, size };
+    }
+  }
+}
+
+/** Share of U+FFFD (undecodable bytes) and C0 control characters other than whitespace and ESC in `text`. */
+function nonTextRatio(text: string): number {
+  if (text.length === 0) return 0;
+  let bad = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (
+      c === 0xfffd ||
+      (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c && c !== 0x1b) ||
+      c === 0x7f
+    )
+      bad++;
+  }
+  return bad / text.length;
+}
+
+/** Decodes UTF-32 code units (after the BOM); invalid code points become U+FFFD. */
+function decodeUtf32(buf: Buffer, littleEndian: boolean): string {
+  const parts: string[] = [];
+  for (let i = 0; i + 4 <= buf.length; i += 4) {
+    const cp = littleEndian ? buf.readUInt32LE(i) : buf.readUInt32BE(i);
+    parts.push(cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : '\uFFFD');
+  }
+  return parts.join('');
+}
+
+/**
+ * Decodes scanned bytes to text, or returns null when they are binary. Rules, in order:
+ * a UTF-32 / UTF-16 (LE or BE) / UTF-8 byte order mark decides the encoding and the BOM is dropped;
+ * otherwise a NUL byte in the first 8 KiB means binary; otherwise valid UTF-8 is text; otherwise the bytes are
+ * decoded as UTF-8 with U+FFFD for invalid sequences and are binary when more than 10% of the characters are
+ * U+FFFD or control characters (so mostly-ASCII text in a legacy encoding is still scanned).
+ */
+export function decodeScanBuffer(buf: Buffer): string | null {
+  if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xfe && buf[2] === 0 && buf[3] === 0)
+    return decodeUtf32(buf.subarray(4), true);
+  if (buf.length >= 4 && buf[0] === 0 && buf[1] === 0 && buf[2] === 0xfe && buf[3] === 0xff)
+    return decodeUtf32(buf.subarray(4), false);
+  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe)
+    return new TextDecoder('utf-16le').decode(buf.subarray(2));
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) {
+    // Node has no UTF-16BE decoder: swap each pair into LE (a trailing odd byte is dropped).
+    const body = Buffer.from(buf.subarray(2, 2 + ((buf.length - 2) & ~1)));
+    return new TextDecoder('utf-16le').decode(body.swap16());
+  }
+  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
+    return new TextDecoder('utf-8').decode(buf.subarray(3));
+  if (buf.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return null;
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
+  } catch {
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(buf);
+    return nonTextRatio(text) > MAX_NON_TEXT_RATIO ? null : text;
+  }
+}
+
+/** True when `buf` is binary by the rules of `decodeScanBuffer` (no BOM and a NUL byte, or mostly not text). */
+export function isBinaryBuffer(buf: Buffer): boolean {
+  return decodeScanBuffer(buf) === null;
+}
+
+// O_NOFOLLOW: the path may have been swapped for a symlink since the walk; O_NONBLOCK: or for a FIFO, whose
+// open would otherwise wait for a writer. Both are 0 where the platform lacks them.
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
+
+/**
+ * Reads a walked file and decodes it with `decodeScanBuffer`. Reads at most `size` bytes (the size the walk saw),
+ * so a file that grew since is cut there and memory stays within the walk's limit.
+ */
+export async function readScanText(
+  absPath: string,
+  size: number,
+): Promise<{ text: string } | { skipped: 'binary' | 'unreadable' }> {
+  let buf: Buffer;
+  try {
+    const handle = await open(absPath, OPEN_FLAGS);
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) return { skipped: 'unreadable' };
+      const want = Math.max(0, Math.min(size, st.size));
+      buf = Buffer.alloc(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await handle.read(buf, got, want - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      buf = buf.subarray(0, got);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return { skipped: 'unreadable' };
+  }
+  const text = decodeScanBuffer(buf);
+  return text === null ? { skipped: 'binary' } : { text };
+}
