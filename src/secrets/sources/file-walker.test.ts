@@ -269,6 +269,16 @@ describe('walkFiles: entries', () => {
     ]);
   });
 
+  it('follows a root that is itself a symlink (the caller named it), but no link inside', async () => {
+    tree({ 'real/a.txt': 'x' });
+    symlinkSync(join(dir, 'real'), join(dir, 'root-link'));
+    symlinkSync(join(dir, 'real', 'a.txt'), join(dir, 'real', 'b.txt'));
+    expect((await collect(join(dir, 'root-link'))).map((e) => [e.path, e.kind])).toEqual([
+      ['a.txt', 'file'],
+      ['b.txt', 'skipped'],
+    ]);
+  });
+
   it('can be stopped early', async () => {
     tree({ 'a.txt': 'x', 'b.txt': 'x', 'c/d.txt': 'x' });
     const it = walkFiles(dir, { maxFileBytes: 10 });

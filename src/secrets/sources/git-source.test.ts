@@ -267,6 +267,23 @@ describe('gitHistory', () => {
     );
   });
 
+  it('reports a missing git executable as a ValidationError', async () => {
+    const saved = process.env.PATH;
+    const empty = mkdtempSync(join(tmpdir(), 'kw-nopath-'));
+    process.env.PATH = empty;
+    try {
+      await expect(all(gitHistory(repo))).rejects.toThrow(
+        /--git HEAD in .*: git is not installed or not on PATH/,
+      );
+      await expect(all(gitStaged(repo))).rejects.toThrow(
+        /--staged in .*: git is not installed or not on PATH/,
+      );
+    } finally {
+      process.env.PATH = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('kills git when the consumer stops early', async () => {
     // The older commit's diff is far larger than a pipe buffer, so git is still writing when we stop.
     write('big.txt', `${'x'.repeat(200)}\n`.repeat(40_000));
