@@ -118,6 +118,8 @@ function isIgnored(relPath: string, isDir: boolean, rules: Ignore, exclude: Igno
  * `skipped` entry for each kept path that is too large, unreadable, a symlink (never followed) or a special
  * file. `.git` is always left out. Ignored paths yield nothing. A root that is a single file (or a symlink
  * the caller named) is yielded as itself, by its base name, without ignore rules: the caller asked for it.
+ * Ignore files are read from the root down; those in directories above the root (a repository root above a
+ * scanned subdirectory) are not. Matching is case-sensitive, as git's default on Linux.
  * Only one directory listing per level of depth is held at a time.
  * @throws ValidationError when `maxFileBytes` is not a positive integer or `root` does not exist.
  */
@@ -140,7 +142,7 @@ export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerato
     rootStat = await stat(root);
   } catch (err) {
     throw new ValidationError(
-      `scan root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`,
+      `scan root ${root}: does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       {
         cause: err,
         details: [{ path: root, message: 'does not exist or cannot be read' }],
