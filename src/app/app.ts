@@ -1,6 +1,6 @@
 /** The composition root: opens the store and builds one service per capability. */
 import { ValidationError } from '../core/errors.js';
-import { createFingerprinter, keyCheckValue, type Fingerprinter } from '../core/fingerprint.js';
+import { createFingerprinter, deriveKey, keyCheckValue, type Fingerprinter } from '../core/fingerprint.js';
 import { systemClock, type Clock } from '../core/time.js';
 import { openStore, type Store } from '../store/index.js';
 import { createInventoryService, type InventoryService } from '../inventory/index.js';
@@ -15,6 +15,8 @@ export interface App {
   store: Store;
   clock: Clock;
   fingerprinter: Fingerprinter;
+  /** The key behind `fingerprinter` (HMAC-SHA-256), for scanners that fingerprint on worker threads. */
+  fingerprintKey: Buffer;
   inventory: InventoryService;
   /** The credential broker; `serve` calls `broker.start()` (keys, revocation polling, approval expiry). */
   broker: BrokerService;
@@ -92,6 +94,7 @@ export async function openApp(
     store,
     clock,
     fingerprinter,
+    fingerprintKey: deriveKey(master.key, 'fingerprint'),
     inventory,
     broker,
     detection,

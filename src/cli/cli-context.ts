@@ -12,6 +12,8 @@ export interface CliIo {
   /** Resolves with the signal name when the process is asked to stop (SIGINT, SIGTERM); `serve` waits on it. */
   waitForShutdown(): Promise<string>;
   now(): Date;
+  /** Reads all of standard input (`keyward scan --stdin`); absent when there is none. */
+  readStdin?: () => Promise<string>;
 }
 
 /** The options every command accepts (`keyward --json identities` and `keyward identities --json` alike). */

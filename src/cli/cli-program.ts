@@ -7,6 +7,7 @@ import { registerAdminCommands } from './cli-admin-commands.js';
 import { registerServeCommand } from './cli-serve-command.js';
 import { registerBrokerCommands } from './cli-broker-commands.js';
 import { registerAlertCommands, registerDetectCommands } from './cli-detect-commands.js';
+import { registerSecretsCommands } from './cli-secrets-commands.js';
 
 /** The version `keyward --version` prints. */
 export const CLI_VERSION = '0.1.0';
@@ -48,6 +49,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   registerBrokerCommands(program, action);
   registerDetectCommands(program, action);
   registerAlertCommands(program, action);
+  registerSecretsCommands(program, action);
   return program;
 }
 

@@ -17,7 +17,7 @@ export interface CliRun {
 export async function runCliIn(
   dir: string,
   args: string[],
-  options: { env?: Record<string, string>; now?: () => Date } = {},
+  options: { env?: Record<string, string>; now?: () => Date; stdin?: string } = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -27,6 +27,7 @@ export async function runCliIn(
     env: { USER: 'tester', ...options.env },
     now: options.now ?? (() => new Date()),
     waitForShutdown: () => new Promise<string>(() => undefined),
+    ...(options.stdin === undefined ? {} : { readStdin: async () => options.stdin! }),
   };
   const code = await runCli(['--data-dir', dir, ...args], io);
   return { code, stdout, stderr };

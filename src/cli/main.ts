@@ -10,6 +10,11 @@ function processIo(): CliIo {
     stderr: process.stderr,
     env: process.env,
     now: () => new Date(),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
     waitForShutdown: () =>
       new Promise((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {

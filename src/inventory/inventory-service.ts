@@ -136,6 +136,16 @@ export function createInventoryService(deps: InventoryServiceDeps) {
       return { changes, findings: await refreshFindings() };
     },
 
+    /** Applies a batch built elsewhere (a secret scan's discoveries), then re-evaluates posture. */
+    async importBatch(
+      batch: InventoryBatch,
+      actor: string,
+      source: Record<string, unknown>,
+    ): Promise<{ changes: BatchResult; findings: { open: number; created: number; resolved: number } }> {
+      const changes = await applyBatch(batch, actor, source);
+      return { changes, findings: await refreshFindings() };
+    },
+
     refreshFindings,
     resolveIdentity,
 

@@ -86,5 +86,21 @@ export function isPlaceholder(value: string, body: string = value): boolean {
   if (isRepetitive(body)) return true;
   // Long runs of one character (`sk-proj-000000000000abc`) are masks, not keys.
   if (/(.)\1{7,}/.test(body)) return true;
+  // So are runs through the alphabet (`…0123456789abcdef`): a random key has one of 8 with odds below 1 in 10^12.
+  if (longestRun(body) >= 8) return true;
   return false;
+}
+
+/** Length of the longest run of consecutive ascending or descending characters (`3456` is 4). */
+export function longestRun(value: string): number {
+  let best = value.length > 0 ? 1 : 0;
+  let up = 1;
+  let down = 1;
+  for (let i = 1; i < value.length; i++) {
+    const d = value.charCodeAt(i) - value.charCodeAt(i - 1);
+    up = d === 1 || (value[i - 1] === '9' && value[i] === 'a') ? up + 1 : 1;
+    down = d === -1 ? down + 1 : 1;
+    best = Math.max(best, up, down);
+  }
+  return best;
 }

@@ -1,6 +1,6 @@
 /** Runs one rule over a span of text: pattern, then the rule's format check, entropy floor and placeholder test. */
 import { isPlaceholder, shannonEntropy } from './secret-checks.js';
-import type { SecretRule } from './secret-types.js';
+import type { CheckContext, SecretRule } from './secret-types.js';
 
 /** A rule with its pattern compiled for scanning. */
 export interface CompiledRule {
@@ -38,11 +38,17 @@ function valueBody(value: string, keywords: string[]): string {
 
 /**
  * Every candidate of `compiled` in `text[from, to)` that passes the rule's check, entropy floor and placeholder
- * test.
+ * test. `context` gives checks a wider view than `text` (the lines around it) when the caller has one.
  * @example
  * const hits = matchRule(compileRule(rule), line); // [{ secret, offset, entropy, … }]
  */
-export function matchRule(compiled: CompiledRule, text: string, from = 0, to = text.length): RuleMatch[] {
+export function matchRule(
+  compiled: CompiledRule,
+  text: string,
+  from = 0,
+  to = text.length,
+  context?: (offset: number) => CheckContext,
+): RuleMatch[] {
   const { rule, re } = compiled;
   const span = from === 0 && to === text.length ? text : text.slice(from, to);
   const out: RuleMatch[] = [];
@@ -56,7 +62,10 @@ export function matchRule(compiled: CompiledRule, text: string, from = 0, to = t
     if (!secret) continue;
     const inMatch = m.groups?.['secret'] === undefined ? 0 : m[0].indexOf(secret);
     const offset = from + m.index + Math.max(0, inMatch);
-    if (rule.check && !rule.check(secret, m, { text, offset: from + m.index })) continue;
+    if (rule.check) {
+      const at = from + m.index;
+      if (!rule.check(secret, m, context ? context(at) : { text, offset: at })) continue;
+    }
     const entropy = shannonEntropy(secret);
     if (rule.minEntropy !== undefined && entropy < rule.minEntropy) continue;
     if (isPlaceholder(secret, valueBody(secret, compiled.keywords))) continue;

@@ -4,6 +4,13 @@ import { compileRule, matchRule } from '../secret-rule-match.js';
 import { SECRET_SEVERITIES } from '../secret-types.js';
 import { CREDENTIAL_TYPES } from '../../core/types.js';
 import { BUILTIN_SECRET_RULES } from './index.js';
+import { createSecretScanner } from '../secret-scanner.js';
+import { hmacFingerprint } from '../secret-fingerprint.js';
+
+const scanner = createSecretScanner({
+  rules: BUILTIN_SECRET_RULES,
+  fingerprint: hmacFingerprint(Buffer.alloc(32)),
+});
 
 describe('built-in secret rules', () => {
   it('have unique kebab-case ids and complete meta', () => {
@@ -37,6 +44,14 @@ describe('built-in secret rules', () => {
             matchRule(compiled, text).length,
             `${rule.id} missed ${JSON.stringify(text)}`,
           ).toBeGreaterThan(0);
+        }
+      });
+      it('wins its positive cases against every other rule in the full scanner', () => {
+        for (const text of rule.cases.positives(createCaseGen(7))) {
+          const ids = scanner
+            .scanText(text, { kind: 'file', path: 'case.txt' })
+            .findings.map((f) => f.ruleId);
+          expect(ids, `full scan of ${JSON.stringify(text)}`).toContain(rule.id);
         }
       });
       it('reports no negative case', () => {

@@ -1,0 +1,287 @@
+/**
+ * `keyward scan` (the secret scanner over files, git history, staged changes, stdin or the environment) and
+ * `keyward hooks install` (a pre-commit hook that scans staged changes).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ValidationError } from '../core/errors.js';
+import {
+  applyBaseline,
+  createBaseline,
+  createSecretScanService,
+  ephemeralFingerprintKey,
+  findingsTable,
+  parseBaseline,
+  scanReportJson,
+  SECRET_SEVERITIES,
+  toSarif,
+  findingsToInventoryBatch,
+  type ScanReport,
+  type SecretSeverity,
+} from '../secrets/index.js';
+import type { CliAction, CliContext } from './cli-context.js';
+import { EXIT } from './cli-errors.js';
+import { CLI_VERSION } from './cli-program.js';
+
+const FORMATS = ['table', 'json', 'sarif'] as const;
+type Format = (typeof FORMATS)[number];
+
+function usage(message: string, path: string): never {
+  throw new ValidationError(message, { details: [{ path, message }] });
+}
+
+/** Parses `10MB`, `512k`, `1048576` into bytes. */
+export function parseByteSize(value: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(value.trim());
+  if (!m) usage(`${option} must be a size such as 5MB, 512KB or 1048576 (got "${value}")`, option);
+  const unit = (m[2] ?? 'b').toLowerCase()[0]!;
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  const bytes = Math.floor(Number(m[1]) * mult);
+  if (bytes < 1) usage(`${option} must be at least 1 byte`, option);
+  return bytes;
+}
+
+function parseWorkers(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64)
+    usage(`--workers must be an integer from 0 to 64 (got "${String(value)}")`, '--workers');
+  return n;
+}
+
+function severityRank(s: SecretSeverity): number {
+  return SECRET_SEVERITIES.indexOf(s);
+}
+
+function readBaseline(file: string): ReturnType<typeof parseBaseline> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    usage(
+      code === 'ENOENT'
+        ? `baseline ${file} does not exist; create it with --write-baseline ${file}`
+        : `cannot read baseline ${file}: ${code ?? String(err)}`,
+      '--baseline',
+    );
+  }
+  return parseBaseline(text, file);
+}
+
+async function readAllStdin(ctx: CliContext): Promise<string> {
+  if (!ctx.io.readStdin) usage('this process has no standard input to read', '--stdin');
+  return ctx.io.readStdin();
+}
+
+async function runScan(ctx: CliContext, paths: string[], o: Record<string, unknown>): Promise<number> {
+  const format: Format = ctx.globals.json ? 'json' : ((o.format as Format | undefined) ?? 'table');
+  if (!(FORMATS as readonly string[]).includes(format))
+    usage(`--format must be one of ${FORMATS.join(', ')} (got "${String(o.format)}")`, '--format');
+  const failOnRaw = (o.failOn as string | undefined) ?? 'low';
+  if (failOnRaw !== 'none' && !(SECRET_SEVERITIES as readonly string[]).includes(failOnRaw))
+    usage(`--fail-on must be one of ${SECRET_SEVERITIES.join(', ')}, none (got "${failOnRaw}")`, '--fail-on');
+  const sources = [
+    o.git !== undefined,
+    o.staged === true,
+    o.stdin === true || paths.includes('-'),
+    o.env === true,
+  ];
+  if (sources.filter(Boolean).length > 1) usage('choose one of --git, --staged, --stdin and --env', 'scan');
+  if (
+    paths.length > 0 &&
+    sources.some(Boolean) &&
+    !(paths.length === 1 && paths[0] === '-' && !o.git && !o.staged && !o.env)
+  ) {
+    if (o.git !== undefined || o.staged === true) {
+      if (paths.length > 1) usage('--git and --staged take one repository directory', 'scan');
+    } else usage('paths cannot be combined with --stdin or --env', 'scan');
+  }
+  const workers = parseWorkers(o.workers);
+  const maxFileBytes =
+    o.maxFileSize === undefined ? undefined : parseByteSize(String(o.maxFileSize), '--max-file-size');
+  const baseline = typeof o.baseline === 'string' ? readBaseline(o.baseline) : undefined;
+
+  const scan = async (fingerprintKey: Buffer): Promise<ScanReport> => {
+    const service = createSecretScanService({ fingerprintKey });
+    if (o.git !== undefined)
+      return service.scanGit(resolve(paths[0] ?? '.'), o.git === true ? undefined : String(o.git));
+    if (o.staged === true) return service.scanStaged(resolve(paths[0] ?? '.'));
+    if (o.stdin === true || paths.includes('-')) return service.scanText(await readAllStdin(ctx), '-');
+    if (o.env === true) return service.scanEnv(ctx.io.env);
+    const roots = paths.length > 0 ? paths : ['.'];
+    const reports: ScanReport[] = [];
+    for (const root of roots) {
+      if (!existsSync(root)) usage(`${root} does not exist`, 'path');
+      reports.push(
+        await service.scanPath(root, {
+          ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
+          ...(workers === undefined ? {} : { workers }),
+          exclude: ((o.exclude as string[] | undefined) ?? []).map(String),
+        }),
+      );
+    }
+    return mergeReports(reports);
+  };
+
+  let report: ScanReport;
+  let recorded: string | null = null;
+  if (o.record === true) {
+    report = await ctx.withApp(async (app) => {
+      const r = await scan(app.fingerprintKey);
+      const { batch, identitiesCreated } = await findingsToInventoryBatch(r.findings, {
+        existingCredential: async (fingerprint) => {
+          const page = await app.store.listCredentials({ fingerprint, limit: 1 });
+          const c = page.items[0];
+          if (!c) return null;
+          const identity = await app.store.getIdentity(c.identityId);
+          return identity ? { provider: identity.provider, externalId: identity.externalId } : null;
+        },
+        now: app.clock.now().toISOString(),
+        scanRoot: resolve(paths[0] ?? '.'),
+      });
+      const result = await app.inventory.importBatch(batch, ctx.io.env.USER ?? 'cli', {
+        kind: 'secret-scan',
+        findings: r.findings.length,
+      });
+      recorded = `recorded ${batch.credentials.length} credential(s) in the inventory (${result.changes.credentials.created} new, ${identitiesCreated} new identities of unknown owner); ${result.findings.open} open posture findings`;
+      return r;
+    });
+  } else {
+    report = await scan(ephemeralFingerprintKey());
+  }
+
+  if (typeof o.writeBaseline === 'string') {
+    const previous = existsSync(o.writeBaseline) ? readBaseline(o.writeBaseline) : undefined;
+    const next = createBaseline(report.findings, ctx.io.now(), previous);
+    mkdirSync(dirname(resolve(o.writeBaseline)), { recursive: true });
+    writeFileSync(o.writeBaseline, `${JSON.stringify(next, null, 2)}\n`);
+    ctx.err(`keyward: wrote ${next.entries.length} accepted finding(s) to ${o.writeBaseline}\n`);
+    return EXIT.ok;
+  }
+
+  let accepted = 0;
+  if (baseline) {
+    const split = applyBaseline(report.findings, baseline);
+    accepted = split.accepted.length;
+    report = { ...report, findings: split.fresh };
+  }
+
+  let text: string;
+  if (format === 'json')
+    text = `${JSON.stringify(scanReportJson(report, { baselineAccepted: accepted }), null, 2)}\n`;
+  else if (format === 'sarif')
+    text = `${JSON.stringify(toSarif(report, createSecretScanService({ fingerprintKey: ephemeralFingerprintKey() }).scanner.rules, CLI_VERSION), null, 2)}\n`;
+  else text = findingsTable(report, { baselineAccepted: accepted });
+  if (typeof o.output === 'string') {
+    writeFileSync(o.output, text);
+    if (format !== 'table') ctx.err(findingsTable(report, { baselineAccepted: accepted }));
+  } else ctx.out(text);
+  if (recorded) ctx.err(`keyward: ${recorded}\n`);
+
+  if (failOnRaw === 'none') return EXIT.ok;
+  const floor = severityRank(failOnRaw as SecretSeverity);
+  return report.findings.some((f) => severityRank(f.severity) >= floor) ? EXIT.failed : EXIT.ok;
+}
+
+/** Joins the reports of several roots. */
+function mergeReports(reports: ScanReport[]): ScanReport {
+  if (reports.length === 1) return reports[0]!;
+  const first = reports[0]!;
+  const merged: ScanReport = {
+    findings: reports.flatMap((r) => r.findings),
+    allowed: reports.flatMap((r) => r.allowed),
+    errors: reports.flatMap((r) => r.errors),
+    stats: { ...first.stats, skipped: { ...first.stats.skipped } },
+  };
+  for (const r of reports.slice(1)) {
+    merged.stats.files += r.stats.files;
+    merged.stats.bytes += r.stats.bytes;
+    merged.stats.allowed += r.stats.allowed;
+    merged.stats.durationMs += r.stats.durationMs;
+    merged.stats.workers = Math.max(merged.stats.workers, r.stats.workers);
+    for (const k of Object.keys(merged.stats.skipped) as Array<keyof ScanReport['stats']['skipped']>)
+      merged.stats.skipped[k] += r.stats.skipped[k];
+  }
+  return merged;
+}
+
+const HOOK_MARK = '# keyward pre-commit hook';
+
+/** The pre-commit hook script `keyward hooks install` writes. */
+export function preCommitHook(command: string): string {
+  return `#!/bin/sh
+${HOOK_MARK}: scans the staged changes for credentials and stops the commit when it finds one.
+# Accept a finding with a "keyward:allow <reason>" comment on its line, or bypass once with git commit --no-verify.
+exec ${command} scan --staged --fail-on low
+`;
+}
+
+function installHook(ctx: CliContext, o: Record<string, unknown>): number {
+  let hooksDir: string;
+  try {
+    hooksDir = execFileSync('git', ['rev-parse', '--git-path', 'hooks'], { encoding: 'utf8' }).trim();
+  } catch {
+    usage(
+      'not inside a git repository (git rev-parse failed); run keyward hooks install from your repository',
+      'hooks install',
+    );
+  }
+  const hook = join(resolve(hooksDir), 'pre-commit');
+  if (existsSync(hook) && !readFileSync(hook, 'utf8').includes(HOOK_MARK) && o.force !== true) {
+    usage(
+      `${hook} already exists and is not Keyward's; add "keyward scan --staged" to it, or use --force to replace it`,
+      'hooks install',
+    );
+  }
+  mkdirSync(dirname(hook), { recursive: true });
+  writeFileSync(hook, preCommitHook(typeof o.command === 'string' ? o.command : 'npx --no-install keyward'));
+  chmodSync(hook, 0o755);
+  ctx.out(`installed ${hook}\n`);
+  return EXIT.ok;
+}
+
+/** Registers `scan` and `hooks install`. */
+export function registerSecretsCommands(program: Command, action: CliAction): void {
+  program
+    .command('scan')
+    .description('find credentials in files, git history, staged changes, stdin or the environment')
+    .argument(
+      '[paths...]',
+      'files or directories to scan (default .), or - for stdin; with --git/--staged the repository',
+    )
+    .option('--git [range]', 'scan the lines each commit added (all history, or a range such as main..HEAD)')
+    .option('--staged', 'scan the changes staged for commit (pre-commit hook)')
+    .option('--stdin', 'scan standard input')
+    .option('--env', "scan this process's environment variables")
+    .option('--format <format>', `output: ${FORMATS.join(', ')} (default table; --json means json)`)
+    .option('--output <file>', 'write the report to a file (a summary still goes to stderr)')
+    .option(
+      '--fail-on <severity>',
+      `exit 1 when a finding is at or above: ${SECRET_SEVERITIES.join(', ')}, none`,
+      'low',
+    )
+    .option('--baseline <file>', 'report only findings the baseline does not accept')
+    .option(
+      '--write-baseline <file>',
+      'accept every current finding: write them to a baseline file and exit 0',
+    )
+    .option(
+      '--exclude <pattern...>',
+      'gitignore-style patterns to leave out (besides .gitignore and .keywardignore)',
+    )
+    .option('--max-file-size <size>', 'skip files larger than this (default 10MB)')
+    .option('--workers <n>', 'worker threads for large trees (default: one per core; 0: none)')
+    .option('--record', 'store every credential and where it was found in the inventory (by fingerprint)')
+    .action(action((ctx, args, opts) => runScan(ctx, args, opts)));
+
+  const hooks = program.command('hooks').description('git hooks');
+  hooks
+    .command('install')
+    .description('write a pre-commit hook that runs keyward scan --staged')
+    .option('--command <cmd>', 'how the hook runs keyward (default: npx --no-install keyward)')
+    .option('--force', "replace an existing pre-commit hook that is not Keyward's")
+    .action(action(async (ctx, _args, opts) => installHook(ctx, opts)));
+}

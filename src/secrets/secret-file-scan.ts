@@ -1,0 +1,89 @@
+/**
+ * Scans one file: reads it as text (binaries skipped), gives structure-aware key names to values in configs
+ * (.env, JSON/JSONC, YAML, MCP server entries), and reports config values under secret-like names that no
+ * format rule caught.
+ */
+import { looksLikeGenericSecret } from './rules/generic.js';
+import { positionKey, type SecretScanner, type TextScanResult } from './secret-scanner.js';
+import { configFormat, extractConfigValues, type ConfigValue } from './sources/index.js';
+import { readScanBytes } from './secret-read.js';
+import { redactedPreview } from '../core/fingerprint.js';
+import { shannonEntropy } from './secret-checks.js';
+import type { ScanOrigin, SecretFinding } from './secret-types.js';
+
+/** JSON and YAML files up to this size get structure-aware parsing; larger ones are data, scanned by line. */
+const MAX_STRUCTURED_BYTES = 256 * 1024;
+const MAX_DOTENV_BYTES = 1024 * 1024;
+
+/** What scanning one file gives. */
+export type FileScanResult =
+  | ({ kind: 'scanned'; bytes: number } & TextScanResult)
+  | { kind: 'skipped'; reason: 'binary' | 'unreadable' };
+
+/** Scans a text whose structure may be known (a config file's values); used for files, stdin and env. */
+export function scanStructuredText(
+  scanner: SecretScanner,
+  bytes: Buffer,
+  origin: ScanOrigin,
+  values: readonly ConfigValue[] | null,
+): TextScanResult {
+  if (!values || values.length === 0) return scanner.scanBuffer(bytes, origin);
+  const keyNames = new Map<string, string>();
+  for (const v of values) keyNames.set(positionKey(v.line, v.column), v.keyPath);
+  const result = scanner.scanBuffer(bytes, origin, { keyNames });
+  const generic = scanner.rules.find((r) => r.id === 'generic-secret-assignment');
+  if (!generic) return result;
+  const covered = new Set(
+    [...result.findings, ...result.allowed.map((a) => a.finding)].map((f) => `${f.line}:${f.column}`),
+  );
+  let lines: string[] | null = null;
+  for (const v of values) {
+    if (covered.has(`${v.line}:${v.column}`)) continue;
+    if (!looksLikeGenericSecret(v.value, v.keyName)) continue;
+    // A value some rule already reported on that line (at a slightly different column) is not reported twice.
+    if (result.findings.some((f) => f.line === v.line && v.value.includes(f.secret))) continue;
+    const finding: SecretFinding = {
+      ruleId: generic.id,
+      title: generic.title,
+      severity: generic.severity,
+      provider: generic.provider,
+      type: generic.type,
+      origin,
+      line: v.line,
+      column: v.column,
+      endColumn: v.column + v.value.length,
+      keyName: v.keyPath,
+      verifiedFormat: false,
+      entropy: Math.round(shannonEntropy(v.value) * 100) / 100,
+      fingerprint: scanner.fingerprint(v.value),
+      preview: redactedPreview(v.value),
+      secret: v.value,
+    };
+    lines ??= bytes.toString('utf8').split('\n');
+    const lineText = lines[v.line - 1] ?? '';
+    const prev = v.line >= 2 ? (lines[v.line - 2] ?? '') : '';
+    const reason = scanner.allowReason(lineText) ?? scanner.allowReason(prev);
+    if (reason) result.allowed.push({ finding, reason });
+    else result.findings.push(finding);
+  }
+  result.findings.sort((a, b) => a.line - b.line || a.column - b.column);
+  return result;
+}
+
+/** Reads and scans one file of a tree. */
+export async function scanFile(
+  scanner: SecretScanner,
+  file: { path: string; absPath: string; size: number },
+  origin: ScanOrigin = { kind: 'file', path: file.path },
+): Promise<FileScanResult> {
+  const read = await readScanBytes(file.absPath, file.size);
+  if ('skipped' in read) return { kind: 'skipped', reason: read.skipped };
+  const format = configFormat(file.path);
+  // Structure costs a parse: .env files always, JSON/YAML up to a size where configs (not data dumps) live.
+  const parse =
+    format === 'dotenv'
+      ? file.size <= MAX_DOTENV_BYTES
+      : format !== null && file.size <= MAX_STRUCTURED_BYTES;
+  const values = parse ? extractConfigValues(file.path, read.bytes.toString('utf8')) : null;
+  return { kind: 'scanned', bytes: file.size, ...scanStructuredText(scanner, read.bytes, origin, values) };
+}

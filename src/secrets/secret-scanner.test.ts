@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_SECRET_RULES } from './rules/index.js';
+import { createCaseGen } from './secret-case-gen.js';
+import { allowReason, createSecretScanner, keyNameBefore } from './secret-scanner.js';
+import { hmacFingerprint } from './secret-fingerprint.js';
+import type { ScanOrigin } from './secret-types.js';
+
+const scanner = createSecretScanner({
+  rules: BUILTIN_SECRET_RULES,
+  fingerprint: hmacFingerprint(Buffer.alloc(32, 7)),
+});
+const origin: ScanOrigin = { kind: 'file', path: 'app/config.ts' };
+const g = createCaseGen(42);
+const ghp = g.join('gh', 'p_');
+
+describe('createSecretScanner', () => {
+  it('reports a value with its rule, place, key name, preview and fingerprint, never the value elsewhere', () => {
+    const token = g.githubToken(ghp);
+    const text = `// config\nexport const GITHUB_TOKEN = "${token}";\n`;
+    const { findings } = scanner.scanText(text, origin);
+    expect(findings).toHaveLength(1);
+    const f = findings[0]!;
+    expect(f).toMatchObject({
+      ruleId: 'github-pat-classic',
+      provider: 'github',
+      line: 2,
+      column: 30,
+      endColumn: 70,
+      keyName: 'GITHUB_TOKEN',
+      verifiedFormat: true,
+      preview: `${token.slice(0, 4)}…${token.slice(-4)}`,
+    });
+    expect(f.fingerprint).toBe(hmacFingerprint(Buffer.alloc(32, 7))(token));
+    expect(f.secret).toBe(token);
+    expect(JSON.stringify({ ...f, secret: undefined })).not.toContain(token);
+  });
+
+  it('keeps the most specific rule where candidates overlap (a format rule over a generic assignment)', () => {
+    const token = g.githubToken(ghp);
+    const { findings } = scanner.scanText(`api_token = "${token}"`, origin);
+    expect(findings.map((f) => f.ruleId)).toEqual(['github-pat-classic']);
+  });
+
+  it('honours keyward:allow with a reason on the same or the previous line, not without a reason', () => {
+    const t1 = g.githubToken(ghp);
+    const t2 = g.githubToken(ghp);
+    const t3 = g.githubToken(ghp);
+    const text = [
+      `a = "${t1}" // keyward:allow test fixture for the parser`,
+      '# keyward:allow: revoked on 2026-01-02',
+      `b = "${t2}"`,
+      `c = "${t3}" // keyward:allow`,
+    ].join('\n');
+    const r = scanner.scanText(text, origin);
+    expect(r.findings.map((f) => f.line)).toEqual([4]);
+    expect(r.allowed.map((a) => [a.finding.line, a.reason])).toEqual([
+      [1, 'test fixture for the parser'],
+      [3, 'revoked on 2026-01-02'],
+    ]);
+  });
+
+  it('numbers lines with the given line numbers (git hunks)', () => {
+    const token = g.githubToken(ghp);
+    const r = scanner.scanText(`x\n${token}`, { kind: 'git', path: 'a.txt' }, { lineNumbers: [10, 42] });
+    expect(r.findings.map((f) => [f.line, f.column])).toEqual([[42, 1]]);
+  });
+
+  it('finds a value on a very long (minified) line and reports its column', () => {
+    const token = g.githubToken(ghp);
+    const filler = 'var a=1;'.repeat(5000);
+    const r = scanner.scanText(`${filler}t="${token}";${filler}`, origin);
+    expect(r.findings.map((f) => [f.line, f.column])).toEqual([[1, filler.length + 4]]);
+  });
+
+  it('reports a multi-line private key at its BEGIN line', () => {
+    const rule = BUILTIN_SECRET_RULES.find((r) => r.id === 'private-key-pem')!;
+    const pem = rule.cases.positives(createCaseGen(3))[0]!;
+    const r = scanner.scanText(`line one\n\n  key: |\n${pem}\n`, origin);
+    expect(r.findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([['private-key-pem', 4, 1]]);
+  });
+
+  it('reports nothing for placeholders and documentation values', () => {
+    const text = [
+      `GITHUB_TOKEN=${ghp}${'x'.repeat(36)}`,
+      'AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE',
+      'OPENAI_API_KEY=<your-api-key>',
+      'password: ${DB_PASSWORD}',
+      'token = process.env.GITHUB_TOKEN',
+      '"integrity": "sha512-' + g.base64(64) + '"',
+    ].join('\n');
+    expect(scanner.scanText(text, origin).findings.map((f) => f.ruleId)).toEqual([]);
+  });
+});
+
+describe('keyNameBefore and allowReason', () => {
+  it('reads the name a value is assigned to', () => {
+    expect(keyNameBefore('export OPENAI_API_KEY=', 22)).toBe('OPENAI_API_KEY');
+    expect(keyNameBefore('  "apiKey": "', 13)).toBe('apiKey');
+    expect(keyNameBefore('token: ', 7)).toBe('token');
+    expect(keyNameBefore('cli --api-key ', 14)).toBe('api-key');
+    expect(keyNameBefore('just text ', 10)).toBeNull();
+    expect(keyNameBefore('my token is ', 12)).toBeNull();
+  });
+  it('reads the reason of an allow comment', () => {
+    expect(allowReason('x // keyward:allow fixture */')).toBe('fixture');
+    expect(allowReason('<!-- keyward:allow docs example -->')).toBe('docs example');
+    expect(allowReason('keyward:allow')).toBe('');
+    expect(allowReason('nothing')).toBeNull();
+  });
+});

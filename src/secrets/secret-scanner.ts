@@ -1,0 +1,295 @@
+/**
+ * The scanning engine: one keyword pass (Aho–Corasick) over a text picks, per line, the few rules whose keywords
+ * occur there; only those rules' patterns run, on that line (or on a window for multi-line rules). Overlapping
+ * candidates keep the most specific rule; `keyward:allow <reason>` comments suppress a finding on their line or
+ * the next.
+ */
+import { createKeywordMatcher, type KeywordMatcher } from './keyword-matcher.js';
+import { compileRule, matchRule, type CompiledRule, type RuleMatch } from './secret-rule-match.js';
+import { redactedPreview } from '../core/fingerprint.js';
+import type { CheckContext, ScanOrigin, SecretFinding, SecretRule } from './secret-types.js';
+
+/** How many bytes past its keyword's line a multi-line rule (a PEM block) may reach. */
+const MULTILINE_WINDOW = 16_384;
+/** Lines longer than this are scanned in windows around each keyword instead of whole (minified files). */
+const LONG_LINE = 4_096;
+const LONG_LINE_CONTEXT = 1_024;
+/** How much text around a line a rule's check may look at (an AWS secret key near its key id). */
+const CHECK_CONTEXT = 1_024;
+const NL = 10;
+
+/** What a scan of one text reports besides findings. */
+export interface TextScanResult {
+  findings: SecretFinding[];
+  /** Findings suppressed by a `keyward:allow <reason>` comment, with the reason. */
+  allowed: Array<{ finding: SecretFinding; reason: string }>;
+}
+
+/** Options of one text scan. */
+export interface TextScanOptions {
+  /** Line number of each line of the text (git hunks); default 1, 2, 3, … */
+  lineNumbers?: readonly number[];
+  /** Structure-aware key names for values at a line and column (`mcpServers.github.env.GITHUB_TOKEN`). */
+  keyNames?: ReadonlyMap<string, string>;
+}
+
+/** The scanner a CLI or worker holds: compiled rules plus the fingerprint function. */
+export type SecretScanner = ReturnType<typeof createSecretScanner>;
+
+/** Key for `TextScanOptions.keyNames`. */
+export function positionKey(line: number, column: number): string {
+  return `${line}:${column}`;
+}
+
+const ALLOW = /keyward:allow\b[ \t:]*([^\r\n]*)/;
+
+/** Reads the reason of a `keyward:allow` comment on a line, stripping comment closers; null when there is none. */
+export function allowReason(line: string): string | null {
+  const m = ALLOW.exec(line);
+  if (!m) return null;
+  return m[1]!.replace(/(\*\/|-->|#>|\s)+$/, '').trim();
+}
+
+// `NAME=`, `"name": `, `name: `, `name := ` or a flag (`--api-key `) right before a value.
+const KEY_BEFORE =
+  /(?:^|[^A-Za-z0-9_.-])(?:--?([A-Za-z][A-Za-z0-9_-]*)[ \t]+|([A-Za-z_][A-Za-z0-9_.-]*)["'`]?\s*(?:=|:=|:|=>)\s*)["'`]?\s*$/;
+
+/** The variable, key or flag a value at `column` (0-based) of `line` is assigned to, if the line says. */
+export function keyNameBefore(line: string, column: number): string | null {
+  const before = line.slice(Math.max(0, column - 120), column);
+  const m = KEY_BEFORE.exec(before);
+  if (!m) return null;
+  return m[1] ?? m[2] ?? null;
+}
+
+function specificity(m: RuleMatch): number {
+  return (
+    (m.rule.verifiedFormat ? 4 : 0) + (m.rule.provider === 'generic' ? 0 : 2) + (m.rule.multiline ? 1 : 0)
+  );
+}
+
+/** A match placed in the scanned bytes: the byte offset of the start of its line and the column in that line. */
+interface PlacedMatch {
+  match: RuleMatch;
+  /** Byte offset where the value's line starts. */
+  lineStart: number;
+  /** 0-based column (UTF-16 code units) of the value in its line. */
+  column: number;
+  lineText: string;
+}
+
+/**
+ * Creates a scanner over `rules`; `fingerprint` turns a value into the keyed fingerprint findings carry.
+ * @example
+ * const scanner = createSecretScanner({ rules: BUILTIN_SECRET_RULES, fingerprint });
+ * const { findings } = scanner.scanText(text, { kind: 'file', path: 'src/app.ts' });
+ */
+export function createSecretScanner(deps: {
+  rules: readonly SecretRule[];
+  fingerprint: (value: string) => string;
+}) {
+  const compiled: CompiledRule[] = deps.rules.map(compileRule);
+  const keywords: string[] = [];
+  const keywordRules: number[][] = [];
+  const keywordIndex = new Map<string, number>();
+  compiled.forEach((c, ruleIdx) => {
+    for (const k of c.keywords) {
+      let id = keywordIndex.get(k);
+      if (id === undefined) {
+        id = keywords.length;
+        keywords.push(k);
+        keywordRules.push([]);
+        keywordIndex.set(k, id);
+      }
+      if (!keywordRules[id]!.includes(ruleIdx)) keywordRules[id]!.push(ruleIdx);
+    }
+  });
+  const matcher: KeywordMatcher = createKeywordMatcher(keywords);
+
+  /** Candidate rules per line (byte offset of its start), found by the keyword pass. */
+  function candidates(buf: Buffer): Map<number, { end: number; rules: Set<number>; hits: number[] }> {
+    const byLine = new Map<number, { end: number; rules: Set<number>; hits: number[] }>();
+    let lineEnd = -1;
+    let current: { end: number; rules: Set<number>; hits: number[] } | undefined;
+    matcher.scan(buf, (ids, end) => {
+      // Hits come in increasing order: only a hit past the current line's end starts a new line.
+      if (end >= lineEnd || current === undefined) {
+        const lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
+        const nl = buf.indexOf(NL, end);
+        lineEnd = nl === -1 ? buf.length : nl;
+        current = { end: lineEnd, rules: new Set(), hits: [] };
+        byLine.set(lineStart, current);
+      }
+      for (const id of ids) for (const r of keywordRules[id]!) current.rules.add(r);
+      current.hits.push(end);
+    });
+    return byLine;
+  }
+
+  /** A check context over the text around bytes [start, end): decoded only when a check asks for it. */
+  function contextAround(
+    buf: Buffer,
+    start: number,
+    end: number,
+    text: string,
+  ): (offset: number) => CheckContext {
+    let wide: { text: string; shift: number } | null = null;
+    return (offset) => {
+      if (!wide) {
+        const before = buf.toString('utf8', Math.max(0, start - CHECK_CONTEXT), start);
+        const after = buf.toString('utf8', end, Math.min(buf.length, end + CHECK_CONTEXT));
+        wide = { text: before + text + after, shift: before.length };
+      }
+      return { text: wide.text, offset: wide.shift + offset };
+    };
+  }
+
+  function runRules(buf: Buffer): PlacedMatch[] {
+    const placed: PlacedMatch[] = [];
+    const seen = new Set<string>();
+    const push = (m: RuleMatch, lineStart: number, column: number, lineText: string): void => {
+      const key = `${m.rule.id}:${lineStart}:${column}:${m.secret.length}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      placed.push({ match: m, lineStart, column, lineText });
+    };
+    for (const [lineStart, c] of candidates(buf)) {
+      const lineEnd = c.end;
+      const long = lineEnd - lineStart > LONG_LINE;
+      const lineText = long ? '' : buf.toString('utf8', lineStart, lineEnd);
+      const lineContext = long ? null : contextAround(buf, lineStart, lineEnd, lineText);
+      for (const ruleIdx of c.rules) {
+        const cr = compiled[ruleIdx]!;
+        if (cr.rule.multiline) {
+          const windowEnd = Math.min(buf.length, lineStart + MULTILINE_WINDOW);
+          const window = buf.toString('utf8', lineStart, windowEnd);
+          for (const m of matchRule(
+            cr,
+            window,
+            0,
+            window.length,
+            contextAround(buf, lineStart, windowEnd, window),
+          )) {
+            // The value may start on a later line of the window.
+            const nlBefore = window.lastIndexOf('\n', m.offset - 1);
+            const valueLineStart = lineStart + Buffer.byteLength(window.slice(0, nlBefore + 1));
+            const lineEndInWindow = window.indexOf('\n', m.offset);
+            const text = window.slice(nlBefore + 1, lineEndInWindow === -1 ? window.length : lineEndInWindow);
+            push(m, valueLineStart, m.offset - nlBefore - 1, text.replace(/\r$/, ''));
+          }
+        } else if (!long) {
+          for (const m of matchRule(cr, lineText, 0, lineText.length, lineContext!))
+            push(m, lineStart, m.offset, lineText);
+        } else {
+          // A minified line: windows around this line's keyword hits, merged where they overlap.
+          let winStart = -1;
+          let winEnd = -1;
+          const flush = (): void => {
+            if (winStart < 0) return;
+            const text = buf.toString('utf8', winStart, winEnd);
+            const prefix = buf.toString('utf8', lineStart, winStart).length;
+            for (const m of matchRule(cr, text, 0, text.length, contextAround(buf, winStart, winEnd, text)))
+              push(m, lineStart, prefix + m.offset, text);
+          };
+          for (const hit of c.hits) {
+            const s = Math.max(lineStart, hit - LONG_LINE_CONTEXT);
+            const e = Math.min(lineEnd, hit + LONG_LINE_CONTEXT);
+            if (s <= winEnd) winEnd = Math.max(winEnd, e);
+            else {
+              flush();
+              winStart = s;
+              winEnd = e;
+            }
+          }
+          flush();
+        }
+      }
+    }
+    return resolveOverlaps(placed);
+  }
+
+  function scanBuffer(buf: Buffer, origin: ScanOrigin, opts: TextScanOptions = {}): TextScanResult {
+    const placed = runRules(buf);
+    if (placed.length === 0) return { findings: [], allowed: [] };
+    const findings: SecretFinding[] = [];
+    const allowed: TextScanResult['allowed'] = [];
+    // Line numbers: count line breaks up to each value's line, once, in increasing order.
+    placed.sort((a, b) => a.lineStart - b.lineStart || a.column - b.column);
+    let counted = 0;
+    let lineIdx = 0;
+    for (const p of placed) {
+      for (let i = buf.indexOf(NL, counted); i !== -1 && i < p.lineStart; i = buf.indexOf(NL, i + 1))
+        lineIdx++;
+      counted = p.lineStart;
+      const { match: m, column, lineText } = p;
+      const line = opts.lineNumbers?.[lineIdx] ?? lineIdx + 1;
+      const keyName =
+        opts.keyNames?.get(positionKey(line, column + 1)) ?? keyNameBefore(lineText, column) ?? null;
+      const { rule } = m;
+      const finding: SecretFinding = {
+        ruleId: rule.id,
+        title: rule.title,
+        severity: rule.severity,
+        provider: rule.provider,
+        type: rule.type,
+        origin,
+        line,
+        column: column + 1,
+        endColumn: column + 1 + Math.min(m.secret.length, Math.max(1, lineText.length - column)),
+        keyName,
+        verifiedFormat: rule.verifiedFormat,
+        entropy: Math.round(m.entropy * 100) / 100,
+        fingerprint: deps.fingerprint(m.secret),
+        preview: redactedPreview(m.secret),
+        secret: m.secret,
+      };
+      let reason = allowReason(lineText);
+      if (!reason && p.lineStart > 0) {
+        const prevStart = p.lineStart >= 2 ? buf.lastIndexOf(NL, p.lineStart - 2) + 1 : 0;
+        reason = allowReason(buf.toString('utf8', prevStart, p.lineStart - 1));
+      }
+      if (reason) allowed.push({ finding, reason });
+      else findings.push(finding);
+    }
+    return { findings, allowed };
+  }
+
+  return {
+    /** The rules this scanner runs. */
+    rules: deps.rules,
+    /** The keyed fingerprint of a value. */
+    fingerprint: deps.fingerprint,
+    /** The reason of a `keyward:allow` comment on a line, or null. */
+    allowReason,
+    /** Scans raw bytes (UTF-8): the fast path for files, which are decoded only around keyword hits. */
+    scanBuffer,
+    /** Scans one text (a commit's added lines of one file, stdin, a variable's value). */
+    scanText(text: string, origin: ScanOrigin, opts: TextScanOptions = {}): TextScanResult {
+      return scanBuffer(Buffer.from(text, 'utf8'), origin, opts);
+    },
+  };
+}
+
+/** Keeps, among candidates whose values overlap on a line, the most specific rule's (then the longest value). */
+function resolveOverlaps(placed: PlacedMatch[]): PlacedMatch[] {
+  if (placed.length < 2) return placed;
+  const ordered = [...placed].sort(
+    (a, b) =>
+      specificity(b.match) - specificity(a.match) ||
+      b.match.secret.length - a.match.secret.length ||
+      a.lineStart - b.lineStart ||
+      a.column - b.column,
+  );
+  const kept: PlacedMatch[] = [];
+  for (const p of ordered) {
+    const end = p.column + p.match.secret.length;
+    const clash = kept.some(
+      (k) =>
+        (k.lineStart === p.lineStart && p.column < k.column + k.match.secret.length && k.column < end) ||
+        // A multi-line value (a PEM block) covers what starts inside it on later lines.
+        (k.match.secret.includes('\n') && k.match.secret.includes(p.match.secret)),
+    );
+    if (!clash) kept.push(p);
+  }
+  return kept;
+}
