@@ -665,6 +665,28 @@ const OBSERVABILITY_RULES: SecretRule[] = [
       ],
     },
   },
+  {
+    id: 'grafana-api-key',
+    title: 'Grafana API key (legacy)',
+    severity: 'high',
+    provider: 'grafana',
+    type: 'api-key',
+    keywords: ['eyJrIjoi'],
+    // Base64 of `{"k":"<key>","n":"<name>","id":<org id>}`.
+    pattern: new RegExp(`${TOKEN_START}(?<secret>eyJrIjoi[A-Za-z0-9+/]{50,400}={0,3})(?![A-Za-z0-9+/=_-])`),
+    check: (secret) => jsonSegmentHas(secret, ['k', 'n', 'id']),
+    verifiedFormat: false,
+    minEntropy: 3.5,
+    docs: 'https://grafana.com/docs/grafana/latest/administration/service-accounts/migrate-api-keys/',
+    cases: {
+      positives: (g) => [`GRAFANA_API_KEY=${enc64({ k: g.chars(32), n: 'ci-reader', id: 1 })}`],
+      negatives: (g) => [
+        `GRAFANA_API_KEY=${enc64({ k: g.chars(32), name: 'ci-reader' })}`,
+        `GRAFANA_API_KEY=eyJrIjoi${g.chars(30)}`,
+        'Legacy keys begin with eyJrIjoi.',
+      ],
+    },
+  },
   prefixedRule({
     id: 'grafana-service-account-token',
     title: 'Grafana service account token',

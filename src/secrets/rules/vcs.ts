@@ -520,7 +520,8 @@ export const VCS_RULES: SecretRule[] = [
     type: 'pat',
     prefix: 'dckr_pat_',
     alphabet: ALPHA.b64url,
-    len: 27,
+    // 27 characters in every published sample; a little slack for longer tokens.
+    len: [27, 36],
     keyName: 'DOCKERHUB_TOKEN',
     verifiedFormat: false,
     docs: 'https://docs.docker.com/security/for-developers/access-tokens/',
