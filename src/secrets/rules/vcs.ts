@@ -159,6 +159,7 @@ function gitlabToken(
   legacy: { src: string; gen: (g: CaseGen) => string },
   meta: Pick<SecretRule, 'id' | 'title' | 'severity' | 'type'>,
   keyName: string,
+  verifiedFormat = true,
 ): SecretRule {
   const p = reEscape(prefix);
   return {
@@ -169,7 +170,7 @@ function gitlabToken(
       String.raw`${TOKEN_START}(?<secret>${p}(?:[0-9A-Za-z_-]{27,300}\.(?:[0-9a-z]{2}\.)?[0-9a-z]{9}|${legacy.src}))${TOKEN_END}`,
     ),
     check: (secret) => !secret.includes('.') || isGitlabRoutable(secret, prefix),
-    verifiedFormat: true,
+    verifiedFormat,
     minEntropy: 3,
     docs: GITLAB_TOKENS,
     cases: {
@@ -567,6 +568,7 @@ export const VCS_RULES: SecretRule[] = [
     provider: 'snyk',
     type: 'api-key',
     keys: ['snyk'],
+    keySuffix: 'token|key|secret|auth',
     value: UUID,
     gen: uuid,
     bad: (g) => uuid(g).slice(0, 35),
@@ -663,6 +665,7 @@ export const VCS_RULES: SecretRule[] = [
     provider: 'codecov',
     type: 'api-key',
     keys: ['codecov'],
+    keySuffix: 'token',
     value: UUID,
     gen: uuid,
     bad: (g) => uuid(g).slice(1),
