@@ -256,6 +256,8 @@ const GITLAB_RULES: SecretRule[] = [
       type: 'service-account-token',
     },
     'CI_JOB_TOKEN',
+    // The partition part before `_` varies in length.
+    false,
   ),
   gitlabToken(
     'glimt-',
