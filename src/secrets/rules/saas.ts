@@ -1172,7 +1172,8 @@ const DEV_TOOLS_RULES: SecretRule[] = [
     prefix: 're_',
     alphabet: ALPHA.base62,
     len: 33,
-    body: '[0-9A-Za-z]{8}_[0-9A-Za-z]{24}',
+    // `re_` + 8-character id + `_` + the secret part (24 characters in samples; some show `_`-grouped parts).
+    body: '[0-9A-Za-z]{8}_[0-9A-Za-z_]{20,40}',
     gen: (g) => `${g.chars(8)}_${g.chars(24)}`,
     keyName: 'RESEND_API_KEY',
     verifiedFormat: false,
