@@ -99,8 +99,9 @@ export const ALPHA = {
   upperAlnum: { cls: '0-9A-Z', chars: UPPER_ALNUM },
 } satisfies Record<string, Alphabet>;
 
-/** Start and end of a token: not preceded or followed by a character that could belong to it. */
+/** Start of a token: not preceded by a character that could belong to it. */
 export const TOKEN_START = String.raw`(?<![A-Za-z0-9_-])`;
+/** End of a token: not followed by a character that could belong to it. */
 export const TOKEN_END = String.raw`(?![A-Za-z0-9_-])`;
 
 /** A rule's descriptive fields, shared by the builders. */

@@ -85,7 +85,8 @@ const SLACK_RULES: SecretRule[] = [
     prefix: 'xoxp-',
     alphabet: ALPHA.base62,
     len: 70,
-    body: '[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9a-f]{32}',
+    // The last part is 32 hex digits in current tokens; older ones hold 28-34 alphanumerics.
+    body: '[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{28,34}',
     gen: (g) => `${slackId(g)}-${slackId(g)}-${slackId(g)}-${g.hex(16)}`,
     keyName: 'SLACK_USER_TOKEN',
     verifiedFormat: false,
