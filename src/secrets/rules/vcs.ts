@@ -150,6 +150,22 @@ const githubOauthSecret = keyedRule({
   docs: 'https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps',
 });
 
+/** A pre-2021 GitHub token (40 hex digits, no prefix) under a key naming GitHub and a token. */
+const githubLegacyToken = keyedRule({
+  id: 'github-legacy-token',
+  title: 'GitHub token (legacy 40-hex format)',
+  severity: 'medium',
+  provider: 'github',
+  type: 'pat',
+  keys: ['github', 'gh_'],
+  keySuffix: 'token|pat',
+  value: '[0-9a-f]{40}',
+  gen: (g) => g.hex(20),
+  bad: (g) => g.hex(16),
+  keyName: 'GITHUB_TOKEN',
+  docs: GITHUB_FORMATS,
+});
+
 /**
  * A GitLab token: the legacy shape (prefix + fixed-length body) or the routable shape
  * `<prefix><base64url payload>.<version>.<length><crc32>` whose base36 CRC32 is checked.
@@ -357,6 +373,7 @@ export const VCS_RULES: SecretRule[] = [
   githubRefreshToken,
   githubFineGrained,
   githubOauthSecret,
+  githubLegacyToken,
   ...GITLAB_RULES,
   prefixedRule({
     id: 'bitbucket-app-password',
