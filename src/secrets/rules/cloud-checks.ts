@@ -240,7 +240,7 @@ export function contextual(s: ContextSpec): SecretRule {
     // A value right after `@`, `/` or `#` is a commit, a path or an anchor, not a key.
     check: (secret, m, ctx) =>
       !/[@/#]$/.test(m.input.slice(Math.max(0, m.index - 1), m.index)) &&
-      lineMatches(ctx, s.context) &&
+      s.context.test(lineAt(ctx).replace(secret, ' ')) &&
       (s.check ? s.check(secret, ctx) : true),
     verifiedFormat: false,
     minEntropy: s.minEntropy ?? 3,
