@@ -170,8 +170,11 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.join('hf', '_', g.chars(34, LETTERS)),
     malformed: (g) => g.join('hf', '_', g.chars(30, LETTERS), '1234'),
     env: 'HF_TOKEN',
+    // Random mixed-case letters; long camelCase identifiers after `hf_` stay below this.
+    minEntropy: 4,
     verifiedFormat: true,
     docs: 'https://huggingface.co/docs/hub/security-tokens',
+    extraNegatives: () => ['const 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 = load();'],
   }),
   prefixed({
     id: 'huggingface-org-token',
@@ -182,6 +185,8 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.join('api_', 'org_', g.chars(34, LETTERS)),
     malformed: (g) => g.join('api_', 'org_', g.chars(33, LETTERS)),
     env: 'HUGGINGFACE_ORG_TOKEN',
+    // Random mixed-case letters; long camelCase identifiers after `hf_` stay below this.
+    minEntropy: 4,
     verifiedFormat: true,
     docs: 'https://huggingface.co/docs/hub/security-tokens',
   }),
@@ -196,7 +201,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('gsk', '_', g.chars(20), 'WGdyb3', 'FY', g.chars(20)),
     env: 'GROQ_API_KEY',
     verifiedFormat: true,
-    docs: 'https://console.groq.com/docs/api-keys',
+    docs: 'https://console.groq.com/docs',
     extraNegatives: (g) => [`GROQ_API_KEY=gsk_${g.chars(52)}`],
   }),
   contextual({
@@ -211,7 +216,7 @@ export const AI_RULES: SecretRule[] = [
     env: 'MISTRAL_API_KEY',
     minEntropy: 3.8,
     check: (secret) => hasCharClasses(secret, 3),
-    docs: 'https://docs.mistral.ai/getting-started/quickstart/',
+    docs: 'https://docs.mistral.ai/',
   }),
   contextual({
     id: 'cohere-api-key',
@@ -225,7 +230,7 @@ export const AI_RULES: SecretRule[] = [
     env: 'COHERE_API_KEY',
     minEntropy: 3.8,
     check: (secret) => hasCharClasses(secret, 3),
-    docs: 'https://docs.cohere.com/reference/about',
+    docs: 'https://docs.cohere.com/',
   }),
   prefixed({
     id: 'replicate-api-token',
@@ -237,7 +242,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('r8', '_', g.chars(33)),
     env: 'REPLICATE_API_TOKEN',
     verifiedFormat: true,
-    docs: 'https://replicate.com/docs/topics/security/api-tokens',
+    docs: 'https://replicate.com/docs',
   }),
   prefixed({
     // tgp_v1_ + 43 base64url characters (32 random bytes).
@@ -250,7 +255,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('tgp_', 'v1_', g.base64url(24)),
     env: 'TOGETHER_API_KEY',
     verifiedFormat: true,
-    docs: 'https://docs.together.ai/reference/authentication-1',
+    docs: 'https://docs.together.ai/',
   }),
   contextual({
     id: 'together-api-key-legacy',
@@ -273,7 +278,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('pplx', '-', g.chars(40)),
     env: 'PERPLEXITY_API_KEY',
     verifiedFormat: true,
-    docs: 'https://docs.perplexity.ai/guides/getting-started',
+    docs: 'https://docs.perplexity.ai/',
   }),
   prefixed({
     id: 'xai-api-key',
@@ -285,7 +290,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('xai', '-', g.chars(70)),
     env: 'XAI_API_KEY',
     verifiedFormat: true,
-    docs: 'https://docs.x.ai/docs/overview',
+    docs: 'https://docs.x.ai/',
   }),
   contextual({
     id: 'deepseek-api-key',
@@ -311,7 +316,7 @@ export const AI_RULES: SecretRule[] = [
     verifiedFormat: false,
     minEntropy: 3.8,
     check: (secret) => hasCharClasses(secret.slice(3), 3),
-    docs: 'https://docs.fireworks.ai/api-reference/introduction',
+    docs: 'https://docs.fireworks.ai/',
     extraNegatives: () => ['const fw_updateFirmwareVersionNow = true;'],
   }),
   prefixed({
@@ -324,7 +329,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('sk-or-', 'v1-', g.hex(30)),
     env: 'OPENROUTER_API_KEY',
     verifiedFormat: true,
-    docs: 'https://openrouter.ai/docs/api-reference/authentication',
+    docs: 'https://openrouter.ai/docs',
     extraNegatives: (g) => [`OPENROUTER_API_KEY=sk-or-v1-${g.chars(64, 'ghijklmnopqrstuvwxyz')}`],
   }),
   contextual({
@@ -337,7 +342,7 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.join('sk', '_', g.hex(24)),
     malformed: (g) => g.join('sk', '_', g.hex(20)),
     env: 'ELEVENLABS_API_KEY',
-    docs: 'https://elevenlabs.io/docs/api-reference/authentication',
+    docs: 'https://elevenlabs.io/docs',
   }),
   contextual({
     id: 'assemblyai-api-key',
@@ -349,7 +354,7 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.hex(16),
     malformed: (g) => g.chars(32, 'ghijklmnopqrstuvwxyz'),
     env: 'ASSEMBLYAI_API_KEY',
-    docs: 'https://www.assemblyai.com/docs/api-reference/overview',
+    docs: 'https://www.assemblyai.com/docs',
   }),
   contextual({
     id: 'deepgram-api-key',
@@ -361,7 +366,7 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.hex(20),
     malformed: (g) => g.hex(16),
     env: 'DEEPGRAM_API_KEY',
-    docs: 'https://developers.deepgram.com/reference/authentication',
+    docs: 'https://developers.deepgram.com/',
   }),
   prefixed({
     // pcsk_ + short key id + _ + secret; the id's and secret's lengths are observed, not published.
@@ -375,7 +380,7 @@ export const AI_RULES: SecretRule[] = [
     env: 'PINECONE_API_KEY',
     verifiedFormat: false,
     minEntropy: 3.5,
-    docs: 'https://docs.pinecone.io/guides/projects/manage-api-keys',
+    docs: 'https://docs.pinecone.io/',
   }),
   prefixed({
     // lsv2_pt_ (personal) / lsv2_sk_ (service key) + 32 hex + _ + 10 hex.
@@ -389,7 +394,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('lsv2_', 'sk_', g.hex(16), '_', g.hex(4)),
     env: 'LANGSMITH_API_KEY',
     verifiedFormat: true,
-    docs: 'https://docs.smith.langchain.com/administration/how_to_guides/organization_management/create_account_api_key',
+    docs: 'https://docs.smith.langchain.com/',
     extraNegatives: (g) => [`LANGCHAIN_API_KEY=lsv2_xx_${g.hex(16)}_${g.hex(5)}`],
   }),
   prefixed({
@@ -402,7 +407,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('sk-', 'lf-', g.hex(4), '-', g.hex(2), '-', g.hex(2), '-', g.hex(6)),
     env: 'LANGFUSE_SECRET_KEY',
     verifiedFormat: true,
-    docs: 'https://langfuse.com/docs/get-started',
+    docs: 'https://langfuse.com/docs',
   }),
   prefixed({
     id: 'tavily-api-key',
@@ -415,7 +420,7 @@ export const AI_RULES: SecretRule[] = [
     env: 'TAVILY_API_KEY',
     verifiedFormat: false,
     minEntropy: 3.5,
-    docs: 'https://docs.tavily.com/documentation/quickstart',
+    docs: 'https://docs.tavily.com/',
   }),
   contextual({
     id: 'voyage-api-key',
@@ -428,7 +433,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('pa', '-', g.chars(20)),
     env: 'VOYAGE_API_KEY',
     minEntropy: 3.5,
-    docs: 'https://docs.voyageai.com/docs/api-key-and-installation',
+    docs: 'https://docs.voyageai.com/',
   }),
   contextual({
     id: 'wandb-api-key',
@@ -440,7 +445,7 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.hex(20),
     malformed: (g) => g.hex(18),
     env: 'WANDB_API_KEY',
-    docs: 'https://docs.wandb.ai/guides/track/environment-variables/',
+    docs: 'https://docs.wandb.ai/',
   }),
   prefixed({
     id: 'cerebras-api-key',
@@ -452,7 +457,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('csk', '-', g.chars(40, LOWER_ALNUM)),
     env: 'CEREBRAS_API_KEY',
     verifiedFormat: false,
-    docs: 'https://inference-docs.cerebras.ai/quickstart',
+    docs: 'https://inference-docs.cerebras.ai/',
   }),
   prefixed({
     id: 'nvidia-api-key',
@@ -464,7 +469,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('nvapi', '-', g.chars(50, URLSAFE)),
     env: 'NVIDIA_API_KEY',
     verifiedFormat: true,
-    docs: 'https://docs.api.nvidia.com/nim/docs/api-quickstart',
+    docs: 'https://docs.api.nvidia.com/',
   }),
   contextual({
     id: 'azure-openai-key',
@@ -492,7 +497,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('sk', '-', g.chars(40)),
     env: 'STABILITY_API_KEY',
     minEntropy: 3.8,
-    docs: 'https://platform.stability.ai/docs/getting-started/authentication',
+    docs: 'https://platform.stability.ai/docs',
   }),
   prefixed({
     id: 'anyscale-api-key',
@@ -517,7 +522,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join(g.chars(8), '.', g.chars(20)),
     env: 'BASETEN_API_KEY',
     minEntropy: 3.8,
-    docs: 'https://docs.baseten.co/reference/management-api/api-keys',
+    docs: 'https://docs.baseten.co/',
   }),
   contextual({
     // A Modal token is an id (`ak-…`, not secret) and a secret (`as-…`); the secret is reported.
@@ -531,7 +536,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('as', '-', g.chars(16)),
     env: 'MODAL_TOKEN_SECRET',
     minEntropy: 3.5,
-    docs: 'https://modal.com/docs/reference/modal.config',
+    docs: 'https://modal.com/docs',
   }),
   prefixed({
     id: 'runpod-api-key',
@@ -544,7 +549,7 @@ export const AI_RULES: SecretRule[] = [
     env: 'RUNPOD_API_KEY',
     verifiedFormat: false,
     minEntropy: 3.5,
-    docs: 'https://docs.runpod.io/get-started/api-keys',
+    docs: 'https://docs.runpod.io/',
   }),
   prefixed({
     id: 'llamacloud-api-key',
@@ -556,7 +561,7 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('llx', '-', g.chars(40)),
     env: 'LLAMA_CLOUD_API_KEY',
     verifiedFormat: false,
-    docs: 'https://docs.cloud.llamaindex.ai/api_key',
+    docs: 'https://docs.cloud.llamaindex.ai/',
   }),
   prefixed({
     id: 'firecrawl-api-key',
@@ -568,6 +573,6 @@ export const AI_RULES: SecretRule[] = [
     malformed: (g) => g.join('fc', '-', g.hex(12)),
     env: 'FIRECRAWL_API_KEY',
     verifiedFormat: false,
-    docs: 'https://docs.firecrawl.dev/introduction',
+    docs: 'https://docs.firecrawl.dev/',
   }),
 ];

@@ -683,7 +683,7 @@ export const CLOUD_RULES: SecretRule[] = [
     env: 'TENCENTCLOUD_SECRET_ID',
     verifiedFormat: false,
     minEntropy: 3.5,
-    docs: 'https://www.tencentcloud.com/document/product/598/34228',
+    docs: 'https://www.tencentcloud.com/document/product/598',
   }),
   contextual({
     id: 'tencent-secret-key',
@@ -699,7 +699,7 @@ export const CLOUD_RULES: SecretRule[] = [
     env: 'TENCENTCLOUD_SECRET_KEY',
     minEntropy: 3.8,
     check: (secret) => hasCharClasses(secret, 3),
-    docs: 'https://www.tencentcloud.com/document/product/598/34228',
+    docs: 'https://www.tencentcloud.com/document/product/598',
   }),
   contextual({
     id: 'ibm-cloud-api-key',
@@ -753,7 +753,7 @@ export const CLOUD_RULES: SecretRule[] = [
     env: 'VERCEL_TOKEN',
     minEntropy: 3.8,
     check: (secret) => hasCharClasses(secret, 3),
-    docs: 'https://vercel.com/docs/rest-api#creating-an-access-token',
+    docs: 'https://vercel.com/docs/rest-api',
   }),
   prefixed({
     id: 'netlify-pat',
@@ -766,7 +766,7 @@ export const CLOUD_RULES: SecretRule[] = [
     malformed: (g) => g.join('nfp', '_', g.chars(30)),
     env: 'NETLIFY_AUTH_TOKEN',
     verifiedFormat: false,
-    docs: 'https://docs.netlify.com/api/get-started/#authentication',
+    docs: 'https://docs.netlify.com/api/get-started/',
   }),
   prefixed({
     id: 'flyio-access-token',
@@ -813,7 +813,7 @@ export const CLOUD_RULES: SecretRule[] = [
     malformed: (g) => g.join('rnd', '_', g.chars(24)),
     env: 'RENDER_API_KEY',
     verifiedFormat: false,
-    docs: 'https://render.com/docs/api#1-create-an-api-key',
+    docs: 'https://render.com/docs/api',
   }),
   contextual({
     id: 'railway-token',
@@ -825,7 +825,7 @@ export const CLOUD_RULES: SecretRule[] = [
     make: uuid,
     malformed: (g) => g.hex(16),
     env: 'RAILWAY_TOKEN',
-    docs: 'https://docs.railway.com/guides/public-api#creating-a-token',
+    docs: 'https://docs.railway.com/',
   }),
   prefixed({
     id: 'supabase-pat',
@@ -993,7 +993,7 @@ export const CLOUD_RULES: SecretRule[] = [
     make: uuid,
     malformed: (g) => g.hex(16),
     env: 'SCW_SECRET_KEY',
-    docs: 'https://www.scaleway.com/en/docs/iam/concepts/#api-key',
+    docs: 'https://www.scaleway.com/en/docs/iam/concepts/',
   }),
   prefixed({
     id: 'scaleway-access-key',
@@ -1008,7 +1008,7 @@ export const CLOUD_RULES: SecretRule[] = [
     env: 'SCW_ACCESS_KEY',
     verifiedFormat: false,
     check: (secret) => /[0-9]/.test(secret) && /[A-Z]/.test(secret.slice(3)),
-    docs: 'https://www.scaleway.com/en/docs/iam/concepts/#api-key',
+    docs: 'https://www.scaleway.com/en/docs/iam/concepts/',
   }),
   contextual({
     id: 'linode-token',
@@ -1061,6 +1061,6 @@ export const CLOUD_RULES: SecretRule[] = [
     malformed: (g) => g.join('ak', 'ab-', g.chars(16, LOWER_ALNUM), '-', g.chars(10, LOWER_ALNUM)),
     env: 'AKAMAI_CLIENT_TOKEN',
     verifiedFormat: false,
-    docs: 'https://techdocs.akamai.com/developer/docs/set-up-authentication-credentials',
+    docs: 'https://techdocs.akamai.com/developer/docs/',
   }),
 ];
