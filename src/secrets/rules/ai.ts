@@ -16,6 +16,11 @@ import {
   prefixed,
 } from './cloud-checks.js';
 
+/** True when a run of letters has at least 6 capitals and 6 small letters (random, not camelCase). */
+function mixedLetters(body: string): boolean {
+  return (body.match(/[A-Z]/g)?.length ?? 0) >= 6 && (body.match(/[a-z]/g)?.length ?? 0) >= 6;
+}
+
 // OpenAI's current keys carry `T3BlbkFJ` (base64 of "OpenAI") between two equal-length random halves: 74+74
 // for project and service-account keys, 58+58 for admin keys; legacy user keys were 20+20 base62.
 const OPENAI_MARK = 'T3Blbk' + 'FJ';
@@ -170,7 +175,8 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.join('hf', '_', g.chars(34, LETTERS)),
     malformed: (g) => g.join('hf', '_', g.chars(30, LETTERS), '1234'),
     env: 'HF_TOKEN',
-    // Random mixed-case letters; long camelCase identifiers after `hf_` stay below this.
+    // Random mixed-case letters: camelCase identifiers after the prefix have only a few capitals.
+    check: (secret) => mixedLetters(secret.slice(-34)),
     minEntropy: 4,
     verifiedFormat: true,
     docs: 'https://huggingface.co/docs/hub/security-tokens',
@@ -185,7 +191,8 @@ export const AI_RULES: SecretRule[] = [
     make: (g) => g.join('api_', 'org_', g.chars(34, LETTERS)),
     malformed: (g) => g.join('api_', 'org_', g.chars(33, LETTERS)),
     env: 'HUGGINGFACE_ORG_TOKEN',
-    // Random mixed-case letters; long camelCase identifiers after `hf_` stay below this.
+    // Random mixed-case letters: camelCase identifiers after the prefix have only a few capitals.
+    check: (secret) => mixedLetters(secret.slice(-34)),
     minEntropy: 4,
     verifiedFormat: true,
     docs: 'https://huggingface.co/docs/hub/security-tokens',
