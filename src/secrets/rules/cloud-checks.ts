@@ -6,43 +6,42 @@
 import { BASE62 } from '../secret-checks.js';
 import type { CaseGen, CheckContext, SecretRule, SecretSeverity } from '../secret-types.js';
 
-/** The full line of `ctx.text` holding the character at `ctx.offset`. */
-export function lineAt(ctx: CheckContext): string {
-  const start = ctx.text.lastIndexOf('\n', ctx.offset - 1) + 1;
-  const nl = ctx.text.indexOf('\n', ctx.offset);
-  return ctx.text.slice(start, nl === -1 ? ctx.text.length : nl);
+/**
+ * The line of `ctx.text` holding the character at `ctx.offset`, cut to `maxChars` either side: context words
+ * count only near the value, and a megabyte-long minified line costs no more than a short one.
+ */
+export function lineAt(ctx: CheckContext, maxChars = 300): string {
+  return neighbourhood(ctx, 0, maxChars);
 }
 
-/** True when the line of the candidate matches `re` (a context word such as `mistral` or `AZURE_OPENAI`). */
+/** True when the line of the candidate (within 300 characters) matches `re`. */
 export function lineMatches(ctx: CheckContext, re: RegExp): boolean {
   return re.test(lineAt(ctx));
 }
 
 /**
  * The text around the candidate: at most `maxLines` lines and `maxChars` characters before and after it
- * (both limits apply, the nearer wins), the candidate included.
+ * (both limits apply, the nearer wins), the candidate's line included. Scans at most `maxChars` each way.
  */
 export function neighbourhood(ctx: CheckContext, maxLines = 5, maxChars = 1000): string {
   const { text, offset } = ctx;
+  const lo = Math.max(0, offset - maxChars);
+  const hi = Math.min(text.length, offset + maxChars);
   let start = offset;
-  for (let n = 0; n <= maxLines; n++) {
-    const nl = start === 0 ? -1 : text.lastIndexOf('\n', start - 1);
-    if (nl === -1) {
-      start = 0;
-      break;
+  for (let seen = 0; start > lo; start--) {
+    if (text.charCodeAt(start - 1) === 10) {
+      if (seen === maxLines) break;
+      seen++;
     }
-    start = n === maxLines ? nl + 1 : nl;
   }
   let end = offset;
-  for (let n = 0; n <= maxLines; n++) {
-    const nl = text.indexOf('\n', n === 0 ? end : end + 1);
-    if (nl === -1) {
-      end = text.length;
-      break;
+  for (let seen = 0; end < hi; end++) {
+    if (text.charCodeAt(end) === 10) {
+      if (seen === maxLines) break;
+      seen++;
     }
-    end = nl;
   }
-  return text.slice(Math.max(start, offset - maxChars), Math.min(end, offset + maxChars));
+  return text.slice(start, end);
 }
 
 /** True when the value mixes at least `min` of: lower-case letters, upper-case letters, digits. */
