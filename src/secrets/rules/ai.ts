@@ -152,16 +152,16 @@ export const AI_RULES: SecretRule[] = [
     docs: 'https://docs.anthropic.com/en/api/administration-api',
   }),
   prefixed({
-    // Claude Code subscription tokens (`claude setup-token`); length observed, not published.
+    // Claude subscription OAuth tokens (`claude setup-token`): about 95 characters observed, no published length.
     id: 'anthropic-oauth-token',
     title: 'Anthropic OAuth token (Claude Code)',
     provider: 'anthropic',
     type: 'oauth-token',
     prefix: 'sk-ant-o',
     keywords: ['sk-ant-' + 'oat01-', 'sk-ant-' + 'ort01-'],
-    body: '(?:at|rt)01-[A-Za-z0-9_-]{95}',
+    body: '(?:at|rt)01-[A-Za-z0-9_-]{80,200}',
     make: (g) => g.join('sk-ant-', 'oat01-', g.chars(95, URLSAFE)),
-    malformed: (g) => g.join('sk-ant-', 'oat01-', g.chars(80, URLSAFE)),
+    malformed: (g) => g.join('sk-ant-', 'oat01-', g.chars(60, URLSAFE)),
     env: 'CLAUDE_CODE_OAUTH_TOKEN',
     verifiedFormat: false,
   }),

@@ -287,8 +287,13 @@ export const CLOUD_RULES: SecretRule[] = [
     malformed: (g) => g.join('AI', 'za', g.chars(30, URLSAFE)),
     env: 'GOOGLE_API_KEY',
     verifiedFormat: true,
+    // SDK samples spell the alphabet out (`AIzaSyabcdefgh…1234567`); random keys never hold such runs.
+    check: (secret) => !/abcdefgh|12345678/i.test(secret),
     docs: 'https://cloud.google.com/docs/authentication/api-keys',
-    extraNegatives: () => ['GEMINI_API_KEY=AIza_your_key_here'],
+    extraNegatives: () => [
+      'GEMINI_API_KEY=AIza_your_key_here',
+      `apiKey: "${['AIza', 'Sy', 'abcdefghijklmnopqrstuvwxyz', '1234567'].join('')}"`,
+    ],
   }),
   {
     id: 'gcp-service-account-key',
