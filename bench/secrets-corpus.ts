@@ -16,7 +16,7 @@ import { prng } from './detect-data.js';
 export const TRUTH_FILE = '.bench-truth.json';
 
 /** Bumped whenever the generator's output changes, so an old corpus on disk is not reused. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 /** Planted secrets and planted non-secrets per megabyte (about 2,000 of each in 500 MB). */
 const SECRETS_PER_MB = 4;
 const DECOYS_PER_MB = 4;
@@ -30,6 +30,7 @@ export type FileKind =
   | 'go'
   | 'json'
   | 'yaml'
+  | 'k8s'
   | 'env'
   | 'mcp'
   | 'md'
@@ -253,9 +254,9 @@ function jsonMember(r: Rand): string {
   }`;
 }
 
-function yamlBlock(r: Rand): string {
+function yamlBlock(r: Rand, workflow: boolean): string {
   const noun = pick(r, NOUNS);
-  if (r() < 0.5)
+  if (workflow)
     return `  ${noun}-job-${int(r, 1, 999)}:
     runs-on: ubuntu-latest
     steps:
@@ -268,7 +269,7 @@ function yamlBlock(r: Rand): string {
           ${noun.toUpperCase()}_API_KEY: \${{ secrets.${noun.toUpperCase()}_API_KEY }}
           NODE_ENV: test
 `;
-  return `  - name: ${noun}-${int(r, 1, 999)}
+  const container = `  - name: ${noun}-${int(r, 1, 999)}
     image: registry.internal/${noun}:${int(r, 1, 9)}.${int(r, 0, 20)}.${int(r, 0, 9)}
     resources:
       limits: { cpu: "${int(r, 1, 4)}", memory: ${int(r, 1, 8)}Gi }
@@ -279,6 +280,8 @@ function yamlBlock(r: Rand): string {
       - name: LOG_LEVEL
         value: ${pick(r, ['info', 'debug', 'warn'])}
 `;
+  // Under `spec.template.spec.containers:` of the file header.
+  return container.replace(/^(?=.)/gm, '      ');
 }
 
 function envLines(r: Rand): string {
@@ -455,6 +458,7 @@ function plantForms(kind: FileKind, p: Plant, r: Rand): string[] {
       if (v) forms.push(`${key}=${v}`);
       break;
     case 'yaml':
+    case 'k8s':
       if (v) forms.push(`  ${key.toLowerCase()}: ${v}`, `          ${key}: "${v}"`);
       if (single) forms.push(`  note: ${q}`);
       return forms; // structured: no raw fallback
@@ -504,6 +508,7 @@ function decoyForm(kind: FileKind, text: string): string {
   const q = JSON.stringify(text);
   switch (kind) {
     case 'yaml':
+    case 'k8s':
       return `  note: ${q}`;
     case 'json':
     case 'lock':
@@ -531,7 +536,8 @@ const KIND_WEIGHTS: Array<[FileKind, number]> = [
   ['py', 11],
   ['go', 8],
   ['json', 5],
-  ['yaml', 5],
+  ['yaml', 3],
+  ['k8s', 2],
   ['env', 1],
   ['mcp', 1],
   ['md', 10],
@@ -577,7 +583,9 @@ function filePath(r: Rand, kind: FileKind, n: number): string {
     case 'json':
       return `config/${pkg}/${noun}-${n}.json`;
     case 'yaml':
-      return r() < 0.5 ? `.github/workflows/${noun}-${n}.yml` : `deploy/k8s/${pkg}/${noun}-${n}.yaml`;
+      return `.github/workflows/${noun}-${n}.yml`;
+    case 'k8s':
+      return `deploy/k8s/${pkg}/${noun}-${n}.yaml`;
     case 'env':
       return n % 3 === 0 ? `services/${pkg}/.env.${n}` : `services/${pkg}/.env.${noun}-${n}`;
     case 'mcp':
@@ -629,7 +637,8 @@ function buildPools(r: Rand, g: CaseGen): Pools {
   fill('py', () => pyBlock(r));
   fill('go', () => goBlock(r));
   fill('json', () => jsonMember(r));
-  fill('yaml', () => yamlBlock(r));
+  fill('yaml', () => yamlBlock(r, true));
+  fill('k8s', () => yamlBlock(r, false));
   fill('env', () => envLines(r));
   fill('mcp', () => mcpServer(r));
   fill('md', () => mdBlock(r));
@@ -757,6 +766,10 @@ export async function generateCorpus(dir: string, opts: CorpusOptions): Promise<
     else if (kind === 'csv') f.push('id,name,question,answer,rating\n');
     else if (kind === 'md') f.push(`# ${cap(pick(r, NOUNS))} ${pick(r, NOUNS)}s\n\n`);
     else if (kind === 'yaml') f.push(`name: ${pick(r, NOUNS)}\non: [push]\njobs:\n`);
+    else if (kind === 'k8s')
+      f.push(
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${pick(r, NOUNS)}\nspec:\n  template:\n    spec:\n      containers:\n`,
+      );
     else if (kind === 'lock')
       f.push(`{\n  "name": "${pick(r, NOUNS)}",\n  "lockfileVersion": 3,\n  "packages": {\n`);
     else if (kind === 'mcp') f.push('{\n  "mcpServers": {\n');
