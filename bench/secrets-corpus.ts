@@ -16,7 +16,7 @@ import { prng } from './detect-data.js';
 export const TRUTH_FILE = '.bench-truth.json';
 
 /** Bumped whenever the generator's output changes, so an old corpus on disk is not reused. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 /** Planted secrets and planted non-secrets per megabyte (about 2,000 of each in 500 MB). */
 const SECRETS_PER_MB = 4;
 const DECOYS_PER_MB = 4;
@@ -199,8 +199,8 @@ function tsHeader(r: Rand): string {
 }
 
 function minJsLine(r: Rand): string {
-  // A bundler's output: one long line of short identifiers (2–40 KB).
-  const target = int(r, 2_000, 40_000);
+  // A bundler's output: one long line of short identifiers (2–20 KB).
+  const target = int(r, 2_000, 20_000);
   let s = '';
   while (s.length < target) {
     const a = pick(r, 'abcdefghijklmnopqrstuvwxyz'.split(''));
@@ -528,11 +528,11 @@ function decoyForm(kind: FileKind, text: string): string {
 // Files.
 // ---------------------------------------------------------------------------------------------------------
 
-/** Share of the corpus bytes per kind. */
+/** Relative number of files per kind (sizes differ by kind, see `fileSize`). */
 const KIND_WEIGHTS: Array<[FileKind, number]> = [
   ['ts', 20],
   ['js', 5],
-  ['min-js', 4],
+  ['min-js', 3],
   ['py', 11],
   ['go', 8],
   ['json', 5],
@@ -733,6 +733,8 @@ export async function generateCorpus(dir: string, opts: CorpusOptions): Promise<
     secretDebt += (size / 1e6) * SECRETS_PER_MB;
     decoyDebt += (size / 1e6) * DECOYS_PER_MB;
     const plants: Plant[] = [];
+    // `.env` files and MCP configs are where credentials gather: a third of them hold one, borrowed from the rate.
+    if ((kind === 'env' || kind === 'mcp') && secretDebt < 1 && r() < 0.3) secretDebt = 1;
     while (rules.length > 0 && secretDebt >= 1) {
       plants.push(RAW_KINDS.has(kind) && pendingRaw.length > 0 ? pendingRaw.shift()! : newPlant());
       secretDebt--;
@@ -829,6 +831,9 @@ export async function generateCorpus(dir: string, opts: CorpusOptions): Promise<
     writeFileSync(abs, text);
     files.push({ path: rel, bytes: f.bytes, kind });
     total += f.bytes;
+    // Files overshoot their planned size by up to a block: keep the rates per byte actually written.
+    secretDebt += ((f.bytes - size) / 1e6) * SECRETS_PER_MB;
+    decoyDebt += ((f.bytes - size) / 1e6) * DECOYS_PER_MB;
     repoBytes += f.bytes;
   }
 

@@ -154,6 +154,8 @@ interface ToolRun {
   cores: number;
   invocations: number;
   hits: Hit[];
+  /** Files and bytes the tool says it scanned (keyward's `stats`), when it says. */
+  reported?: { files: number | null; bytes: number | null };
 }
 
 /** A reported path as the ground truth spells it: relative to the corpus root, posix separators. */
@@ -192,8 +194,10 @@ async function runKeyward(dir: string, args: Args, manifest: CorpusManifest, wor
   const cores = out.stats?.workers ?? args.workers ?? availableParallelism();
   return {
     tool: 'keyward',
-    bytes: out.stats?.bytes ?? manifest.bytes,
-    files: out.stats?.files ?? manifest.files.length,
+    // Throughput is over the corpus, whatever the scanner chose to skip; its own counts are printed beside.
+    bytes: manifest.bytes,
+    files: manifest.files.length,
+    reported: { files: out.stats?.files ?? null, bytes: out.stats?.bytes ?? null },
     seconds: m.seconds,
     peakRssBytes: m.peakRssBytes,
     cpuSeconds: m.cpuSeconds,
@@ -535,6 +539,10 @@ async function run(): Promise<void> {
       lines.push(
         `  secretlint ran in ${secretlint.invocations} invocations (≤ ${args.secretlintBatchMb} MB each, --secretlint-batch-mb); times are summed`,
       );
+    if (keyward?.reported)
+      lines.push(
+        `  keyward's stats: ${keyward.reported.files ?? '?'} files, ${keyward.reported.bytes === null ? '?' : (keyward.reported.bytes / 1e6).toFixed(1)} MB scanned (corpus: ${m.files.length} files, ${(m.bytes / 1e6).toFixed(1)} MB, plus the excluded truth file)`,
+      );
     if (keyward)
       lines.push(`  keyward cores: ${keyward.cores} (stats.workers, else --workers, else the CPU count)`);
     if (keywardError) lines.push(`keyward FAILED: ${keywardError}`);
@@ -590,6 +598,7 @@ async function run(): Promise<void> {
             mbPerSecondPerCore: kPerCore,
             cpuSeconds: keyward.cpuSeconds,
             peakRssBytes: keyward.peakRssBytes,
+            reported: keyward.reported,
             score: kScore,
             scoreOnSecretlintFiles: subset ? kSubsetScore : undefined,
           }
