@@ -38,7 +38,10 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
     async (...raw) => {
       // commander passes the positional arguments, then the options object, then the command.
       const cmd = raw[raw.length - 1] as Command;
-      const args = raw.slice(0, -2).map((a) => (typeof a === 'string' ? a : String(a)));
+      // A variadic argument (`<paths...>`) arrives as one array: spread it, so `a b` is two paths, not `a,b`.
+      const args = raw
+        .slice(0, -2)
+        .flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
       const code = await handler(createCliContext(io, cmd), args, cmd.opts());
       setExit(typeof code === 'number' ? code : EXIT.ok);
     };

@@ -48,8 +48,16 @@ export function shannonEntropy(value: string): number {
   return h;
 }
 
+// Words that mark documentation and test values. Long words count anywhere; the short ones (`fake`, `xxxx`,
+// `...`) only in short values or set apart by punctuation, since a long random key (a 1,600-character PEM body)
+// holds a given four-letter string by chance about once in 600.
 const PLACEHOLDER_WORDS =
-  /example|sample|dummy|placeholder|changeme|change_me|your[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password)|insert[-_ ]?(?:your|key|token)|redacted|fake|notreal|not[-_]a[-_]real|xxxx|\*\*\*\*|\.\.\.|…/i;
+  /example|sample|dummy|placeholder|changeme|change_me|your[-_ ]?(?:api[-_ ]?)?(?:key|token|secret|password)|insert[-_ ]?(?:your|key|token)|redacted|notreal|not[-_]a[-_]real|\*\*\*\*|…/i;
+const SHORT_PLACEHOLDER_WORDS = /fake|xxxx|\.\.\./i;
+const SHORT_PLACEHOLDER_DELIMITED =
+  /(?:^|[^A-Za-z0-9])(?:fake|x{4,})(?:[^A-Za-z0-9]|$)|\.\.\.|(?:fake){2}|x{8}/i;
+/** Values up to this long are short enough for the short placeholder words to count anywhere. */
+const SHORT_VALUE = 64;
 const TEMPLATE = /^\$\{[^}]*\}$|^\$[A-Z_][A-Z0-9_]*$|^\{\{.*\}\}$|^<[^>]*>$|^%[A-Z_]+%$|^\$\([^)]*\)$/;
 const ENV_REFERENCE = /^(?:process\.env|os\.environ|env|ENV|System\.getenv|os\.Getenv|std::env::var)\b/;
 
@@ -83,6 +91,12 @@ export function isRepetitive(value: string): boolean {
 export function isPlaceholder(value: string, body: string = value): boolean {
   if (TEMPLATE.test(value) || ENV_REFERENCE.test(value)) return true;
   if (PLACEHOLDER_WORDS.test(value)) return true;
+  if (
+    value.length <= SHORT_VALUE
+      ? SHORT_PLACEHOLDER_WORDS.test(value)
+      : SHORT_PLACEHOLDER_DELIMITED.test(value)
+  )
+    return true;
   if (isRepetitive(body)) return true;
   // Long runs of one character (`sk-proj-000000000000abc`) are masks, not keys.
   if (/(.)\1{7,}/.test(body)) return true;

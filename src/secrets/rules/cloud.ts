@@ -36,7 +36,7 @@ const awsKeyId = (g: CaseGen): string => g.join('AK', 'IA', g.chars(16, BASE32))
 const awsSecret = (g: CaseGen): string => g.base64(30);
 // AWS's documentation pair; the engine's placeholder filter drops both (they contain EXAMPLE).
 const AWS_DOC_ID = 'AKIA' + 'IOSFODNN7EXAMPLE';
-const AWS_DOC_SECRET = 'wJalrXUtnFEMI/K7MDENG/' + 'bPxRfiCYEXAMPLEKEY';
+const AWS_DOC_SECRET = ['wJalrXUtnFEMI', 'K7MDENG', 'bPxRfiCYEXAMPLEKEY'].join('/');
 
 // Well-known public keys of the local emulators (Azurite, Cosmos DB emulator): documented, not secret.
 const AZURITE_KEY =

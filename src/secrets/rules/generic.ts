@@ -43,6 +43,27 @@ function pem(g: CaseGen, label: string, sep = '\n', magic?: string): string {
   return `${DASHES}BEGIN ${label}${DASHES}${sep}${fakePemBody(g, sep, magic)}${sep}${DASHES}END ${label}${DASHES}`;
 }
 
+const b64urlLength = (bytes: number): number => Math.ceil((bytes * 4) / 3);
+const RSA_LENGTHS = [256, 384, 512].map(b64urlLength);
+/** Base64url lengths of JWS signatures by algorithm: HMAC tag sizes, ECDSA R||S, Ed25519/Ed448, RSA moduli. */
+const JWS_SIGNATURE_LENGTHS: Record<string, number[]> = {
+  HS256: [b64urlLength(32)],
+  HS384: [b64urlLength(48)],
+  HS512: [b64urlLength(64)],
+  ES256: [b64urlLength(64)],
+  ES256K: [b64urlLength(64)],
+  ES384: [b64urlLength(96)],
+  ES512: [b64urlLength(132)],
+  EdDSA: [b64urlLength(64), b64urlLength(114)],
+  Ed25519: [b64urlLength(64)],
+  RS256: RSA_LENGTHS,
+  RS384: RSA_LENGTHS,
+  RS512: RSA_LENGTHS,
+  PS256: RSA_LENGTHS,
+  PS384: RSA_LENGTHS,
+  PS512: RSA_LENGTHS,
+};
+
 /** Decodes a base64url JSON segment of a JWT; null when it is not a JSON object. */
 export function decodeJwtSegment(segment: string): Record<string, unknown> | null {
   try {
@@ -51,6 +72,16 @@ export function decodeJwtSegment(segment: string): Record<string, unknown> | nul
   } catch {
     return null;
   }
+}
+
+/** A JWT whose header and payload are JSON objects and whose signature has its algorithm's length. */
+export function validJwt(jwt: string): boolean {
+  const [h, p, sig] = jwt.split('.');
+  const header = decodeJwtSegment(h!);
+  if (header === null || typeof header['alg'] !== 'string' || decodeJwtSegment(p!) === null) return false;
+  // The signature has the length its algorithm produces (RFC 7518 §3); `SIGNATURE` or `sig` is a sample.
+  const lengths = JWS_SIGNATURE_LENGTHS[header['alg']];
+  return lengths ? lengths.includes((sig ?? '').length) : shannonEntropy(sig ?? '') >= 3.5;
 }
 
 // Passwords that are defaults or examples, not secrets (compared lower-case).
@@ -319,17 +350,14 @@ export const GENERIC_RULES: SecretRule[] = [
     keywords: ['eyj'],
     pattern:
       /(?<![A-Za-z0-9_-])(?<secret>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,})(?![A-Za-z0-9_.-])/,
-    check: (jwt) => {
-      const [h, p] = jwt.split('.');
-      const header = decodeJwtSegment(h!);
-      return header !== null && typeof header['alg'] === 'string' && decodeJwtSegment(p!) !== null;
-    },
+    check: validJwt,
     verifiedFormat: true,
     docs: 'https://www.rfc-editor.org/rfc/rfc7519',
     cases: {
       positives: (g) => [`Authorization: Bearer ${g.jwt()}`, `const token = "${g.jwt({ sub: 'ci-bot' })}";`],
       negatives: (g) => [
         `eyJ${g.chars(20)}.eyJ${g.chars(30)}.${g.chars(30)}`,
+        `${g.jwt().split('.').slice(0, 2).join('.')}.FAKE_SIGNATURE_FOR_TESTS`,
         `${Buffer.from('{"typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"x1234567"}').toString('base64url')}.${g.base64url(32)}`,
       ],
     },
@@ -400,6 +428,8 @@ export const GENERIC_RULES: SecretRule[] = [
       /(?:authorization|auth)["']?\s*[:=,]\s*["'`]?bearer\s+(?<secret>[A-Za-z0-9._~+/-]{20,512}=*)(?![A-Za-z0-9._~+/=-])/,
     ignoreCase: true,
     minEntropy: 3.5,
+    // A JWT-shaped bearer token is judged as a JWT: a sample signature makes it a sample.
+    check: (token) => !/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*$/.test(token) || validJwt(token),
     verifiedFormat: false,
     docs: 'https://www.rfc-editor.org/rfc/rfc6750#section-2.1',
     cases: {
@@ -427,7 +457,7 @@ export const GENERIC_RULES: SecretRule[] = [
     check: (b64) => {
       const decoded = Buffer.from(b64, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon <= 0 || /[\x00-\x1f\ufffd]/.test(decoded) || decoded.length - colon - 1 < 6) return false;
+      if (colon <= 0 || !/^[\x20-\x7e\u00a0-\uffef]+$/.test(decoded) || decoded.length - colon - 1 < 6) return false;
       return !weakOrTemplatePassword(decoded.slice(colon + 1), decoded.slice(0, colon));
     },
     verifiedFormat: true,
