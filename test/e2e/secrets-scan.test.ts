@@ -207,6 +207,33 @@ describe('keyward scan <dir>', () => {
   });
 });
 
+describe('keyward scan of a large tree', () => {
+  it('spreads files over worker threads and reports the same findings as one thread', async () => {
+    const big = join(dir, 'big');
+    mkdirSync(big);
+    const filler = `${'const value = compute(input, options); // nothing to see here\n'.repeat(16_000)}`;
+    const planted: Array<[string, number, string]> = [];
+    for (let i = 0; i < 12; i++) {
+      const name = `part-${String(i).padStart(2, '0')}.ts`;
+      const token = keep(g.githubToken(ghp));
+      writeFileSync(join(big, name), `${filler}export const TOKEN_${i} = "${token}";\n${filler}`);
+      planted.push([name, 16_001, 'github-pat-classic']);
+    }
+    const threaded = await runKeyward(['scan', big, '--json', '--workers', '2'], { timeoutMs: 60_000 });
+    const single = await runKeyward(['scan', big, '--json', '--workers', '0'], { timeoutMs: 60_000 });
+    const a = JSON.parse(threaded.stdout) as JsonReport & { stats: { workers: number; bytes: number } };
+    const b = JSON.parse(single.stdout) as JsonReport & { stats: { workers: number } };
+    expect(a.stats.workers).toBe(2);
+    expect(b.stats.workers).toBe(0);
+    expect(a.stats.bytes).toBeGreaterThan(8 * 1024 * 1024);
+    expect(where(a)).toEqual(planted);
+    // Each run fingerprints under its own key: equal within a run, different across runs.
+    expect(new Set(a.findings.map((f) => f.fingerprint)).size).toBe(12);
+    expect(where(b)).toEqual(planted);
+    noSecretIn(threaded.stdout, single.stdout);
+  });
+});
+
 describe('keyward scan --git, --staged and hooks install', () => {
   let repo: string;
   beforeAll(() => {

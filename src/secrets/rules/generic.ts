@@ -191,7 +191,7 @@ export function looksLikeGenericSecret(value: string, keyName: string): boolean 
   if (value.length < 8 || value.length > 200) return false;
   if (/\s/.test(value)) return false;
   // Code and references: `os.getenv(...)`, `config.db.password`, `reg.clientSecret!`, paths, URLs, queries.
-  if (/[()[\]{}&!]|^[a-z_$][\w$]*(\.[a-z_$][\w$]*)+$|^\.{0,2}\/|:\/\/|^[a-z]+:[a-z]/i.test(value))
+  if (/[()[\]{}&!]|^[a-z_$][\w$]*(\??\.[a-z_$][\w$]*)+$|^\.{0,2}\/|:\/\/|^[a-z]+:[a-z]/i.test(value))
     return false;
   if (/\/[\w.-]+\.[a-z]{1,5}$/i.test(value)) return false;
   if (/^(true|false|null|none|nil|undefined|required|optional)$/i.test(value)) return false;
@@ -457,7 +457,8 @@ export const GENERIC_RULES: SecretRule[] = [
     check: (b64) => {
       const decoded = Buffer.from(b64, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon <= 0 || !/^[\x20-\x7e\u00a0-\uffef]+$/.test(decoded) || decoded.length - colon - 1 < 6) return false;
+      if (colon <= 0 || !/^[\x20-\x7e\u00a0-\uffef]+$/.test(decoded) || decoded.length - colon - 1 < 6)
+        return false;
       return !weakOrTemplatePassword(decoded.slice(colon + 1), decoded.slice(0, colon));
     },
     verifiedFormat: true,
@@ -508,6 +509,7 @@ export const GENERIC_RULES: SecretRule[] = [
         `request_id = "${g.hex(16)}"`,
         'password: "hunter2hunter2"',
         'apiKey: process.env.OPENAI_API_KEY',
+        'pass: result?.precision === null',
       ],
     },
   },
