@@ -25,6 +25,7 @@ const ALPHA = 256;
  */
 export function createKeywordMatcher(keywords: readonly string[]): KeywordMatcher {
   const goto: Array<Map<number, number>> = [new Map()];
+  const keywordBytes = new Set<number>();
   const outputs: number[][] = [[]];
   keywords.forEach((raw, id) => {
     const k = raw.toLowerCase();
@@ -34,6 +35,7 @@ export function createKeywordMatcher(keywords: readonly string[]): KeywordMatche
     let s = 0;
     for (let i = 0; i < k.length; i++) {
       const c = k.charCodeAt(i);
+      keywordBytes.add(c);
       let next = goto[s]!.get(c);
       if (next === undefined) {
         next = goto.length;
@@ -77,18 +79,40 @@ export function createKeywordMatcher(keywords: readonly string[]): KeywordMatche
   for (let s = 0; s < states; s++) {
     for (let c = 65; c <= 90; c++) delta[s * ALPHA + c] = delta[s * ALPHA + c + 32]!;
   }
-  const hasOutput = new Uint8Array(states);
-  for (let s = 0; s < states; s++) hasOutput[s] = outputs[s]!.length > 0 ? 1 : 0;
+  // Byte classes: every byte that occurs in no keyword (after case folding) shares one class, so the table has
+  // a row of ~50 entries per state instead of 256 and stays in cache.
+  const classOf = new Uint8Array(ALPHA);
+  let classes = 1;
+  for (let c = 0; c < ALPHA; c++) {
+    const folded = c >= 65 && c <= 90 ? c + 32 : c;
+    if (folded !== c) continue;
+    if (keywordBytes.has(c)) classOf[c] = classes++;
+  }
+  for (let c = 65; c <= 90; c++) classOf[c] = classOf[c + 32]!;
+  const representative = new Int32Array(classes);
+  for (let c = ALPHA - 1; c >= 0; c--) representative[classOf[c]!] = c;
+  // Entries are the next state's row offset (state × classes), negated when that state reports keywords, so
+  // the inner loop needs two loads per byte and a sign test.
+  const table = new Int32Array(states * classes);
+  for (let st = 0; st < states; st++) {
+    for (let k = 0; k < classes; k++) {
+      const next = delta[st * ALPHA + representative[k]!]!;
+      table[st * classes + k] = outputs[next]!.length > 0 ? -(next * classes) : next * classes;
+    }
+  }
 
   return {
     size: keywords.length,
     scan(bytes, onHit) {
-      let s = 0;
+      let row = 0;
       const n = bytes.length;
       // Keywords are ASCII, so a byte of a multi-byte UTF-8 character breaks every partial match, as it should.
       for (let i = 0; i < n; i++) {
-        s = delta[(s << 8) | bytes[i]!]!;
-        if (hasOutput[s] === 1) onHit(outputs[s]!, i);
+        row = table[row + classOf[bytes[i]!]!]!;
+        if (row < 0) {
+          row = -row;
+          onHit(outputs[row / classes]!, i);
+        }
       }
     },
   };

@@ -6,14 +6,31 @@
 import { looksLikeGenericSecret } from './rules/generic.js';
 import { positionKey, type SecretScanner, type TextScanResult } from './secret-scanner.js';
 import { configFormat, extractConfigValues, type ConfigValue } from './sources/index.js';
-import { readScanBytes } from './secret-read.js';
+import { readScanBytesSync } from './secret-read.js';
 import { redactedPreview } from '../core/fingerprint.js';
 import { shannonEntropy } from './secret-checks.js';
 import type { ScanOrigin, SecretFinding } from './secret-types.js';
 
-/** JSON and YAML files up to this size get structure-aware parsing; larger ones are data, scanned by line. */
+/** Agent and MCP configs up to this size get structure-aware parsing; larger files are data, scanned by line. */
 const MAX_STRUCTURED_BYTES = 256 * 1024;
 const MAX_DOTENV_BYTES = 1024 * 1024;
+// What marks a JSON or YAML file as an agent / MCP client config: Claude, Cursor, Windsurf (`mcpServers`), VS
+// Code (`servers` with a `command`), Zed (`context_servers`), Codex and others (`mcp_servers`).
+const AGENT_CONFIG_MARKERS = ['mcpServers', 'mcp_servers', 'context_servers', '"servers"', 'servers:'].map(
+  (m) => Buffer.from(m),
+);
+
+/**
+ * Whether a file gets structure-aware parsing: every .env file, and JSON/YAML files that are agent or MCP
+ * configs. Other JSON and YAML are scanned by line only (the line rules read `key: value` and `"key": "value"`
+ * themselves), which keeps large trees of data and manifests from paying for a full parse.
+ */
+export function wantsStructure(path: string, size: number, bytes: Buffer): boolean {
+  const format = configFormat(path);
+  if (format === 'dotenv') return size <= MAX_DOTENV_BYTES;
+  if (format === null || size > MAX_STRUCTURED_BYTES) return false;
+  return AGENT_CONFIG_MARKERS.some((m) => bytes.includes(m));
+}
 
 /** What scanning one file gives. */
 export type FileScanResult =
@@ -76,14 +93,10 @@ export async function scanFile(
   file: { path: string; absPath: string; size: number },
   origin: ScanOrigin = { kind: 'file', path: file.path },
 ): Promise<FileScanResult> {
-  const read = await readScanBytes(file.absPath, file.size);
+  const read = readScanBytesSync(file.absPath, file.size);
   if ('skipped' in read) return { kind: 'skipped', reason: read.skipped };
-  const format = configFormat(file.path);
-  // Structure costs a parse: .env files always, JSON/YAML up to a size where configs (not data dumps) live.
-  const parse =
-    format === 'dotenv'
-      ? file.size <= MAX_DOTENV_BYTES
-      : format !== null && file.size <= MAX_STRUCTURED_BYTES;
-  const values = parse ? extractConfigValues(file.path, read.bytes.toString('utf8')) : null;
+  const values = wantsStructure(file.path, file.size, read.bytes)
+    ? extractConfigValues(file.path, read.bytes.toString('utf8'))
+    : null;
   return { kind: 'scanned', bytes: file.size, ...scanStructuredText(scanner, read.bytes, origin, values) };
 }

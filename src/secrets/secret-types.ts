@@ -71,6 +71,11 @@ export interface SecretRule {
   minEntropy?: number;
   /** The pattern may span lines (PEM blocks); the engine then matches on a window that starts at the keyword. */
   multiline?: boolean;
+  /**
+   * The rule also runs on this many lines before and after a line holding one of its keywords: for a value whose
+   * identifying neighbour sits on another line (an AWS secret access key a few lines from its key id).
+   */
+  keywordReach?: number;
   /** Provider documentation of the format, when there is one. */
   docs?: string;
   tags?: readonly string[];

@@ -161,7 +161,16 @@ export const CLOUD_RULES: SecretRule[] = [
     severity: 'critical',
     provider: 'aws',
     type: 'access-key',
-    keywords: ['aws', 'secret', ...AWS_ID_PREFIXES],
+    // `aws` or the key's own name on the line, or a key id up to five lines away (see `check`).
+    keywords: [
+      'aws',
+      'secretaccesskey',
+      'secret_access_key',
+      'secret-access-key',
+      'secret access key',
+      ...AWS_ID_PREFIXES,
+    ],
+    keywordReach: 5,
     // 40 base64 characters; on their own indistinguishable from other data, so reported only when the line
     // names the key or an access key ID sits within 5 lines / 1000 characters.
     pattern: /(?<![A-Za-z0-9/+])(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/,

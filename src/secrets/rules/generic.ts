@@ -168,8 +168,11 @@ const DESCRIPTIVE_VALUE =
   /secret|token|passw|signature|payload|example|sample|dummy|fake|test|invalid|wrong|bogus/i;
 
 /** True when the secret word in a name ends a word (`DB_PASSWORD`, `apiKey`), not `secretlint` or `tokenizer`. */
+const SECRET_NAME_ALL = new RegExp(SECRET_NAME.source, 'gi');
+
 function secretWordEndsWord(name: string): boolean {
-  const re = new RegExp(SECRET_NAME.source, 'gi');
+  const re = SECRET_NAME_ALL;
+  re.lastIndex = 0;
   for (let m = re.exec(name); m !== null; m = re.exec(name)) {
     const next = name[m.index + m[0].length];
     if (next === undefined || !/[a-z]/.test(next)) return true;
@@ -191,7 +194,11 @@ export function looksLikeGenericSecret(value: string, keyName: string): boolean 
   if (value.length < 8 || value.length > 200) return false;
   if (/\s/.test(value)) return false;
   // Code and references: `os.getenv(...)`, `config.db.password`, `reg.clientSecret!`, paths, URLs, queries.
-  if (/[()[\]{}&!]|^[a-z_$][\w$]*(\??\.[a-z_$][\w$]*)+$|^\.{0,2}\/|:\/\/|^[a-z]+:[a-z]/i.test(value))
+  if (
+    /[()[\]{}&]|^[a-z_$][\w$]*(\??\.[a-z_$][\w$]*)+!?$|^[a-z_$][\w$]*!$|^\.{0,2}\/|:\/\/|^[a-z]+:[a-z]/i.test(
+      value,
+    )
+  )
     return false;
   if (/\/[\w.-]+\.[a-z]{1,5}$/i.test(value)) return false;
   if (/^(true|false|null|none|nil|undefined|required|optional)$/i.test(value)) return false;
@@ -482,8 +489,10 @@ export const GENERIC_RULES: SecretRule[] = [
     type: 'password',
     keywords: GENERIC_KEYWORDS,
     // NAME = "value" | NAME: value | "name": "value" | name := `value`; the name must hold a secret word.
+    // The match starts at the operator (the lookahead makes every other position fail at once) and reads the
+    // name behind it: far cheaper than trying a 60-character name at every position of a line.
     pattern:
-      /(?<![A-Za-z0-9_])(?<name>[A-Za-z_][A-Za-z0-9_.-]{0,60})["'`]?\s{0,4}(?::=|=>|=|:)\s{0,4}(?<q>["'`]?)(?<secret>[^\s"'`,;]{8,200})\k<q>/,
+      /(?=[:=])(?<=(?<![A-Za-z0-9_])(?<name>[A-Za-z_][A-Za-z0-9_.-]{0,60})["'`]?\s{0,4})(?::=|=>|=|:)\s{0,4}(?<q>["'`]?)(?<secret>[^\s"'`,;]{8,200})\k<q>/,
     check: (value, m) => {
       const name = m.groups?.['name'] ?? '';
       // Bare values (no quotes) must end the statement: `x = compute(...)` is code, not a secret.
@@ -493,6 +502,7 @@ export const GENERIC_RULES: SecretRule[] = [
     cases: {
       positives: (g) => [
         `DB_PASSWORD=${g.chars(14, 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#%')}`,
+        `DB_PASSWORD=5M8a8z${g.chars(4)}!iHu8`,
         `api_key: "${g.hex(20)}"`,
         `"client_secret": "${g.chars(40)}",`,
         `const authToken = '${g.base64url(24)}';`,
