@@ -69,6 +69,14 @@ function specificity(m: RuleMatch): number {
   );
 }
 
+/** True when the bytes ending at `end` (inclusive) are exactly `want`. */
+function endsWithExactly(buf: Buffer, end: number, want: Buffer): boolean {
+  const start = end + 1 - want.length;
+  if (start < 0) return false;
+  for (let i = 0; i < want.length; i++) if (buf[start + i] !== want[i]) return false;
+  return true;
+}
+
 /** Decodes a line: as Latin-1 (a plain copy, several times faster) when it is ASCII, where both agree. */
 function decodeLine(buf: Buffer, start: number, end: number): string {
   return isAscii(buf.subarray(start, end))
@@ -100,16 +108,24 @@ export function createSecretScanner(deps: {
   const keywords: string[] = [];
   const keywordRules: number[][] = [];
   const keywordIndex = new Map<string, number>();
+  // A keyword a case-sensitive rule writes as it appears in its pattern (`AC` of a Twilio SID) only counts
+  // for that rule in that exact case: `ac` in `back` would otherwise run it on half of all lines.
+  const keywordExact: Array<Array<Buffer | null>> = [];
   compiled.forEach((c, ruleIdx) => {
-    for (const k of c.keywords) {
+    for (const original of c.rule.keywords) {
+      const k = original.toLowerCase();
       let id = keywordIndex.get(k);
       if (id === undefined) {
         id = keywords.length;
         keywords.push(k);
         keywordRules.push([]);
+        keywordExact.push([]);
         keywordIndex.set(k, id);
       }
-      if (!keywordRules[id]!.includes(ruleIdx)) keywordRules[id]!.push(ruleIdx);
+      if (keywordRules[id]!.includes(ruleIdx)) continue;
+      keywordRules[id]!.push(ruleIdx);
+      const cased = !c.rule.ignoreCase && original !== k && c.rule.pattern.source.includes(original);
+      keywordExact[id]!.push(cased ? Buffer.from(original, 'latin1') : null);
     }
   });
   const matcher: KeywordMatcher = createKeywordMatcher(keywords);
@@ -154,7 +170,15 @@ export function createSecretScanner(deps: {
         current = { end: lineEnd, rules: new Set(), hits: [] };
         byLine.set(lineStart, current);
       }
-      for (const id of ids) for (const r of keywordRules[id]!) current.rules.add(r);
+      for (const id of ids) {
+        const list = keywordRules[id]!;
+        const exact = keywordExact[id]!;
+        for (let j = 0; j < list.length; j++) {
+          const want = exact[j];
+          if (want && !endsWithExactly(buf, end, want)) continue;
+          current.rules.add(list[j]!);
+        }
+      }
       current.hits.push(end);
     });
     if (reachRules.size > 0) extendReach(buf, byLine);
@@ -227,6 +251,7 @@ export function createSecretScanner(deps: {
       placed.push({ match: m, lineStart, column, lineText });
     };
     for (const [lineStart, c] of candidates(buf)) {
+      if (c.rules.size === 0) continue;
       const lineEnd = c.end;
       const long = lineEnd - lineStart > LONG_LINE;
       const lineText = long ? '' : decodeLine(buf, lineStart, lineEnd);
