@@ -6,17 +6,9 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../src/core/randomness.js';
+
+export { prng };
 
 /** Operations and how often they occur (weights), with their event source. */
 const OPERATIONS: Array<[name: string, source: string, weight: number]> = [

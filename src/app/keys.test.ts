@@ -30,7 +30,9 @@ describe('loadMasterKey', () => {
     const hex = 'ab'.repeat(32);
     expect(loadMasterKey(tmp(), hex).key.toString('hex')).toBe(hex);
     expect(decodeMasterKey(Buffer.alloc(32, 1).toString('base64'), 'x').length).toBe(32);
-    expect(() => decodeMasterKey('c2hvcnQ=', 'KEYWARD_MASTER_KEY')).toThrow(/KEYWARD_MASTER_KEY: the master key must be 32 bytes/);
+    expect(() => decodeMasterKey('c2hvcnQ=', 'KEYWARD_MASTER_KEY')).toThrow(
+      /KEYWARD_MASTER_KEY: the master key must be 32 bytes/,
+    );
   });
 });
 

@@ -1,18 +1,7 @@
 /** A seeded generator of token-shaped values for rule cases, tests and the benchmark corpus. */
+import { prng } from '../core/randomness.js';
 import { BASE62, crc32Base62 } from './secret-checks.js';
 import type { CaseGen } from './secret-types.js';
-
-/** mulberry32: a small, fast, seeded PRNG; good enough for test data, never for keys. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Creates a case generator; the same seed yields the same sequence of values.

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createCaseGen } from './secret-case-gen.js';
 import {
+  alnumRunThen,
+  assignmentFollows,
   base62,
   crc32Base62,
   hasValidCrc32Suffix,
@@ -73,5 +75,34 @@ describe('isPlaceholder', () => {
     expect(isPlaceholder(value)).toBe(false);
     expect(isPlaceholder(`${g.chars(20)}fake${g.chars(10)}`)).toBe(true);
     expect(isPlaceholder(g.chars(40))).toBe(false);
+  });
+});
+
+describe('afterKeyword tests', () => {
+  const at = (text: string, keyword: string): [Buffer, number] => {
+    const buf = Buffer.from(text);
+    return [buf, text.indexOf(keyword) + keyword.length];
+  };
+  it('assignmentFollows accepts names being assigned and refuses prose', () => {
+    for (const [text, kw] of [
+      ['DB_PASSWORD=x', 'PASS'],
+      ['"client_secret" : "x"', 'secret'],
+      ["api_key: 'x'", 'api_key'],
+      ['token := x', 'token'],
+      ['authToken => x', 'Token'],
+    ] as const)
+      expect(assignmentFollows(...at(text, kw)), text).toBe(true);
+    for (const [text, kw] of [
+      ['the token expires', 'token'],
+      ['passing tests', 'pass'],
+      ['getToken(x)', 'Token'],
+    ] as const)
+      expect(assignmentFollows(...at(text, kw)), text).toBe(false);
+  });
+  it('alnumRunThen checks a run of letters and digits, then one character', () => {
+    const test = alnumRunThen(3, '.');
+    expect(test(...at('patAb1.x', 'pat'))).toBe(true);
+    expect(test(...at('path/to', 'pat'))).toBe(false);
+    expect(test(...at('patAb', 'pat'))).toBe(false);
   });
 });

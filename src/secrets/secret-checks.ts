@@ -34,19 +34,7 @@ export function hasValidCrc32Suffix(token: string, prefix: string): boolean {
   return crc32Base62(body.slice(0, -6)) === body.slice(-6);
 }
 
-/** Shannon entropy in bits per character. */
-export function shannonEntropy(value: string): number {
-  if (value.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let h = 0;
-  const n = [...value].length;
-  for (const c of counts.values()) {
-    const p = c / n;
-    h -= p * Math.log2(p);
-  }
-  return h;
-}
+export { shannonEntropy } from '../core/randomness.js';
 
 // Words that mark documentation and test values. Long words count anywhere; the short ones (`fake`, `xxxx`,
 // `...`) only in short values or set apart by punctuation, since a long random key (a 1,600-character PEM body)
@@ -117,4 +105,34 @@ export function longestRun(value: string): number {
     best = Math.max(best, up, down);
   }
   return best;
+}
+
+const isNameByte = (b: number): boolean =>
+  (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 45 || b === 46;
+
+/**
+ * True when the name a keyword sits in is assigned to: after the rest of the name (`PASS` + `WORD`), an optional
+ * closing quote and a few spaces, there is `=` or `:` (`=`, `:=`, `=>`, `:`). For `afterKeyword`.
+ */
+export function assignmentFollows(bytes: Uint8Array, at: number): boolean {
+  let i = at;
+  const nameEnd = Math.min(bytes.length, at + 60);
+  while (i < nameEnd && isNameByte(bytes[i]!)) i++;
+  const q = bytes[i];
+  if (q === 34 || q === 39 || q === 96) i++;
+  for (let k = 0; k < 4 && (bytes[i] === 32 || bytes[i] === 9); k++) i++;
+  return bytes[i] === 61 || bytes[i] === 58;
+}
+
+/** An `afterKeyword` test: exactly `n` ASCII letters or digits follow the keyword, then `then` (one ASCII char). */
+export function alnumRunThen(n: number, then: string): (bytes: Uint8Array, at: number) => boolean {
+  const code = then.charCodeAt(0);
+  return (bytes, at) => {
+    for (let i = at; i < at + n; i++) {
+      const b = bytes[i];
+      if (b === undefined || !((b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)))
+        return false;
+    }
+    return bytes[at + n] === code;
+  };
 }

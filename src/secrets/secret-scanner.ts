@@ -111,6 +111,7 @@ export function createSecretScanner(deps: {
   // A keyword a case-sensitive rule writes as it appears in its pattern (`AC` of a Twilio SID) only counts
   // for that rule in that exact case: `ac` in `back` would otherwise run it on half of all lines.
   const keywordExact: Array<Array<Buffer | null>> = [];
+  const keywordAfter: Array<Array<((bytes: Uint8Array, at: number) => boolean) | null>> = [];
   compiled.forEach((c, ruleIdx) => {
     for (const original of c.rule.keywords) {
       const k = original.toLowerCase();
@@ -120,12 +121,14 @@ export function createSecretScanner(deps: {
         keywords.push(k);
         keywordRules.push([]);
         keywordExact.push([]);
+        keywordAfter.push([]);
         keywordIndex.set(k, id);
       }
       if (keywordRules[id]!.includes(ruleIdx)) continue;
       keywordRules[id]!.push(ruleIdx);
       const cased = !c.rule.ignoreCase && original !== k && c.rule.pattern.source.includes(original);
       keywordExact[id]!.push(cased ? Buffer.from(original, 'latin1') : null);
+      keywordAfter[id]!.push(c.rule.afterKeyword ?? null);
     }
   });
   const matcher: KeywordMatcher = createKeywordMatcher(keywords);
@@ -173,9 +176,12 @@ export function createSecretScanner(deps: {
       for (const id of ids) {
         const list = keywordRules[id]!;
         const exact = keywordExact[id]!;
+        const after = keywordAfter[id]!;
         for (let j = 0; j < list.length; j++) {
           const want = exact[j];
           if (want && !endsWithExactly(buf, end, want)) continue;
+          const test = after[j];
+          if (test && !test(buf, end + 1)) continue;
           current.rules.add(list[j]!);
         }
       }

@@ -72,6 +72,12 @@ export interface SecretRule {
   /** The pattern may span lines (PEM blocks); the engine then matches on a window that starts at the keyword. */
   multiline?: boolean;
   /**
+   * A cheap test of the bytes right after a keyword occurrence (`at` is the index after the keyword's last byte):
+   * an occurrence it refuses does not make the rule run on that line. It only saves work (`password` in prose
+   * is not followed by `=` or `:`), so it must accept everything the pattern could match there.
+   */
+  afterKeyword?: (bytes: Uint8Array, at: number) => boolean;
+  /**
    * The rule also runs on this many lines before and after a line holding one of its keywords: for a value whose
    * identifying neighbour sits on another line (an AWS secret access key a few lines from its key id).
    */

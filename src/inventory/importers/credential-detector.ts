@@ -4,6 +4,7 @@
  * without a known format, from the name of the key it sits under (`*_TOKEN`, `*_SECRET`, `*PASSWORD*`, …).
  * Pure functions: nothing here keeps, logs or returns a secret except in `secret`, which the caller fingerprints.
  */
+import { shannonEntropy } from '../../core/randomness.js';
 import type { CredentialType } from '../../core/types.js';
 
 /** What a credential-looking value is. */
@@ -479,20 +480,6 @@ export function guessProvider(...sources: Array<string | null | undefined>): str
     }
   }
   return 'unknown';
-}
-
-/** Shannon entropy in bits per character. */
-export function shannonEntropy(s: string): number {
-  if (s.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let h = 0;
-  const n = [...s].length;
-  for (const c of counts.values()) {
-    const p = c / n;
-    h -= p * Math.log2(p);
-  }
-  return h;
 }
 
 function result(

@@ -3,7 +3,7 @@
  * URLs with passwords, basic auth in URLs, Authorization headers, and generic `password=` / `api_key:` /
  * `secret` assignments scored by entropy and context.
  */
-import { isPlaceholder, shannonEntropy } from '../secret-checks.js';
+import { assignmentFollows, isPlaceholder, shannonEntropy } from '../secret-checks.js';
 import type { CaseGen, SecretRule } from '../secret-types.js';
 
 const DASHES = '-----';
@@ -488,6 +488,8 @@ export const GENERIC_RULES: SecretRule[] = [
     provider: 'generic',
     type: 'password',
     keywords: GENERIC_KEYWORDS,
+    // The secret word must be part of a name that is assigned to: most lines with `token` or `key` are prose.
+    afterKeyword: assignmentFollows,
     // NAME = "value" | NAME: value | "name": "value" | name := `value`; the name must hold a secret word.
     // The match starts at the operator (the lookahead makes every other position fail at once) and reads the
     // name behind it: far cheaper than trying a 60-character name at every position of a line.

@@ -129,6 +129,8 @@ export interface PrefixedSpec extends RuleMeta {
   alphabet: Alphabet;
   /** Exact body length, or [min, max]. */
   len: number | [number, number];
+  /** See `SecretRule.afterKeyword`. */
+  afterKeyword?: SecretRule['afterKeyword'];
   /** Pattern source of a composite body (replaces `alphabet` and `len` in the pattern). */
   body?: string;
   /** Variable name used in the generated positive cases. */
@@ -161,6 +163,7 @@ export function prefixedRule(s: PrefixedSpec): SecretRule {
     ),
     ...(s.ignoreCase ? { ignoreCase: true } : {}),
     ...(s.check ? { check: s.check } : {}),
+    ...(s.afterKeyword ? { afterKeyword: s.afterKeyword } : {}),
     verifiedFormat: s.verifiedFormat,
     minEntropy: s.minEntropy ?? 3,
     ...(s.docs ? { docs: s.docs } : {}),

@@ -1,5 +1,6 @@
 /** Rules for SaaS services: chat and webhooks, payments, messaging, observability, productivity and commerce APIs. */
 import type { CaseGen, SecretRule } from '../secret-types.js';
+import { alnumRunThen } from '../secret-checks.js';
 import {
   ALPHA,
   B64URL,
@@ -747,6 +748,8 @@ const PRODUCTIVITY_RULES: SecretRule[] = [
     alphabet: ALPHA.base62,
     len: 79,
     body: '[0-9A-Za-z]{14}\\.[0-9a-f]{64}',
+    // `pat` starts `path` and `pattern` everywhere: only run where 14 letters or digits and a dot follow.
+    afterKeyword: alnumRunThen(14, '.'),
     gen: (g) => `${g.chars(14)}.${g.hex(32)}`,
     keyName: 'AIRTABLE_TOKEN',
     verifiedFormat: true,
