@@ -3,27 +3,14 @@
  * plain table. The value itself is never part of any output; the preview and the fingerprint stand for it.
  */
 import type { ScanReport } from './secret-scan-service.js';
-import type { SecretFinding, SecretRule, SecretSeverity } from './secret-types.js';
+import type { ScanOrigin, SecretFinding, SecretRule, SecretSeverity } from './secret-types.js';
 
-/** A finding as printed or stored: everything but the value. */
-export interface PublicFinding {
-  ruleId: string;
-  title: string;
-  severity: SecretSeverity;
-  provider: string;
-  type: string;
-  source: SecretFinding['origin']['kind'];
+/** A finding as printed or stored: everything but the value, with its origin flattened. */
+export type PublicFinding = Omit<SecretFinding, 'secret' | 'origin'> & {
+  source: ScanOrigin['kind'];
   path: string;
-  line: number;
-  column: number;
-  endColumn: number;
-  keyName: string | null;
-  verifiedFormat: boolean;
-  entropy: number;
-  fingerprint: string;
-  preview: string;
-  commit?: { sha: string; author: string; email: string; date: string; message: string };
-}
+  commit?: NonNullable<ScanOrigin['commit']>;
+};
 
 /** Drops the value from a finding. */
 export function publicFinding(f: SecretFinding): PublicFinding {
