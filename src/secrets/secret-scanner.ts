@@ -163,11 +163,13 @@ export function createSecretScanner(deps: {
   function candidates(buf: Buffer): Map<number, { end: number; rules: Set<number>; hits: number[] }> {
     const byLine = new Map<number, { end: number; rules: Set<number>; hits: number[] }>();
     let lineEnd = -1;
+    let lineStart = 0;
+    const reached: Array<[number, number]> = [];
     let current: { end: number; rules: Set<number>; hits: number[] } | undefined;
     matcher.scan(buf, (ids, end) => {
       // Hits come in increasing order: only a hit past the current line's end starts a new line.
       if (end >= lineEnd || current === undefined) {
-        const lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
+        lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
         const nl = buf.indexOf(NL, end);
         lineEnd = nl === -1 ? buf.length : nl;
         current = { end: lineEnd, rules: new Set(), hits: [] };
@@ -182,12 +184,15 @@ export function createSecretScanner(deps: {
           if (want && !endsWithExactly(buf, end, want)) continue;
           const test = after[j];
           if (test && !test(buf, end + 1)) continue;
-          current.rules.add(list[j]!);
+          const r = list[j]!;
+          if (reachRules.has(r) && !current.rules.has(r)) reached.push([lineStart, r]);
+          current.rules.add(r);
         }
       }
-      current.hits.push(end);
+      // Hit positions matter only for minified lines, which are matched in windows around them.
+      if (lineEnd - lineStart > LONG_LINE) current.hits.push(end);
     });
-    if (reachRules.size > 0) extendReach(buf, byLine);
+    if (reached.length > 0) extendReach(buf, byLine, reached);
     return byLine;
   }
 
@@ -195,26 +200,25 @@ export function createSecretScanner(deps: {
   function extendReach(
     buf: Buffer,
     byLine: Map<number, { end: number; rules: Set<number>; hits: number[] }>,
+    reached: Array<[number, number]>,
   ): void {
     const additions: Array<[number, number, number]> = [];
-    for (const [lineStart, c] of byLine) {
-      for (const r of c.rules) {
-        const reach = reachRules.get(r);
-        if (reach === undefined) continue;
-        let start = lineStart;
-        for (let k = 0; k < reach && start > 0; k++) {
-          const prevStart = start >= 2 ? buf.lastIndexOf(NL, start - 2) + 1 : 0;
-          additions.push([prevStart, start - 1, r]);
-          start = prevStart;
-        }
-        let end = c.end;
-        for (let k = 0; k < reach && end < buf.length; k++) {
-          const nextStart = end + 1;
-          const nl = buf.indexOf(NL, nextStart);
-          const nextEnd = nl === -1 ? buf.length : nl;
-          additions.push([nextStart, nextEnd, r]);
-          end = nextEnd;
-        }
+    for (const [lineStart, r] of reached) {
+      const c = byLine.get(lineStart)!;
+      const reach = reachRules.get(r)!;
+      let start = lineStart;
+      for (let k = 0; k < reach && start > 0; k++) {
+        const prevStart = start >= 2 ? buf.lastIndexOf(NL, start - 2) + 1 : 0;
+        additions.push([prevStart, start - 1, r]);
+        start = prevStart;
+      }
+      let end = c.end;
+      for (let k = 0; k < reach && end < buf.length; k++) {
+        const nextStart = end + 1;
+        const nl = buf.indexOf(NL, nextStart);
+        const nextEnd = nl === -1 ? buf.length : nl;
+        additions.push([nextStart, nextEnd, r]);
+        end = nextEnd;
       }
     }
     for (const [start, end, r] of additions) {
