@@ -272,7 +272,10 @@ export function registerSecretsCommands(program: Command, action: CliAction): vo
       '--exclude <pattern...>',
       'gitignore-style patterns to leave out (besides .gitignore and .keywardignore)',
     )
-    .option('--max-file-size <size>', 'skip files larger than this (default 10MB)')
+    .option(
+      '--max-file-size <size>',
+      'skip files larger than this (default 1GB; files over 32 MiB are read in pieces)',
+    )
     .option('--workers <n>', 'worker threads for large trees (default: one per core; 0: none)')
     .option('--record', 'store every credential and where it was found in the inventory (by fingerprint)')
     .action(action((ctx, args, opts) => runScan(ctx, args, opts)));

@@ -6,7 +6,7 @@
 import { looksLikeGenericSecret } from './rules/generic.js';
 import { positionKey, type SecretScanner, type TextScanResult } from './secret-scanner.js';
 import { configFormat, extractConfigValues, type ConfigValue } from './sources/index.js';
-import { readScanBytesSync } from './secret-read.js';
+import { readScanBytesSync, readScanChunksSync, startsWithWideBom } from './secret-read.js';
 import { redactedPreview } from '../core/fingerprint.js';
 import { shannonEntropy } from './secret-checks.js';
 import type { ScanOrigin, SecretFinding } from './secret-types.js';
@@ -87,12 +87,33 @@ export function scanStructuredText(
   return result;
 }
 
-/** Reads and scans one file of a tree. */
+/** Files above this size are read and scanned in pieces (datasets, logs), so memory stays flat. */
+export const STREAM_THRESHOLD_BYTES = 32 * 1024 * 1024;
+const CHUNK_BYTES = 8 * 1024 * 1024;
+/** What a piece reads past its own part: enough for a multi-line rule's window (a PEM block) across the cut. */
+const CHUNK_MARGIN_BYTES = 64 * 1024;
+
+/** Reads and scans one file of a tree; large files in pieces. */
 export async function scanFile(
   scanner: SecretScanner,
   file: { path: string; absPath: string; size: number },
   origin: ScanOrigin = { kind: 'file', path: file.path },
 ): Promise<FileScanResult> {
+  // UTF-16/32 files (a byte order mark) are decoded whole; everything else above the threshold in pieces.
+  if (file.size > STREAM_THRESHOLD_BYTES && !startsWithWideBom(file.absPath)) {
+    const result: TextScanResult = { findings: [], allowed: [] };
+    for (const chunk of readScanChunksSync(file.absPath, file.size, CHUNK_BYTES, CHUNK_MARGIN_BYTES)) {
+      if ('skipped' in chunk) return { kind: 'skipped', reason: chunk.skipped };
+      const part = scanner.scanBuffer(chunk.bytes, origin, {
+        firstLine: chunk.firstLine,
+        reportFrom: chunk.reportFrom,
+        reportTo: chunk.reportTo,
+      });
+      result.findings.push(...part.findings);
+      result.allowed.push(...part.allowed);
+    }
+    return { kind: 'scanned', bytes: file.size, ...result };
+  }
   const read = readScanBytesSync(file.absPath, file.size);
   if ('skipped' in read) return { kind: 'skipped', reason: read.skipped };
   const values = wantsStructure(file.path, file.size, read.bytes)

@@ -43,7 +43,7 @@ export interface ScanReport {
 
 /** Options of a tree scan. */
 export interface PathScanOptions {
-  /** Files larger than this are skipped and counted (default 10 MiB). */
+  /** Files larger than this are skipped and counted (default 1 GiB). */
   maxFileBytes?: number;
   /** Extra gitignore-style patterns to leave out. */
   exclude?: string[];
@@ -54,7 +54,8 @@ export interface PathScanOptions {
 /** The scan service type. */
 export type SecretScanService = ReturnType<typeof createSecretScanService>;
 
-const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** Larger files are skipped and counted; large ones below it (datasets, logs) are streamed in pieces. */
+const DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024;
 /** Below this many bytes of files a tree is scanned on the calling thread. */
 const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
 

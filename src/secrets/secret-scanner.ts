@@ -28,8 +28,17 @@ export interface TextScanResult {
 
 /** Options of one text scan. */
 export interface TextScanOptions {
-  /** Line number of each line of the text (git hunks); default 1, 2, 3, … */
+  /** Line number of each line of the text (git hunks); default `firstLine`, `firstLine + 1`, … */
   lineNumbers?: readonly number[];
+  /** Line number of the text's first line (a chunk of a large file); default 1. */
+  firstLine?: number;
+  /**
+   * Report only values whose line starts in these byte offsets of the text (default: all of it). A chunk of a
+   * large file is scanned with a line before it and a margin after it, for allow comments and PEM blocks that
+   * cross the cut, and reports only its own lines.
+   */
+  reportFrom?: number;
+  reportTo?: number;
   /** Structure-aware key names for values at a line and column (`mcpServers.github.env.GITHUB_TOKEN`). */
   keyNames?: ReadonlyMap<string, string>;
 }
@@ -317,7 +326,9 @@ export function createSecretScanner(deps: {
   }
 
   function scanBuffer(buf: Buffer, origin: ScanOrigin, opts: TextScanOptions = {}): TextScanResult {
-    const placed = runRules(buf);
+    const from = opts.reportFrom ?? 0;
+    const to = opts.reportTo ?? buf.length;
+    const placed = runRules(buf).filter((p) => p.lineStart >= from && p.lineStart < to);
     if (placed.length === 0) return { findings: [], allowed: [] };
     const findings: SecretFinding[] = [];
     const allowed: TextScanResult['allowed'] = [];
@@ -330,7 +341,7 @@ export function createSecretScanner(deps: {
         lineIdx++;
       counted = p.lineStart;
       const { match: m, column, lineText } = p;
-      const line = opts.lineNumbers?.[lineIdx] ?? lineIdx + 1;
+      const line = opts.lineNumbers?.[lineIdx] ?? lineIdx + (opts.firstLine ?? 1);
       const keyName =
         opts.keyNames?.get(positionKey(line, column + 1)) ?? keyNameBefore(lineText, column) ?? null;
       const { rule } = m;
