@@ -108,3 +108,28 @@ describe('keyNameBefore and allowReason', () => {
     expect(allowReason('nothing')).toBeNull();
   });
 });
+
+describe('keyword filters', () => {
+  const rule = {
+    id: 'test-lob',
+    title: 'test',
+    severity: 'high' as const,
+    provider: 'test',
+    type: 'api-key' as const,
+    keywords: ['lob'],
+    pattern: /lob_?key\s*=\s*(?<secret>[A-Za-z0-9]{12,})/,
+    ignoreCase: true,
+    keywordStartsWord: true,
+    verifiedFormat: false,
+    cases: { positives: () => [], negatives: () => [] },
+  };
+  const s = createSecretScanner({ rules: [rule], fingerprint: hmacFingerprint(Buffer.alloc(32)) });
+  const value = createCaseGen(8).chars(20);
+  const lines = (text: string): number[] => s.scanText(text, origin).findings.map((f) => f.line);
+
+  it('keywordStartsWord: a keyword inside a word does not run the rule, one at a word or camelCase start does', () => {
+    expect(lines(`glob_key = ${value}`)).toEqual([]);
+    expect(lines(`LOB_KEY = ${value}`)).toEqual([1]);
+    expect(lines(`x\nmyLobKey = ${value}`)).toEqual([2]);
+  });
+});

@@ -78,6 +78,24 @@ function specificity(m: RuleMatch): number {
   );
 }
 
+/** An after-keyword test that also requires the keyword (of `length` bytes) to start a word. */
+function startsWordThen(
+  length: number,
+  then: ((bytes: Uint8Array, at: number) => boolean) | undefined,
+): (bytes: Uint8Array, at: number) => boolean {
+  return (bytes, at) => {
+    const before = bytes[at - length - 1];
+    const first = bytes[at - length]!;
+    const lower = (b: number): boolean => b >= 97 && b <= 122;
+    const upper = (b: number): boolean => b >= 65 && b <= 90;
+    // A word starts after a non-letter, or at a camelCase hump (`myDatadogKey`).
+    const startsWord =
+      before === undefined || !(lower(before) || upper(before)) || (lower(before) && upper(first));
+    if (!startsWord) return false;
+    return then ? then(bytes, at) : true;
+  };
+}
+
 /** True when the bytes ending at `end` (inclusive) are exactly `want`. */
 function endsWithExactly(buf: Buffer, end: number, want: Buffer): boolean {
   const start = end + 1 - want.length;
@@ -137,7 +155,11 @@ export function createSecretScanner(deps: {
       keywordRules[id]!.push(ruleIdx);
       const cased = !c.rule.ignoreCase && original !== k && c.rule.pattern.source.includes(original);
       keywordExact[id]!.push(cased ? Buffer.from(original, 'latin1') : null);
-      keywordAfter[id]!.push(c.rule.afterKeyword ?? null);
+      keywordAfter[id]!.push(
+        c.rule.keywordStartsWord
+          ? startsWordThen(k.length, c.rule.afterKeyword)
+          : (c.rule.afterKeyword ?? null),
+      );
     }
   });
   const matcher: KeywordMatcher = createKeywordMatcher(keywords);

@@ -77,6 +77,8 @@ export interface SecretRule {
    * is not followed by `=` or `:`), so it must accept everything the pattern could match there.
    */
   afterKeyword?: (bytes: Uint8Array, at: number) => boolean;
+  /** Keywords count only where they start a word (after a non-letter or at a camelCase hump): `lob` in `LOB_KEY` or `myLobKey`, not in `global`. */
+  keywordStartsWord?: boolean;
   /**
    * The rule also runs on this many lines before and after a line holding one of its keywords: for a value whose
    * identifying neighbour sits on another line (an AWS secret access key a few lines from its key id).

@@ -219,6 +219,8 @@ export function keyedRule(s: KeyedSpec): SecretRule {
     provider: s.provider,
     type: s.type,
     keywords: s.keys,
+    // The service's name starts the key's name (`LOB_API_KEY`, `lobKey`), not `global` or `blob`.
+    keywordStartsWord: true,
     pattern: new RegExp(
       String.raw`(?:${keys})${ident}["']?\s{0,3}(?:=>|:=|[:=])\s{0,3}["']?(?<secret>${s.value})(?![\w-])`,
     ),
