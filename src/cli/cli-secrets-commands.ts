@@ -3,8 +3,8 @@
  * `keyward hooks install` (a pre-commit hook that scans staged changes).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import {
@@ -117,6 +117,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
       if (!existsSync(root)) usage(`${root} does not exist`, 'path');
       reports.push(
         await service.scanPath(root, {
+          displayPrefix: displayPrefix(root),
           ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
           ...(workers === undefined ? {} : { workers }),
           exclude: ((o.exclude as string[] | undefined) ?? []).map(String),
@@ -140,7 +141,8 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
           return identity ? { provider: identity.provider, externalId: identity.externalId } : null;
         },
         now: app.clock.now().toISOString(),
-        scanRoot: resolve(paths[0] ?? '.'),
+        // Git findings name paths in the repository; file findings paths relative to the working directory.
+        scanRoot: o.git !== undefined || o.staged === true ? resolve(paths[0] ?? '.') : process.cwd(),
       });
       const result = await app.inventory.importBatch(batch, ctx.io.env.USER ?? 'cli', {
         kind: 'secret-scan',
@@ -184,6 +186,18 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
   if (failOnRaw === 'none') return EXIT.ok;
   const floor = severityRank(failOnRaw as SecretSeverity);
   return report.findings.some((f) => severityRank(f.severity) >= floor) ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * Where a scanned root is, as findings name it: relative to the working directory when inside it (`src`, or
+ * nothing for `.`), else absolute; for a single file, its directory.
+ */
+export function displayPrefix(root: string, cwd = process.cwd()): string {
+  const abs = resolve(cwd, root);
+  const dir = statSync(abs).isDirectory() ? abs : dirname(abs);
+  const rel = relative(cwd, dir);
+  const shown = rel === '' ? '' : rel.startsWith('..') || isAbsolute(rel) ? dir : rel;
+  return shown.split(sep).join('/');
 }
 
 /** Joins the reports of several roots. */

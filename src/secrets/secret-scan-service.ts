@@ -4,6 +4,7 @@
  * the process environment; the CLI passes what it needs.
  */
 import { cpus } from 'node:os';
+import { posix } from 'node:path';
 import { BUILTIN_SECRET_RULES } from './rules/index.js';
 import { createSecretScanner, type SecretScanner, type TextScanResult } from './secret-scanner.js';
 import { scanFile, scanStructuredText } from './secret-file-scan.js';
@@ -49,6 +50,11 @@ export interface PathScanOptions {
   exclude?: string[];
   /** Worker threads; default: one per core when the tree is large, 0 to scan on the calling thread. */
   workers?: number;
+  /**
+   * Put before each path in findings: where the root is as the user sees it (`src` for `keyward scan src`), so
+   * locations are relative to the working directory (what SARIF consumers expect). Default: relative to the root.
+   */
+  displayPrefix?: string;
 }
 
 /** The scan service type. */
@@ -155,6 +161,7 @@ export function createSecretScanService(deps: {
           maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
           exclude: opts.exclude ?? [],
         })) {
+          if (opts.displayPrefix) entry.path = posix.join(opts.displayPrefix, entry.path);
           if (entry.kind === 'skipped') {
             const key = entry.reason === 'too-large' ? 'tooLarge' : entry.reason;
             report.stats.skipped[key]++;

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaseGen } from '../../src/secrets/secret-case-gen.js';
-import { CLI, ROOT, removeDir, requireBuild, runKeyward, tempDir } from './e2e-helpers.js';
+import { CLI, removeDir, requireBuild, runKeyward, tempDir } from './e2e-helpers.js';
 
 interface JsonFinding {
   ruleId: string;
@@ -105,7 +105,7 @@ afterAll(() => removeDir(dir));
 
 describe('keyward scan <dir>', () => {
   it('reports exactly the planted credentials, honours ignore files and allow comments, skips binaries', async () => {
-    const r = await runKeyward(['scan', tree, '--json']);
+    const r = await runKeyward(['scan', '.', '--json'], { cwd: tree });
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(where(report)).toEqual([
@@ -132,23 +132,40 @@ describe('keyward scan <dir>', () => {
     noSecretIn(r.stdout, r.stderr);
   });
 
+  it('names paths relative to the working directory, whatever root was named', async () => {
+    const sub = await runKeyward(['scan', 'app', '--json'], { cwd: tree });
+    expect(where(JSON.parse(sub.stdout) as JsonReport)).toEqual([['app/config.ts', 2, 'github-pat-classic']]);
+    const file = await runKeyward(['scan', join('app', 'config.ts'), '--json'], { cwd: tree });
+    expect(where(JSON.parse(file.stdout) as JsonReport)).toEqual([
+      ['app/config.ts', 2, 'github-pat-classic'],
+    ]);
+    const outside = await runKeyward(['scan', join(tree, 'app'), '--json'], { cwd: dir });
+    expect(where(JSON.parse(outside.stdout) as JsonReport)).toEqual([
+      ['tree/app/config.ts', 2, 'github-pat-classic'],
+    ]);
+    const elsewhere = await runKeyward(['scan', join(tree, 'app'), '--json']);
+    expect(where(JSON.parse(elsewhere.stdout) as JsonReport)).toEqual([
+      [join(tree, 'app', 'config.ts'), 2, 'github-pat-classic'],
+    ]);
+  });
+
   it('prints a redacted table and exits by --fail-on', async () => {
-    const table = await runKeyward(['scan', tree]);
+    const table = await runKeyward(['scan'], { cwd: tree });
     expect(table.code).toBe(1);
     expect(table.stdout).toContain(`critical  app/config.ts:2:30`);
     expect(table.stdout).toMatch(
       /5 findings, \d+ files .* skipped 1 \(binary 1,.*1 allowed by keyward:allow/,
     );
     noSecretIn(table.stdout, table.stderr);
-    const onlyCritical = await runKeyward(['scan', join(tree, 'data'), '--fail-on', 'critical']);
+    const onlyCritical = await runKeyward(['scan', 'data', '--fail-on', 'critical'], { cwd: tree });
     expect(onlyCritical.code).toBe(0);
-    const none = await runKeyward(['scan', tree, '--fail-on', 'none']);
+    const none = await runKeyward(['scan', '--fail-on', 'none'], { cwd: tree });
     expect(none.code).toBe(0);
   });
 
   it('writes SARIF 2.1.0 that GitHub code scanning reads', async () => {
     const out = join(dir, 'scan.sarif');
-    const r = await runKeyward(['scan', tree, '--format', 'sarif', '--output', out]);
+    const r = await runKeyward(['scan', '--format', 'sarif', '--output', out], { cwd: tree });
     expect(r.code).toBe(1);
     const text = readFileSync(out, 'utf8');
     noSecretIn(text, r.stdout, r.stderr);
@@ -190,18 +207,18 @@ describe('keyward scan <dir>', () => {
     mkdirSync(work);
     writeFileSync(join(work, 'a.ts'), `const GITHUB_TOKEN = "${tokenA}";\n`);
     const baseline = join(dir, 'baseline.json');
-    const w = await runKeyward(['scan', work, '--write-baseline', baseline]);
+    const w = await runKeyward(['scan', '--write-baseline', baseline], { cwd: work });
     expect(w.code).toBe(0);
     expect(w.stderr).toContain('wrote 1 accepted finding(s)');
     noSecretIn(readFileSync(baseline, 'utf8'));
 
     writeFileSync(join(work, 'a.ts'), `// moved down\n\nconst GITHUB_TOKEN = "${tokenA}";\n`);
-    const ok = await runKeyward(['scan', work, '--baseline', baseline, '--json']);
+    const ok = await runKeyward(['scan', '--baseline', baseline, '--json'], { cwd: work });
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.stdout) as JsonReport).stats.baselineAccepted).toBe(1);
 
     writeFileSync(join(work, 'a.ts'), `// moved down\n\nconst GITHUB_TOKEN = "${tokenB}";\n`);
-    const changed = await runKeyward(['scan', work, '--baseline', baseline, '--json']);
+    const changed = await runKeyward(['scan', '--baseline', baseline, '--json'], { cwd: work });
     expect(changed.code).toBe(1);
     expect(where(JSON.parse(changed.stdout) as JsonReport)).toEqual([['a.ts', 3, 'github-pat-classic']]);
   });
@@ -219,8 +236,8 @@ describe('keyward scan of a large tree', () => {
       writeFileSync(join(big, name), `${filler}export const TOKEN_${i} = "${token}";\n${filler}`);
       planted.push([name, 16_001, 'github-pat-classic']);
     }
-    const threaded = await runKeyward(['scan', big, '--json', '--workers', '2'], { timeoutMs: 60_000 });
-    const single = await runKeyward(['scan', big, '--json', '--workers', '0'], { timeoutMs: 60_000 });
+    const threaded = await runKeyward(['scan', '--json', '--workers', '2'], { timeoutMs: 60_000, cwd: big });
+    const single = await runKeyward(['scan', '--json', '--workers', '0'], { timeoutMs: 60_000, cwd: big });
     const a = JSON.parse(threaded.stdout) as JsonReport & { stats: { workers: number; bytes: number } };
     const b = JSON.parse(single.stdout) as JsonReport & { stats: { workers: number } };
     expect(a.stats.workers).toBe(2);
@@ -330,7 +347,7 @@ describe('keyward scan --stdin and --env', () => {
 describe('keyward scan --record', () => {
   it('stores each credential by fingerprint with its locations, and the inventory reports it (NHI2)', async () => {
     const data = join(dir, 'data');
-    const r = await runKeyward(['--data-dir', data, 'scan', tree, '--record', '--json']);
+    const r = await runKeyward(['--data-dir', data, 'scan', '--record', '--json'], { cwd: tree });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       'recorded 5 credential(s) in the inventory (5 new, 5 new identities of unknown owner)',
@@ -342,7 +359,7 @@ describe('keyward scan --record', () => {
     expect(nhi2.map((f) => f.message).join('\n')).toContain(join(tree, 'app/config.ts:2'));
     noSecretIn(r.stdout, r.stderr, findings.stdout);
     // Recording again changes nothing: the same fingerprints, the same identities.
-    const again = await runKeyward(['--data-dir', data, 'scan', tree, '--record']);
+    const again = await runKeyward(['--data-dir', data, 'scan', '--record'], { cwd: tree });
     expect(again.stderr).toContain('(0 new, 0 new identities of unknown owner)');
   });
 });
@@ -383,7 +400,7 @@ describe('bad input', () => {
 
 describe('the project itself', () => {
   it('has no credentials in its tree (CI scans itself)', async () => {
-    const r = await runKeyward(['scan', ROOT, '--json'], { timeoutMs: 60_000 });
+    const r = await runKeyward(['scan', '--json'], { timeoutMs: 60_000 });
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(where(report)).toEqual([]);
     expect(r.code).toBe(0);
