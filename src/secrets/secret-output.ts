@@ -2,6 +2,9 @@
  * Findings as the outside world sees them: JSON without the value, SARIF 2.1.0 for GitHub code scanning, and a
  * plain table. The value itself is never part of any output; the preview and the fingerprint stand for it.
  */
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { sarifLog, usedRules } from '../core/sarif.js';
 import type { ScanReport } from './secret-scan-service.js';
 import type { ScanOrigin, SecretFinding, SecretRule, SecretSeverity } from './secret-types.js';
 
@@ -11,6 +14,13 @@ export type PublicFinding = Omit<SecretFinding, 'secret' | 'origin'> & {
   path: string;
   commit?: NonNullable<ScanOrigin['commit']>;
 };
+
+/** A SARIF artifact location: relative paths against `%SRCROOT%`, absolute ones as `file:` URLs. */
+function artifactLocation(path: string): { uri: string; uriBaseId?: string } {
+  return isAbsolute(path)
+    ? { uri: pathToFileURL(path).href }
+    : { uri: encodeURI(path), uriBaseId: '%SRCROOT%' };
+}
 
 /** Drops the value from a finding. */
 export function publicFinding(f: SecretFinding): PublicFinding {
@@ -64,72 +74,57 @@ const SECURITY_SEVERITY: Record<SecretSeverity, string> = {
  * small. Paths are relative to `%SRCROOT%` (the scanned root).
  */
 export function toSarif(report: ScanReport, rules: readonly SecretRule[], version: string): unknown {
-  const used = [...new Set(report.findings.map((f) => f.ruleId))].sort();
+  const { ids: used, index } = usedRules(report.findings.map((f) => f.ruleId));
   const byId = new Map(rules.map((r) => [r.id, r]));
-  const index = new Map(used.map((id, i) => [id, i]));
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'keyward',
-            informationUri: 'https://github.com/keyward/keyward',
-            version,
-            semanticVersion: version,
-            rules: used.map((id) => {
-              const r = byId.get(id);
-              const severity = r?.severity ?? 'medium';
-              return {
-                id,
-                name: id.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, c: string) => c.toUpperCase()),
-                shortDescription: { text: r?.title ?? id },
-                fullDescription: {
-                  text: `${r?.title ?? id}: a credential committed in plain text. Revoke it at the provider, then remove it.`,
-                },
-                ...(r?.docs ? { helpUri: r.docs } : {}),
-                defaultConfiguration: { level: SARIF_LEVEL[severity] },
-                properties: {
-                  tags: ['security', 'secret', r?.provider ?? 'generic'],
-                  'security-severity': SECURITY_SEVERITY[severity],
-                  precision: r?.verifiedFormat ? 'very-high' : 'high',
-                },
-              };
-            }),
+  return sarifLog({
+    version,
+    rules: used.map((id) => {
+      const r = byId.get(id);
+      const severity = r?.severity ?? 'medium';
+      return {
+        id,
+        name: id.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, c: string) => c.toUpperCase()),
+        shortDescription: { text: r?.title ?? id },
+        fullDescription: {
+          text: `${r?.title ?? id}: a credential committed in plain text. Revoke it at the provider, then remove it.`,
+        },
+        ...(r?.docs ? { helpUri: r.docs } : {}),
+        defaultConfiguration: { level: SARIF_LEVEL[severity] },
+        properties: {
+          tags: ['security', 'secret', r?.provider ?? 'generic'],
+          'security-severity': SECURITY_SEVERITY[severity],
+          precision: r?.verifiedFormat ? 'very-high' : 'high',
+        },
+      };
+    }),
+    run: { columnKind: 'utf16CodeUnits', originalUriBaseIds: { '%SRCROOT%': { uri: './' } } },
+    results: report.findings.map((f) => ({
+      ruleId: f.ruleId,
+      ruleIndex: index.get(f.ruleId),
+      level: SARIF_LEVEL[f.severity],
+      message: {
+        text: `${f.title} (${f.preview})${f.keyName ? ` in ${f.keyName}` : ''}${
+          f.origin.commit ? ` added in commit ${f.origin.commit.sha.slice(0, 12)}` : ''
+        }`,
+      },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: artifactLocation(f.origin.path),
+            region: { startLine: f.line, startColumn: f.column, endColumn: f.endColumn },
           },
         },
-        columnKind: 'utf16CodeUnits',
-        originalUriBaseIds: { '%SRCROOT%': { uri: './' } },
-        results: report.findings.map((f) => ({
-          ruleId: f.ruleId,
-          ruleIndex: index.get(f.ruleId),
-          level: SARIF_LEVEL[f.severity],
-          message: {
-            text: `${f.title} (${f.preview})${f.keyName ? ` in ${f.keyName}` : ''}${
-              f.origin.commit ? ` added in commit ${f.origin.commit.sha.slice(0, 12)}` : ''
-            }`,
-          },
-          locations: [
-            {
-              physicalLocation: {
-                artifactLocation: { uri: encodeURI(f.origin.path), uriBaseId: '%SRCROOT%' },
-                region: { startLine: f.line, startColumn: f.column, endColumn: f.endColumn },
-              },
-            },
-          ],
-          properties: {
-            fingerprint: f.fingerprint,
-            preview: f.preview,
-            verifiedFormat: f.verifiedFormat,
-            provider: f.provider,
-            ...(f.keyName ? { keyName: f.keyName } : {}),
-            ...(f.origin.commit ? { commit: f.origin.commit.sha } : {}),
-          },
-        })),
+      ],
+      properties: {
+        fingerprint: f.fingerprint,
+        preview: f.preview,
+        verifiedFormat: f.verifiedFormat,
+        provider: f.provider,
+        ...(f.keyName ? { keyName: f.keyName } : {}),
+        ...(f.origin.commit ? { commit: f.origin.commit.sha } : {}),
       },
-    ],
-  };
+    })),
+  });
 }
 
 function pad(s: string, n: number): string {

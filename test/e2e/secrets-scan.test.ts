@@ -188,7 +188,7 @@ describe('keyward scan <dir>', () => {
     };
     expect(sarif.version).toBe('2.1.0');
     const run = sarif.runs[0]!;
-    expect(run.tool.driver.name).toBe('keyward');
+    expect(run.tool.driver.name).toBe('Keyward');
     expect(run.results).toHaveLength(5);
     for (const res of run.results) expect(run.tool.driver.rules[res.ruleIndex]!.id).toBe(res.ruleId);
     const gh = run.results.find((x) => x.ruleId === 'github-pat-classic')!;

@@ -2,6 +2,7 @@
  * Alerts in the formats other tools read: OCSF Detection Finding (class 2004) objects for JSON/NDJSON, and SARIF
  * 2.1.0 for code-scanning style consumers. Pure functions of the alerts and the rules that raised them.
  */
+import { sarifLog, usedRules } from '../../core/sarif.js';
 import type { Alert, Level, RuleMeta } from '../detect-types.js';
 
 /** OCSF schema version the findings follow. */
@@ -113,48 +114,36 @@ export function toSarif(
   rules: ReadonlyMap<string, RuleMeta>,
   tool: { version: string },
 ): Record<string, unknown> {
-  const used = [...new Set(alerts.map((a) => a.ruleId))].sort();
-  const index = new Map(used.map((id, i) => [id, i]));
-  return {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'Keyward',
-            version: tool.version,
-            rules: used.map((id) => {
-              const rule = rules.get(id);
-              const title = rule?.title ?? alerts.find((a) => a.ruleId === id)!.ruleTitle;
-              return {
-                id,
-                name: title,
-                shortDescription: { text: title },
-                ...(rule?.description ? { fullDescription: { text: rule.description } } : {}),
-                defaultConfiguration: { level: sarifLevel(rule?.level ?? 'medium') },
-                properties: { tags: rule?.tags ?? [], ...(rule ? { level: rule.level } : {}) },
-              };
-            }),
-          },
-        },
-        results: alerts.map((a) => ({
-          ruleId: a.ruleId,
-          ruleIndex: index.get(a.ruleId),
-          level: sarifLevel(a.level),
-          message: { text: a.summary },
-          partialFingerprints: { keywardAlertId: a.id },
-          properties: {
-            groupKey: a.groupKey,
-            windowStart: new Date(a.windowStart).toISOString(),
-            windowEnd: new Date(a.windowEnd).toISOString(),
-            eventCount: a.eventCount,
-            eventIds: a.eventIds,
-          },
-        })),
+  const { ids: used, index } = usedRules(alerts.map((a) => a.ruleId));
+  return sarifLog({
+    version: tool.version,
+    rules: used.map((id) => {
+      const rule = rules.get(id);
+      const title = rule?.title ?? alerts.find((a) => a.ruleId === id)!.ruleTitle;
+      return {
+        id,
+        name: title,
+        shortDescription: { text: title },
+        ...(rule?.description ? { fullDescription: { text: rule.description } } : {}),
+        defaultConfiguration: { level: sarifLevel(rule?.level ?? 'medium') },
+        properties: { tags: rule?.tags ?? [], ...(rule ? { level: rule.level } : {}) },
+      };
+    }),
+    results: alerts.map((a) => ({
+      ruleId: a.ruleId,
+      ruleIndex: index.get(a.ruleId),
+      level: sarifLevel(a.level),
+      message: { text: a.summary },
+      partialFingerprints: { keywardAlertId: a.id },
+      properties: {
+        groupKey: a.groupKey,
+        windowStart: new Date(a.windowStart).toISOString(),
+        windowEnd: new Date(a.windowEnd).toISOString(),
+        eventCount: a.eventCount,
+        eventIds: a.eventIds,
       },
-    ],
-  };
+    })),
+  });
 }
 
 /** Alerts as a text table for a terminal: time, level, rule, group, count, summary. */
