@@ -4,17 +4,8 @@
  */
 import { BASE62 } from '../secret-checks.js';
 import type { CaseGen, SecretRule, SecretSeverity } from '../secret-types.js';
-import {
-  B,
-  E,
-  LETTERS,
-  LOWER_ALNUM,
-  URLSAFE,
-  contextual,
-  hasCharClasses,
-  lineMatches,
-  prefixed,
-} from './cloud-checks.js';
+import { LETTERS, URLSAFE, contextual, hasCharClasses, lineMatches, prefixed } from './cloud-checks.js';
+import { B, E, LOWER_ALNUM } from './rule-kit.js';
 
 /** True when a run of letters has at least 6 capitals and 6 small letters (random, not camelCase). */
 function mixedLetters(body: string): boolean {

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   BECH32_CHARSET,
   bech32Checksum,
-  decodeBase64Json,
-  decodeBase64Text,
   hasCharClasses,
   hasValidBech32,
   lineAt,
   neighbourhood,
 } from './cloud-checks.js';
+import { decodeBase64Json, decodeBase64Text } from './rule-kit.js';
 
 describe('bech32', () => {
   it('accepts the BIP-173 valid test vectors', () => {

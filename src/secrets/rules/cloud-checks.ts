@@ -5,6 +5,7 @@
  */
 import { BASE62 } from '../secret-checks.js';
 import type { CaseGen, CheckContext, SecretRule, SecretSeverity } from '../secret-types.js';
+import { B, E, escapeRegex } from './rule-kit.js';
 
 /**
  * The line of `ctx.text` holding the character at `ctx.offset`, cut to `maxChars` either side: context words
@@ -102,43 +103,10 @@ export function hasValidBech32(value: string): boolean {
   return bech32Polymod([...hrpExpand(s.slice(0, sep)), ...values]) === 1;
 }
 
-/** Base64 or base64url text decoded as UTF-8 (Node's decoder skips what it cannot read). */
-export function decodeBase64Text(value: string): string {
-  return Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-}
-
-/** The JSON object a base64(url) string decodes to, or null. */
-export function decodeBase64Json(value: string): Record<string, unknown> | null {
-  try {
-    const parsed: unknown = JSON.parse(decodeBase64Text(value));
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-// Token boundaries: a credential starts after a character that cannot be part of it and ends before one.
-// `-` counts as part of a token so `my-sk-…` or `…-suffix` never yield a truncated value.
-/** Start-of-token boundary: no token character (letters, digits, `_`, `-`) before. */
-export const B = String.raw`(?<![A-Za-z0-9_-])`;
-/** End-of-token boundary: no token character after. */
-export const E = String.raw`(?![A-Za-z0-9_-])`;
-
 /** Base64url / URL-safe token alphabet. */
 export const URLSAFE = BASE62 + '_-';
-/** Lower-case hex digits. */
-export const HEX = '0123456789abcdef';
-/** Lower-case letters and digits. */
-export const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** ASCII letters of both cases. */
 export const LETTERS = BASE62.slice(10);
-
-/** A regex-safe spelling of a literal prefix. */
-export function lit(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-}
 
 /** Realistic lines holding a value: an env file, a JSON config and a client constructor in code. */
 export function lines(env: string, g: CaseGen, make: (g: CaseGen) => string): string[] {
@@ -182,7 +150,7 @@ export function prefixed(s: PrefixSpec): SecretRule {
     provider: s.provider,
     type: s.type ?? 'api-key',
     keywords: s.keywords ?? [s.prefix],
-    pattern: new RegExp(`${B}(?<secret>${lit(s.prefix)}${s.body})${E}`),
+    pattern: new RegExp(`${B}(?<secret>${escapeRegex(s.prefix)}${s.body})${E}`),
     ...(s.check ? { check: s.check } : {}),
     verifiedFormat: s.verifiedFormat,
     minEntropy: s.minEntropy ?? 3,

@@ -6,21 +6,17 @@
 import { BASE62 } from '../secret-checks.js';
 import type { CaseGen, SecretRule } from '../secret-types.js';
 import {
-  B,
   BECH32_CHARSET,
-  E,
-  LOWER_ALNUM,
   URLSAFE,
   bech32Checksum,
   contextual,
-  decodeBase64Json,
-  decodeBase64Text,
   hasCharClasses,
   hasValidBech32,
   lineMatches,
   neighbourhood,
   prefixed,
 } from './cloud-checks.js';
+import { B, E, LOWER_ALNUM, decodeBase64Json, decodeBase64Text } from './rule-kit.js';
 
 // Base64 values: `+`, `/` and `=` are part of the token.
 const B64B = String.raw`(?<![A-Za-z0-9+/_-])`;

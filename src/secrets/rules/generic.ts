@@ -5,6 +5,7 @@
  */
 import { assignmentFollows, isPlaceholder, shannonEntropy } from '../secret-checks.js';
 import type { CaseGen, SecretRule } from '../secret-types.js';
+import { decodeBase64Json } from './rule-kit.js';
 
 const DASHES = '-----';
 
@@ -64,21 +65,11 @@ const JWS_SIGNATURE_LENGTHS: Record<string, number[]> = {
   PS512: RSA_LENGTHS,
 };
 
-/** Decodes a base64url JSON segment of a JWT; null when it is not a JSON object. */
-export function decodeJwtSegment(segment: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** A JWT whose header and payload are JSON objects and whose signature has its algorithm's length. */
 export function validJwt(jwt: string): boolean {
   const [h, p, sig] = jwt.split('.');
-  const header = decodeJwtSegment(h!);
-  if (header === null || typeof header['alg'] !== 'string' || decodeJwtSegment(p!) === null) return false;
+  const header = decodeBase64Json(h!);
+  if (header === null || typeof header['alg'] !== 'string' || decodeBase64Json(p!) === null) return false;
   // The signature has the length its algorithm produces (RFC 7518 §3); `SIGNATURE` or `sig` is a sample.
   const lengths = JWS_SIGNATURE_LENGTHS[header['alg']];
   return lengths ? lengths.includes((sig ?? '').length) : shannonEntropy(sig ?? '') >= 3.5;

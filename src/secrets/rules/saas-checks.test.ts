@@ -4,7 +4,6 @@ import { compileRule, matchRule } from '../secret-rule-match.js';
 import {
   ALPHA,
   breakAlphabet,
-  decodeJsonSegment,
   gitlabCrc,
   hasContextNear,
   isBase64UserPass,
@@ -17,6 +16,7 @@ import {
   prefixedRule,
   uuid,
 } from './saas-checks.js';
+import { decodeBase64Json } from './rule-kit.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 
@@ -54,11 +54,11 @@ describe('GitLab routable tokens', () => {
 
 describe('JSON segments and JWTs', () => {
   it('decodes base64 and base64url JSON objects only', () => {
-    expect(decodeJsonSegment(b64({ a: 1 }))).toEqual({ a: 1 });
-    expect(decodeJsonSegment(Buffer.from('{"u":"x"}').toString('base64'))).toEqual({ u: 'x' });
-    expect(decodeJsonSegment(b64([1, 2]))).toBeNull();
-    expect(decodeJsonSegment(b64('text'))).toBeNull();
-    expect(decodeJsonSegment('eyJub3QganNvbg')).toBeNull();
+    expect(decodeBase64Json(b64({ a: 1 }))).toEqual({ a: 1 });
+    expect(decodeBase64Json(Buffer.from('{"u":"x"}').toString('base64'))).toEqual({ u: 'x' });
+    expect(decodeBase64Json(b64([1, 2]))).toBeNull();
+    expect(decodeBase64Json(b64('text'))).toBeNull();
+    expect(decodeBase64Json('eyJub3QganNvbg')).toBeNull();
     expect(jsonSegmentHas(b64({ iat: 1, url: 'u' }), ['iat', 'url'])).toBe(true);
     expect(jsonSegmentHas(b64({ iat: 1 }), ['iat', 'url'])).toBe(false);
   });

@@ -5,15 +5,10 @@
  */
 import { crc32 } from 'node:zlib';
 import type { CaseGen, CheckContext, SecretRule } from '../secret-types.js';
+import { B, E, HEX, LOWER_ALNUM, UPPER_ALNUM, decodeBase64Json, escapeRegex } from './rule-kit.js';
 
-/** Lower-case hex digits, for case generators. */
-export const HEX = '0123456789abcdef';
 /** Base64url alphabet, for case generators. */
 export const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** Lower-case letters and digits, for case generators. */
-export const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
-/** Upper-case letters and digits, for case generators. */
-export const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** The 7-character base36 CRC32 GitLab appends to routable tokens. */
 export function gitlabCrc(text: string): string {
@@ -43,21 +38,9 @@ export function makeGitlabRoutable(prefix: string, payload: string, versioned = 
   return head + gitlabCrc(head);
 }
 
-/** The JSON object a base64 or base64url segment decodes to, or null when it is not one. */
-export function decodeJsonSegment(segment: string): Record<string, unknown> | null {
-  const text = Buffer.from(segment.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8');
-  if (!text.startsWith('{')) return null;
-  try {
-    const v: unknown = JSON.parse(text);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** True when the segment decodes to a JSON object holding every one of `keys`. */
 export function jsonSegmentHas(segment: string, keys: readonly string[]): boolean {
-  const obj = decodeJsonSegment(segment);
+  const obj = decodeBase64Json(segment);
   return obj !== null && keys.every((k) => k in obj);
 }
 
@@ -65,7 +48,7 @@ export function jsonSegmentHas(segment: string, keys: readonly string[]): boolea
 export function isJwtWithAlg(token: string): boolean {
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) return false;
-  return typeof decodeJsonSegment(parts[0]!)?.['alg'] === 'string';
+  return typeof decodeBase64Json(parts[0]!)?.['alg'] === 'string';
 }
 
 /** True when a base64 value decodes to printable `user:password` (npm `_auth`, Basic credentials). */
@@ -99,19 +82,9 @@ export const ALPHA = {
   upperAlnum: { cls: '0-9A-Z', chars: UPPER_ALNUM },
 } satisfies Record<string, Alphabet>;
 
-/** Start of a token: not preceded by a character that could belong to it. */
-export const TOKEN_START = String.raw`(?<![A-Za-z0-9_-])`;
-/** End of a token: not followed by a character that could belong to it. */
-export const TOKEN_END = String.raw`(?![A-Za-z0-9_-])`;
-
 /** A rule's descriptive fields, shared by the builders. */
 export type RuleMeta = Pick<SecretRule, 'id' | 'title' | 'severity' | 'provider' | 'type'> &
   Partial<Pick<SecretRule, 'docs' | 'tags' | 'minEntropy'>>;
-
-/** Escapes a literal for use inside a RegExp source. */
-export function reEscape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** A wrong-alphabet twin of a body: one character near the start replaced by one outside any token alphabet. */
 export function breakAlphabet(body: string): string {
@@ -159,7 +132,7 @@ export function prefixedRule(s: PrefixedSpec): SecretRule {
     type: s.type,
     keywords: [s.prefix],
     pattern: new RegExp(
-      `${TOKEN_START}(?<secret>${reEscape(s.prefix)}${s.body ?? `[${s.alphabet.cls}]${quant}`})${TOKEN_END}`,
+      `${B}(?<secret>${escapeRegex(s.prefix)}${s.body ?? `[${s.alphabet.cls}]${quant}`})${E}`,
     ),
     ...(s.ignoreCase ? { ignoreCase: true } : {}),
     ...(s.check ? { check: s.check } : {}),
@@ -208,7 +181,7 @@ export interface KeyedSpec extends RuleMeta {
  * whose key names the provider (`DATADOG_API_KEY=…`, `"snykToken": "…"`, `datadog.api_key: …`).
  */
 export function keyedRule(s: KeyedSpec): SecretRule {
-  const keys = s.keys.map(reEscape).join('|');
+  const keys = s.keys.map(escapeRegex).join('|');
   const ident = s.keySuffix
     ? String.raw`[\w.-]{0,24}?(?:${s.keySuffix})[\w.-]{0,16}`
     : String.raw`[\w.-]{0,32}`;

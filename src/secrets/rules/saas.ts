@@ -4,13 +4,7 @@ import { alnumRunThen } from '../secret-checks.js';
 import {
   ALPHA,
   B64URL,
-  HEX,
-  LOWER_ALNUM,
-  TOKEN_END,
-  TOKEN_START,
-  UPPER_ALNUM,
   UUID,
-  decodeJsonSegment,
   hasContextNear,
   isSnowflakeSegment,
   jsonSegmentHas,
@@ -19,6 +13,7 @@ import {
   uuid,
   type PrefixedSpec,
 } from './saas-checks.js';
+import { B, E, HEX, LOWER_ALNUM, UPPER_ALNUM, decodeBase64Json } from './rule-kit.js';
 
 const DIGITS = HEX.slice(0, 10);
 const enc64url = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -100,7 +95,7 @@ const SLACK_RULES: SecretRule[] = [
     provider: 'slack',
     type: 'oauth-token',
     keywords: ['xoxa-', 'xoxr-'],
-    pattern: new RegExp(`${TOKEN_START}(?<secret>xox[ar]-(?:\\d-)?[0-9A-Za-z]{8,48})${TOKEN_END}`),
+    pattern: new RegExp(`${B}(?<secret>xox[ar]-(?:\\d-)?[0-9A-Za-z]{8,48})${E}`),
     verifiedFormat: false,
     minEntropy: 3,
     docs: SLACK_TOKENS,
@@ -602,7 +597,7 @@ const OBSERVABILITY_RULES: SecretRule[] = [
     keywords: ['sntrys_'],
     // `sntrys_` + base64(JSON {iat, url, region_url, org}) + `_` + unpadded base64 of 32 random bytes.
     pattern: new RegExp(
-      String.raw`${TOKEN_START}(?<secret>sntrys_eyJ[A-Za-z0-9+/]{20,1000}={0,2}_[A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=_-])`,
+      String.raw`${B}(?<secret>sntrys_eyJ[A-Za-z0-9+/]{20,1000}={0,2}_[A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=_-])`,
     ),
     check: (secret) => jsonSegmentHas(secret.slice(7, secret.lastIndexOf('_')), ['iat', 'url']),
     verifiedFormat: true,
@@ -652,8 +647,8 @@ const OBSERVABILITY_RULES: SecretRule[] = [
     type: 'api-key',
     keywords: ['glc_'],
     // `glc_` + base64 of a JSON object describing the token.
-    pattern: new RegExp(`${TOKEN_START}(?<secret>glc_eyJ[A-Za-z0-9+/]{29,400}={0,2})(?![A-Za-z0-9+/=_-])`),
-    check: (secret) => decodeJsonSegment(secret.slice(4)) !== null,
+    pattern: new RegExp(`${B}(?<secret>glc_eyJ[A-Za-z0-9+/]{29,400}={0,2})(?![A-Za-z0-9+/=_-])`),
+    check: (secret) => decodeBase64Json(secret.slice(4)) !== null,
     verifiedFormat: false,
     minEntropy: 3.5,
     docs: 'https://grafana.com/docs/grafana-cloud/security-and-account-management/authentication-and-permissions/access-policies/',
@@ -676,7 +671,7 @@ const OBSERVABILITY_RULES: SecretRule[] = [
     type: 'api-key',
     keywords: ['eyJrIjoi'],
     // Base64 of `{"k":"<key>","n":"<name>","id":<org id>}`.
-    pattern: new RegExp(`${TOKEN_START}(?<secret>eyJrIjoi[A-Za-z0-9+/]{50,400}={0,3})(?![A-Za-z0-9+/=_-])`),
+    pattern: new RegExp(`${B}(?<secret>eyJrIjoi[A-Za-z0-9+/]{50,400}={0,3})(?![A-Za-z0-9+/=_-])`),
     check: (secret) => jsonSegmentHas(secret, ['k', 'n', 'id']),
     verifiedFormat: false,
     minEntropy: 3.5,

@@ -4,9 +4,6 @@ import type { CaseGen, SecretRule } from '../secret-types.js';
 import {
   ALPHA,
   B64URL,
-  HEX,
-  TOKEN_END,
-  TOKEN_START,
   UUID,
   hasContextNear,
   isBase64UserPass,
@@ -15,9 +12,9 @@ import {
   keyedRule,
   makeGitlabRoutable,
   prefixedRule,
-  reEscape,
   uuid,
 } from './saas-checks.js';
+import { HEX, B as TOKEN_START, E as TOKEN_END, escapeRegex } from './rule-kit.js';
 
 // Token boundaries: a credential starts after a character that cannot be part of it and ends before one.
 const B = String.raw`(?<![A-Za-z0-9_])`;
@@ -177,7 +174,7 @@ function gitlabToken(
   keyName: string,
   verifiedFormat = true,
 ): SecretRule {
-  const p = reEscape(prefix);
+  const p = escapeRegex(prefix);
   return {
     ...meta,
     provider: 'gitlab',
