@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import {
+  BUILTIN_SECRET_RULES,
   applyBaseline,
   createBaseline,
   createSecretScanService,
@@ -83,21 +84,13 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
   const failOnRaw = (o.failOn as string | undefined) ?? 'low';
   if (failOnRaw !== 'none' && !(SECRET_SEVERITIES as readonly string[]).includes(failOnRaw))
     usage(`--fail-on must be one of ${SECRET_SEVERITIES.join(', ')}, none (got "${failOnRaw}")`, '--fail-on');
-  const sources = [
-    o.git !== undefined,
-    o.staged === true,
-    o.stdin === true || paths.includes('-'),
-    o.env === true,
-  ];
+  const stdin = o.stdin === true || paths.includes('-');
+  const sources = [o.git !== undefined, o.staged === true, stdin, o.env === true];
   if (sources.filter(Boolean).length > 1) usage('choose one of --git, --staged, --stdin and --env', 'scan');
-  if (
-    paths.length > 0 &&
-    sources.some(Boolean) &&
-    !(paths.length === 1 && paths[0] === '-' && !o.git && !o.staged && !o.env)
-  ) {
-    if (o.git !== undefined || o.staged === true) {
-      if (paths.length > 1) usage('--git and --staged take one repository directory', 'scan');
-    } else usage('paths cannot be combined with --stdin or --env', 'scan');
+  if (o.git !== undefined || o.staged === true) {
+    if (paths.length > 1) usage('--git and --staged take one repository directory', 'scan');
+  } else if ((stdin && paths.some((p) => p !== '-')) || (o.env === true && paths.length > 0)) {
+    usage('paths cannot be combined with --stdin or --env', 'scan');
   }
   const workers = parseWorkers(o.workers);
   const maxFileBytes =
@@ -109,7 +102,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
     if (o.git !== undefined)
       return service.scanGit(resolve(paths[0] ?? '.'), o.git === true ? undefined : String(o.git));
     if (o.staged === true) return service.scanStaged(resolve(paths[0] ?? '.'));
-    if (o.stdin === true || paths.includes('-')) return service.scanText(await readAllStdin(ctx), '-');
+    if (stdin) return service.scanText(await readAllStdin(ctx), '-');
     if (o.env === true) return service.scanEnv(ctx.io.env);
     const roots = paths.length > 0 ? paths : ['.'];
     const reports: ScanReport[] = [];
@@ -175,7 +168,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
   if (format === 'json')
     text = `${JSON.stringify(scanReportJson(report, { baselineAccepted: accepted }), null, 2)}\n`;
   else if (format === 'sarif')
-    text = `${JSON.stringify(toSarif(report, createSecretScanService({ fingerprintKey: ephemeralFingerprintKey() }).scanner.rules, CLI_VERSION), null, 2)}\n`;
+    text = `${JSON.stringify(toSarif(report, BUILTIN_SECRET_RULES, CLI_VERSION), null, 2)}\n`;
   else text = findingsTable(report, { baselineAccepted: accepted });
   if (typeof o.output === 'string') {
     writeFileSync(o.output, text);

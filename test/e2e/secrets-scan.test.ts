@@ -319,6 +319,31 @@ describe('keyward scan --git, --staged and hooks install', () => {
   });
 });
 
+describe('keyward hooks install with a hook of its own', () => {
+  it("refuses to replace a pre-commit hook that is not Keyward's and leaves it as it was", async () => {
+    const other = join(dir, 'other-repo');
+    mkdirSync(other);
+    git(other, 'init', '-q');
+    const hook = join(other, '.git', 'hooks', 'pre-commit');
+    writeFileSync(hook, '#!/bin/sh\nnpm run lint\n');
+    const r = await runKeyward(['hooks', 'install'], { cwd: other });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'already exists and is not Keyward\'s; add "keyward scan --staged" to it, or use --force',
+    );
+    expect(readFileSync(hook, 'utf8')).toBe('#!/bin/sh\nnpm run lint\n');
+    const forced = await runKeyward(['hooks', 'install', '--force'], { cwd: other });
+    expect(forced.code).toBe(0);
+    expect(readFileSync(hook, 'utf8')).toContain('scan --staged');
+  });
+
+  it('says so outside a git repository', async () => {
+    const r = await runKeyward(['hooks', 'install'], { cwd: tree });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('not inside a git repository');
+  });
+});
+
 describe('keyward scan --stdin and --env', () => {
   it('scans standard input', async () => {
     const r = await runKeyward(['scan', '--stdin', '--json'], { stdin: `token: ${tokenB}\n` });
@@ -375,6 +400,8 @@ describe('bad input', () => {
     [['scan', '.', '--max-file-size', 'big'], '--max-file-size must be a size such as 5MB'],
     [['scan', '.', '--workers', '-1'], '--workers must be an integer from 0 to 64'],
     [['scan', '--stdin', '--env'], 'choose one of --git, --staged, --stdin and --env'],
+    [['scan', 'src', '--stdin'], 'paths cannot be combined with --stdin or --env'],
+    [['scan', 'src', 'test', '--git'], '--git and --staged take one repository directory'],
     [
       ['scan', '.', '--baseline', '/no/baseline.json'],
       'baseline /no/baseline.json does not exist; create it with --write-baseline',
