@@ -8,6 +8,7 @@ import { registerServeCommand } from './cli-serve-command.js';
 import { registerBrokerCommands } from './cli-broker-commands.js';
 import { registerAlertCommands, registerDetectCommands } from './cli-detect-commands.js';
 import { registerSecretsCommands } from './cli-secrets-commands.js';
+import { registerNpmCommands } from './cli-npm-commands.js';
 
 /** The version `keyward --version` prints. */
 export const CLI_VERSION = '0.1.0';
@@ -53,6 +54,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   registerDetectCommands(program, action);
   registerAlertCommands(program, action);
   registerSecretsCommands(program, action);
+  registerNpmCommands(program, action);
   return program;
 }
 

@@ -1,0 +1,90 @@
+/**
+ * npm gate benchmark: analyses the project's own installed dependency tree (node_modules) the way
+ * `keyward npm scan node_modules` does, on one thread, and prints packages per second, megabytes per second,
+ * the share of JavaScript files the pre-filter let through to the parser, the verdict counts, and peak memory.
+ *
+ *   npm run bench:npm                          # the project's node_modules, 3 rounds
+ *   npm run bench:npm -- --dir /path/to/tree --rounds 5
+ *   npm run bench:npm -- --json
+ *
+ * Target (issue 6): at least 200 packages per second per core.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createNpmAnalyseContext, levelCounts, scanNpmInputs } from '../src/supplychain/index.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const dir = resolve(arg('dir') ?? join(ROOT, 'node_modules'));
+const rounds = Math.max(1, Number(arg('rounds') ?? 3));
+const json = process.argv.includes('--json');
+
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 5);
+sampler.unref();
+
+const loadStart = performance.now();
+const ctx = createNpmAnalyseContext();
+const loadMs = performance.now() - loadStart;
+
+const results: { ms: number; packages: number; bytes: number; jsFiles: number; jsAnalysed: number }[] = [];
+let last: Awaited<ReturnType<typeof scanNpmInputs>> | null = null;
+for (let i = 0; i < rounds; i++) {
+  const t0 = performance.now();
+  const report = await scanNpmInputs([dir], { ctx, cwd: ROOT });
+  const ms = performance.now() - t0;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  results.push({
+    ms,
+    packages: report.packages.length,
+    bytes: report.stats.bytes,
+    jsFiles: report.packages.reduce((n, p) => n + p.stats.jsFiles, 0),
+    jsAnalysed: report.packages.reduce((n, p) => n + p.stats.jsAnalysed, 0),
+  });
+  last = report;
+}
+clearInterval(sampler);
+peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+
+const best = results.reduce((a, b) => (b.ms < a.ms ? b : a));
+const first = results[0]!;
+const counts = levelCounts(last!);
+const figures = {
+  dir,
+  rounds,
+  packages: best.packages,
+  megabytes: +(best.bytes / 1e6).toFixed(1),
+  jsFiles: best.jsFiles,
+  jsParsed: best.jsAnalysed,
+  contextLoadMs: Math.round(loadMs),
+  firstRoundMs: Math.round(first.ms),
+  bestRoundMs: Math.round(best.ms),
+  packagesPerSecond: Math.round(best.packages / (best.ms / 1000)),
+  packagesPerSecondFirstRound: Math.round(first.packages / (first.ms / 1000)),
+  megabytesPerSecond: +(best.bytes / 1e6 / (best.ms / 1000)).toFixed(1),
+  peakRssMb: Math.round(peakRss / 1024 / 1024),
+  levels: counts,
+  errors: last!.errors.length,
+  target: '>= 200 packages/s per core (one thread here)',
+};
+if (json) process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+else {
+  const out = [
+    `npm gate over ${figures.dir}`,
+    `  packages        ${figures.packages} (${figures.megabytes} MB, ${figures.jsFiles} JavaScript files, ${figures.jsParsed} parsed after the pre-filter)`,
+    `  checkers load   ${figures.contextLoadMs} ms (popular names, malicious feed)`,
+    `  first round     ${figures.firstRoundMs} ms  → ${figures.packagesPerSecondFirstRound} packages/s (cold file cache and JIT)`,
+    `  best of ${rounds}       ${figures.bestRoundMs} ms  → ${figures.packagesPerSecond} packages/s, ${figures.megabytesPerSecond} MB/s on one thread`,
+    `  peak RSS        ${figures.peakRssMb} MB`,
+    `  verdicts        critical ${counts.critical}, high ${counts.high}, medium ${counts.medium}, low ${counts.low}, info ${counts.info}, none ${counts.none}; errors ${figures.errors}`,
+    `  target          ${figures.target}: ${figures.packagesPerSecond >= 200 ? 'met' : 'NOT met'}`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
