@@ -132,8 +132,8 @@ describe('analyseInstallScripts', () => {
     ]);
   });
 
-  it('does not call `rm -rf build` destructive', () => {
-    expect(ids(scripts({ postinstall: 'rm -rf build' }))).toEqual([
+  it.each(['rm -rf build', 'rm -rf /tmp/build', 'rm -rf ~/.cache/p'])('does not call `%s` destructive', (cmd) => {
+    expect(ids(scripts({ postinstall: cmd }))).toEqual([
       'npm.capability.install-script:info',
       'npm.threat.install-script:medium',
     ]);

@@ -199,7 +199,7 @@ function analyseCommand(
   return out;
 }
 
-/** Drops `VAR=value` prefixes, `npx`/`npx --no-install` and `sudo`. */
+/** Drops `VAR=value` prefixes and an `npx` prefix with its flags. */
 function stripPrefixes(words: readonly string[]): string[] {
   let i = 0;
   while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i] as string)) i++;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { splitShellCommand } from './install-shell.js';
 
@@ -47,5 +48,24 @@ describe('splitShellCommand', () => {
 
   it('returns no segments for an empty command', () => {
     expect(splitShellCommand('  ')).toEqual([]);
+  });
+
+  it('round-trips any words quoted POSIX-style and joined by operators (property)', () => {
+    const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.constantFrom(' && ', ' || ', '; ', ' | '),
+        (commands, op) => {
+          const text = commands.map((words) => words.map(quote).join(' ')).join(op);
+          const segs = splitShellCommand(text);
+          expect(segs.map((seg) => seg.words)).toEqual(commands);
+          expect(segs.every((seg) => !seg.complex)).toBe(true);
+        },
+      ),
+    );
   });
 });
