@@ -181,3 +181,31 @@ describe('readTarball', () => {
     ]);
   });
 });
+
+describe('readTarball on damaged input', () => {
+  it('always settles with contents or an ArchiveError, never another error or a hang', async () => {
+    const { gunzipSync, gzipSync } = await import('node:zlib');
+    const good = await makePackageTarball('demo', '1.0.0', { 'a.js': 'a'.repeat(3000), 'b/c.js': 'c' });
+    const tarBytes = gunzipSync(good);
+    const inputs: Buffer[] = [];
+    for (let cut = 0; cut < good.length; cut += 7) inputs.push(good.subarray(0, cut));
+    for (let at = 0; at < tarBytes.length; at += 97) {
+      const damaged = Buffer.from(tarBytes);
+      damaged[at] = damaged[at]! ^ 0xff;
+      inputs.push(gzipSync(damaged));
+      inputs.push(gzipSync(tarBytes.subarray(0, at)));
+    }
+    let refused = 0;
+    for (const input of inputs) {
+      const outcome = await readTarball(input, { location: 'x.tgz' }).then(
+        () => 'ok',
+        (e: unknown) => e,
+      );
+      if (outcome !== 'ok') {
+        expect(outcome).toBeInstanceOf(ArchiveError);
+        refused += 1;
+      }
+    }
+    expect(refused).toBeGreaterThan(inputs.length / 2);
+  });
+});

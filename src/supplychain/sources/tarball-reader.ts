@@ -106,8 +106,10 @@ function extractAll(bytes: Uint8Array, location: string, limits: ArchiveLimits):
     });
 
     extract.on('entry', (header, stream, next) => {
-      if (settled) return;
       const rawName = header.name;
+      // An entry stream errors when the archive ends inside it; without a listener that would be unhandled.
+      stream.on('error', (err) => fail(err, rawName));
+      if (settled) return;
       entries += 1;
       if (entries > limits.maxEntries) {
         refuse(rawName, `is past the limit of ${limits.maxEntries} entries`);
