@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArchiveError } from './archive-limits.js';
 import { createRegistryClient } from './registry-client.js';
@@ -242,13 +243,14 @@ describe('createRegistryClient', () => {
     );
     const bySha1 = await client.fetchTarball('demo', '1.0.1');
     expect(bySha1.integrity).toBe(sri(tgz, 'sha1'));
-    expect(bySha1.contents.notes).toEqual([]);
+    expect(bySha1.contents.notes).toEqual(["the tarball's package.json says demo@1.0.0, not demo@1.0.1"]);
     await expect(client.fetchTarball('demo', '1.0.2')).rejects.toThrow(
       'does not match its published sha1 shasum',
     );
     const unverified = await client.fetchTarball('demo', '1.0.3');
     expect(unverified.integrity).toBeNull();
     expect(unverified.contents.notes).toEqual([
+      "the tarball's package.json says demo@1.0.0, not demo@1.0.3",
       'the registry gave no integrity or shasum for demo@1.0.3; the tarball was not verified',
     ]);
     // The strongest algorithm listed decides.
@@ -367,5 +369,27 @@ describe('createRegistryClient', () => {
       'package @a/b not found on https://registry.npmjs.org/',
     );
     expect(calls).toEqual(['https://registry.npmjs.org/@a%2fb']);
+  });
+
+  it('uses an undici Dispatcher, and notes a tarball whose package.json names another package', async () => {
+    const tgz = await makePackageTarball('impostor', '0.0.1');
+    main.json(
+      '/demo',
+      packument('demo', { '1.0.0': { dist: { tarball: `${main.base}/d.tgz`, integrity: sri(tgz) } } }, {}),
+    );
+    main.routes.set('/d.tgz', { status: 200, body: tgz });
+    const agent = new Agent();
+    try {
+      const client = createRegistryClient({
+        cwd,
+        home,
+        env: { npm_config_registry: main.base },
+        fetch: agent,
+      });
+      const got = await client.fetchTarball('demo', '1.0.0');
+      expect(got.contents.notes).toEqual(["the tarball's package.json says impostor@0.0.1, not demo@1.0.0"]);
+    } finally {
+      await agent.close();
+    }
   });
 });

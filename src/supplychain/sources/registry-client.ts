@@ -270,6 +270,9 @@ export function createRegistryClient(opts: RegistryClientOptions) {
     const location = publicUrl(tarball);
     const contents = await readTarball(bytes, { location, ...(opts.limits ? { limits: opts.limits } : {}) });
     const notes = [...contents.notes];
+    if (contents.name !== name || contents.version !== version) {
+      notes.push(`the tarball's package.json says ${contents.name}@${contents.version}, not ${subject}`);
+    }
     if (integrity === null)
       notes.push(`the registry gave no integrity or shasum for ${subject}; the tarball was not verified`);
     return {
