@@ -42,7 +42,12 @@ export function classifyInput(input: string): InputKind {
   if (hasPackageJson) {
     return statOrNull(path.join(input, 'node_modules'))?.isDirectory() === true ? 'project' : 'package-dir';
   }
-  const children = readdirSync(input).filter((n) => !n.startsWith('.'));
+  let children: string[];
+  try {
+    children = readdirSync(input).filter((n) => !n.startsWith('.'));
+  } catch (err) {
+    throw refuse(input, `cannot be listed (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   const isPackageChild = (name: string): boolean => {
     const child = statOrNull(path.join(input, name));
     if (child?.isFile() === true) return isTarballName(name);

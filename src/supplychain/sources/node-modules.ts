@@ -1,6 +1,9 @@
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
+
+/** A package.json larger than this is not a real manifest; it is skipped with a warning. */
+const MAX_PACKAGE_JSON_BYTES = 16 * 1024 * 1024;
 
 /** One installed package found by {@link findPackageDirs}. */
 export interface InstalledPackage {
@@ -86,10 +89,22 @@ export function findPackageDirs(root: string): InstalledTree {
 
 function readPackageJson(dir: string): { name: string; version: string } | string {
   const file = path.join(dir, 'package.json');
-  if (!existsSync(file)) return `${dir}: no package.json, skipped`;
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return `${dir}: no package.json, skipped`;
+    if (st.size > MAX_PACKAGE_JSON_BYTES)
+      return `${file}: larger than ${MAX_PACKAGE_JSON_BYTES} bytes, skipped`;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? `${dir}: no package.json, skipped`
+      : `${file}: cannot be read (${code ?? 'error'}), skipped`;
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch {
     return `${file}: not valid JSON, skipped`;
   }

@@ -97,7 +97,13 @@ export function readPackageDir(dir: string, opts: ReadPackageDirOptions = {}): P
       }
     }
   };
-  walk(root, '');
+  try {
+    walk(root, '');
+  } catch (err) {
+    if (err instanceof ArchiveError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ArchiveError(dir, `${dir}: cannot walk the package directory (${code})`, { cause: err });
+  }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const pkgJson = files.find((f) => f.path === 'package.json');
   const { name, version, manifest } = parseManifest(dir, pkgJson?.read());
