@@ -284,8 +284,8 @@ export function createRegistryClient(opts: RegistryClientOptions) {
   }
 
   return {
-    /** The registry configuration in effect (URLs only; tokens are not exposed). */
-    registryFor: (name: string): string => config.registryFor(name),
+    /** The registry a package is fetched from, without any user:password (tokens are never exposed). */
+    registryFor: (name: string): string => displayUrl(config.registryFor(name)),
     packument,
     resolve,
     fetchTarball,
