@@ -1,0 +1,75 @@
+import { readdirSync, statSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { ValidationError } from '../../core/errors.js';
+
+/** What a path given to the npm gate is. */
+export type InputKind = 'lockfile' | 'node_modules' | 'package-dir' | 'tarball' | 'packages-dir' | 'project';
+
+/** File names recognised as lockfiles. */
+export const LOCKFILE_NAMES: readonly string[] = [
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'pnpm-lock.yaml',
+  'yarn.lock',
+];
+
+/** True for a file name ending in `.tgz` or `.tar.gz`. */
+export function isTarballName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.tgz') || lower.endsWith('.tar.gz');
+}
+
+/**
+ * Says what kind of input a path is, by name and layout only (nothing is parsed): a lockfile, a tarball, a
+ * `node_modules` directory, a project (package.json and node_modules), a package directory, or a directory of
+ * packages and tarballs. Anything else, or a missing path, is a {@link ValidationError} naming the path.
+ *
+ * @example
+ * classifyInput('package-lock.json'); // 'lockfile'
+ */
+export function classifyInput(input: string): InputKind {
+  const st = statOrNull(input);
+  if (st === null) throw refuse(input, 'does not exist');
+  const base = path.basename(path.resolve(input));
+  if (st.isFile()) {
+    if (LOCKFILE_NAMES.includes(base)) return 'lockfile';
+    if (isTarballName(base)) return 'tarball';
+    throw refuse(input, `is not a lockfile (${LOCKFILE_NAMES.join(', ')}) or a .tgz/.tar.gz package`);
+  }
+  if (!st.isDirectory()) throw refuse(input, 'is neither a file nor a directory');
+  if (base === 'node_modules') return 'node_modules';
+  const hasPackageJson = statOrNull(path.join(input, 'package.json'))?.isFile() === true;
+  if (hasPackageJson) {
+    return statOrNull(path.join(input, 'node_modules'))?.isDirectory() === true ? 'project' : 'package-dir';
+  }
+  let children: string[];
+  try {
+    children = readdirSync(input).filter((n) => !n.startsWith('.'));
+  } catch (err) {
+    throw refuse(input, `cannot be listed (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const isPackageChild = (name: string): boolean => {
+    const child = statOrNull(path.join(input, name));
+    if (child?.isFile() === true) return isTarballName(name);
+    return (
+      child?.isDirectory() === true && statOrNull(path.join(input, name, 'package.json'))?.isFile() === true
+    );
+  };
+  if (children.length > 0 && children.every(isPackageChild)) return 'packages-dir';
+  throw refuse(
+    input,
+    'is not a lockfile, a tarball, a node_modules directory, a package or project directory, or a directory of packages',
+  );
+}
+
+function refuse(input: string, why: string): ValidationError {
+  return new ValidationError(`${input}: ${why}`, { details: [{ path: input, message: why }] });
+}
+
+function statOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
