@@ -388,11 +388,11 @@ class FileWalk {
 
   /** A static module reference: capabilities, relative imports. */
   module(spec: string, node: Node): void {
+    if (spec.endsWith('.node')) this.cap('native-binary', `Loads a native addon (${spec}).`, node);
     if (spec.startsWith('./') || spec.startsWith('../') || spec === '.' || spec === '..') {
       if (!this.imports.includes(spec)) this.imports.push(spec);
       return;
     }
-    if (spec.endsWith('.node')) this.cap('native-binary', `Loads a native addon (${spec}).`, node);
     const key = moduleKey(spec);
     if (NETWORK_MODULES.has(key)) this.cap('network', `Imports the network module '${key}'.`, node);
     if (CHILD_PROCESS_MODULES.has(key)) this.cap('child-process', `Imports '${key}', which runs other programs.`, node);
@@ -568,9 +568,6 @@ class FileWalk {
     }
     if (name === 'Function' && (callee.type === 'Identifier' || d === 'globalThis.Function')) this.evalCall(node, 'new Function()');
     if (d === 'vm.Script') this.evalCall(node, 'new vm.Script()');
-    if (name === 'URLSearchParams' && node.arguments.some((a) => isProcessEnv(a as Node))) {
-      this.threat('env-serialise', 'medium', 'Serialises the whole environment (new URLSearchParams(process.env)).', node);
-    }
   }
 
   private evalCall(node: acorn.CallExpression | acorn.NewExpression, what: string): void {
