@@ -56,6 +56,7 @@ describe('capabilities', () => {
   it('env-read, eval, dynamic-require and native-binary', () => {
     expect(hits('const t = process.env.TOKEN;')).toEqual(['npm.capability.env-read@1:11']);
     expect(hits('eval(code);')).toEqual(['npm.capability.eval@1:1']);
+    expect(hits('x();\n(0, eval)(code);')).toEqual(['npm.capability.eval@2:1']);
     expect(hits("const f = new Function('a', 'return a');")).toEqual(['npm.capability.eval@1:11']);
     expect(hits("vm.runInNewContext(src, {});")).toEqual(['npm.capability.eval@1:1']);
     expect(hits('const m = require(name);')).toEqual(['npm.capability.dynamic-require@1:11']);
@@ -303,6 +304,11 @@ describe('files that do not parse', () => {
       'npm.threat.credential-read@2:11!medium',
     ]);
     expect(r.signals[0]!.message).toContain('token-scanned');
+  });
+
+  it('reports the module-mode error of a broken ES module', () => {
+    const r = analyseJavaScript('bad.mjs', "import a from 'a';\nconst = 1;");
+    expect(r.parseError).toBe('Unexpected token (2:6)');
   });
 
   it('never throws on arbitrary text', () => {

@@ -579,7 +579,9 @@ class FileWalk {
   }
 
   private call(node: acorn.CallExpression, ancestors: Node[]): void {
-    const callee = node.callee as Node;
+    let callee = node.callee as Node;
+    // `(0, eval)(x)` is an indirect eval.
+    if (callee.type === 'SequenceExpression') callee = (callee.expressions[callee.expressions.length - 1] ?? callee) as Node;
     const name = calleeName(callee);
     if (name === null) return;
     const d = callee.type === 'MemberExpression' ? dottedName(callee) : name;
@@ -736,14 +738,20 @@ function parse(text: string): { ast: acorn.Program | null; error: string | null 
     // slower on real packages (measured on node_modules), which the gate's throughput cannot afford.
     locations: false,
   };
+  let moduleError: unknown;
   try {
     return { ast: acorn.parse(text, { ...base, sourceType: 'module' }), error: null };
-  } catch {
-    try {
-      return { ast: acorn.parse(text, { ...base, sourceType: 'script' }), error: null };
-    } catch (err) {
-      return { ast: null, error: err instanceof Error ? err.message : String(err) };
-    }
+  } catch (err) {
+    moduleError = err;
+  }
+  try {
+    return { ast: acorn.parse(text, { ...base, sourceType: 'script' }), error: null };
+  } catch (scriptError) {
+    // Report the attempt that got further: a module with a real syntax error fails late as a module and at
+    // its first `import` as a script.
+    const at = (e: unknown): number => (e && typeof e === 'object' && 'pos' in e && typeof e.pos === 'number' ? e.pos : -1);
+    const err = at(moduleError) >= at(scriptError) ? moduleError : scriptError;
+    return { ast: null, error: err instanceof Error ? err.message : String(err) };
   }
 }
 

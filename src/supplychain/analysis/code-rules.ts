@@ -236,7 +236,7 @@ export const AI_BYPASS_FLAGS: readonly string[] = [
 
 /** Lower-case the text and turn backslashes into slashes, so Windows paths match the same needles. */
 export function normaliseForRules(text: string): string {
-  return text.toLowerCase().replace(/\\/g, '/');
+  return text.toLowerCase().replace(/\\+/g, '/');
 }
 
 /** Characters that continue a name or path segment: a boundary needs something else (or the string's edge). */
