@@ -116,6 +116,7 @@ describe('metadata-endpoint and exfiltration', () => {
     expect(threats("const u = 'https://api.github.com/user/repos';")).toEqual(['npm.threat.exfiltration@1:11']);
     expect(threats("post('http://127.0.0.1:3000/'); post('http://192.168.1.10/'); post('https://example.com/');")).toEqual([]);
     expect(threats("const note = 'toast.fun is a game';")).toEqual([]);
+    expect(threats("route('http://123.123.123.123/a'); ping('http://1.1.1.1/'); doc('http://203.0.113.5/');")).toEqual([]);
     POSITIVE_INPUTS.push("post('https://webhook.site/0f3e');", "post('http://45.9.148.3:8080/c');");
   });
 

@@ -270,9 +270,17 @@ export function findNeedle(s: string, needle: Needle): number {
 
 const IP_URL = /\b(?:https?|wss?|ftp|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])/;
 
-/** True for a routable public IPv4 address (not loopback, private, link-local, CGNAT, multicast or reserved). */
+/** Public DNS resolvers: connectivity checks, not drop boxes. */
+const PUBLIC_RESOLVERS = new Set(['1.1.1.1', '1.0.0.1', '8.8.8.8', '8.8.4.4', '9.9.9.9', '208.67.222.222']);
+
+/**
+ * True for a routable public IPv4 address (not loopback, private, link-local, CGNAT, multicast, documentation,
+ * a public DNS resolver, or a placeholder with four equal octets such as 123.123.123.123).
+ */
 export function isPublicIpv4(a: number, b: number, c: number, d: number): boolean {
   if ([a, b, c, d].some((x) => x > 255)) return false;
+  if (a === b && b === c && c === d) return false;
+  if (PUBLIC_RESOLVERS.has(`${a}.${b}.${c}.${d}`)) return false;
   if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
   if (a === 169 && b === 254) return false;
   if (a === 172 && b >= 16 && b <= 31) return false;

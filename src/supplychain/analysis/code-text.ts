@@ -19,6 +19,8 @@ export const LONG_LINE = 5000;
  * base64 payloads measure ~6.
  */
 export const LONG_LINE_ENTROPY = 5.8;
+/** How many long lines of one file get their entropy measured. */
+const MAX_LONG_LINES_CHECKED = 16;
 /** A whitespace run this long, between code and more code, hides the code off-screen. */
 export const OFFSCREEN_RUN = 150;
 /** Code starting beyond this column on an otherwise short line is off-screen. */
@@ -64,6 +66,7 @@ function offscreenColumn(text: string, from: number, to: number): number {
 export function scanTextObfuscation(text: string): TextHit[] {
   const hits: TextHit[] = [];
   let longDone = false;
+  let longChecked = 0;
   let offDone = false;
   let line = 1;
   let start = 0;
@@ -73,7 +76,11 @@ export function scanTextObfuscation(text: string): TextHit[] {
     if (end < 0) end = len;
     const lineLen = end - start;
     if (!longDone && lineLen > LONG_LINE) {
-      const sample = text.slice(start, Math.min(end, start + 200_000));
+      // A 16k-character sample measures a line's entropy well; minified bundles have hundreds of long lines,
+      // so only the first few are measured.
+      longChecked++;
+      if (longChecked >= MAX_LONG_LINES_CHECKED) longDone = true;
+      const sample = text.slice(start, Math.min(end, start + 16_384));
       // Packed payloads are ASCII (base64, escapes); lines rich in other characters are data tables.
       if (mostlyAscii(sample) && shannonEntropy(sample) > LONG_LINE_ENTROPY) {
         hits.push({ what: `a ${lineLen}-character line with high entropy (packed or encrypted code)`, line, column: 1 });
