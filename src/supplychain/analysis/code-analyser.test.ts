@@ -89,6 +89,9 @@ describe('credential-read', () => {
     expect(threats('const k = `${process.env.HOME}/.npmrc`;')).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats("const d = 'Google/Chrome/User Data/Default/Login Data';")).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats("const id = 'nkbihfbeogaeaoehlefnkodbefgpgknn';")).toEqual(['npm.threat.credential-read@1:12']);
+    expect(threats("const w = 'C:\\\\Users\\\\me\\\\AppData\\\\Local\\\\Google\\\\Chrome\\\\User Data\\\\Local State';")).toEqual([
+      'npm.threat.credential-read@1:11',
+    ]);
     expect(threats("const e = fs.readFileSync('.env', 'utf8');")).toEqual(['npm.threat.credential-read@1:11']);
     POSITIVE_INPUTS.push("const k = home + '/.n' + 'pmrc';", "const e = fs.readFileSync('.env', 'utf8');");
   });

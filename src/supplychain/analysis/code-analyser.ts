@@ -285,7 +285,7 @@ class FileWalk {
   private obfuscationKinds = new Set<string>();
 
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly text: string,
   ) {
     this.out = new Collector(path, text);
@@ -518,7 +518,6 @@ class FileWalk {
     if (isProcessEnv(obj) && calleeName(node) === 'NPM_TOKEN') {
       this.threat('self-propagation', 'medium', 'Reads the NPM_TOKEN environment variable (npm publishing token).', node, 'npm publishing or npm token use');
     }
-    if (calleeName(node) === 'ethereum') this.tagWallet('eth-request-candidate', node);
   }
 
   /** `process.env` reaching a serialising or sending call through objects, arrays and Object.entries. */
@@ -687,7 +686,7 @@ class FileWalk {
       this.obfuscationKinds.add('identifiers');
       this.threat('obfuscation', 'medium', `Uses ${this.obfuscatedIds.size} obfuscator-style identifiers (_0x…).`, this.obfuscatedFirst, 'identifiers');
     }
-    const tags = [...this.walletTags.entries()].filter(([t]) => t !== 'eth-request-candidate');
+    const tags = [...this.walletTags.entries()];
     if (tags.length >= 2) {
       const first = tags.reduce((a, b) => (b[1].start < a[1].start ? b : a));
       const list = tags.map(([t]) => WALLET_TAG_TEXT[t] ?? t).join(', ');
@@ -711,10 +710,6 @@ class FileWalk {
       this.out.add(`threat:obfuscation:${hit.what.includes('off-screen') ? 'offscreen' : 'long-line'}`, threat('obfuscation', 'medium', `Contains ${hit.what}.`), offset, hit.line, hit.column);
     }
     if (this.obfuscationKinds.size >= 2) for (const s of this.out.signalsOf('obfuscation')) s.severity = 'high';
-  }
-
-  get pathName(): string {
-    return this.path;
   }
 }
 
