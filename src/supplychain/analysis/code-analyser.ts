@@ -45,6 +45,7 @@ type Node = acorn.AnyNode;
 const OBFUSCATED_IDENTIFIER = /^_0x[0-9a-f]{4,}$/;
 const MIN_OBFUSCATED_IDENTIFIERS = 5;
 const PLACEHOLDER = '*';
+const GITHUB_HINT = /api\.github\.com|\/repos$|^token /i;
 const DOWNLOAD_OR_CHMOD = /curl |wget |invoke-webrequest|chmod/i;
 const FOLD_DEPTH = 24;
 const FOLD_LENGTH = 100_000;
@@ -282,6 +283,8 @@ class FileWalk {
   private chmodNode: Node | null = null;
   private packageJsonWrite: Node | null = null;
   private downloadSeen = false;
+  private readonly githubParts = new Set<string>();
+  private githubNode: Node | null = null;
   private obfuscationKinds = new Set<string>();
 
   constructor(
@@ -326,6 +329,7 @@ class FileWalk {
   /** Runs the string rules on `value`, reporting at `node`; `inWrite` marks a path that an fs write call receives. */
   strings(value: string, node: Node, inWrite: boolean | (() => boolean)): void {
     if (value.length < 4) return;
+    if (GITHUB_HINT.test(value)) this.github(value, node);
     if (DOWNLOAD_OR_CHMOD.test(value)) {
       const lower = value.toLowerCase();
       if (lower.includes('curl ') || lower.includes('wget ') || lower.includes('invoke-webrequest')) this.downloadSeen = true;
@@ -340,6 +344,15 @@ class FileWalk {
       }
       this.threat(hit.category, hit.severity, message, node, key);
     }
+  }
+
+  /** Host, path and `token …` header seen apart (`{ hostname: 'api.github.com', path: '/user/repos' }`). */
+  private github(value: string, node: Node): void {
+    const v = value.toLowerCase();
+    if (v.includes('api.github.com')) this.githubParts.add('api');
+    if (v === '/user/repos' || /^\/orgs\/[^/]{1,100}\/repos$/.test(v) || v.endsWith('api.github.com/user/repos')) this.githubParts.add('repos');
+    if (v.startsWith('token ')) this.githubParts.add('token');
+    this.githubNode ??= node;
   }
 
   private inFsWriteArgs(ancestors: Node[]): boolean {
@@ -696,6 +709,9 @@ class FileWalk {
     // is the worm step of bumping the version before republishing.
     if (this.packageJsonWrite && this.out.signalsOf('self-propagation').length > 0) {
       this.threat('self-propagation', 'medium', 'Rewrites a package.json in a file that also publishes or uses npm tokens.', this.packageJsonWrite, 'package.json rewrite');
+    }
+    if (this.githubParts.size === 3 && this.githubNode) {
+      this.threat('exfiltration', 'medium', 'Creates GitHub repositories with a token (api.github.com + /repos + Authorization: token).', this.githubNode, 'github-repos-token');
     }
     if (this.chmodNode && this.downloadSeen && this.out.has('cap:child-process')) {
       this.threat('download-exec', 'high', 'Downloads a program, makes it executable (chmod +x) and runs it.', this.chmodNode, 'download-chmod-exec');

@@ -66,7 +66,7 @@ const STRING_INDICATORS: readonly string[] = [
   ),
 ].filter((w) => w.length > 0);
 
-const LITERAL_CONCAT = /['"`]\s{0,20}\+\s{0,20}['"`]/;
+const LITERAL_CONCAT = /['"`]\s{0,20}\+\s{0,20}['"`]|\]\s{0,20}\.join\(/;
 const WHITESPACE_RUN = new RegExp(`[ \\t]{${OFFSCREEN_RUN}}`);
 
 function hasLongLine(text: string): boolean {
@@ -90,7 +90,8 @@ export function mayHaveSignals(text: string): boolean {
   for (const w of AST_INDICATORS) if (text.includes(w)) return true;
   const lower = text.toLowerCase();
   for (const w of STRING_INDICATORS) if (lower.includes(w)) return true;
-  // Two literals concatenated can spell any needle split mid-word ('.n' + 'pmrc'); the rules fold them.
+  // Literals concatenated or an array literal joined can spell any needle split mid-word ('.n' + 'pmrc',
+  // ['.s', 'sh'].join('')); the rules fold both.
   if (LITERAL_CONCAT.test(text)) return true;
   if (hasLongLine(text)) return true;
   return WHITESPACE_RUN.test(text);
