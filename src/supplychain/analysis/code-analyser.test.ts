@@ -249,6 +249,12 @@ describe('ai-cli-abuse', () => {
     POSITIVE_INPUTS.push("exec('gemini -y -p \"list files\"');");
   });
 
+  it('joins CLI names and bypass flags kept apart in a file that runs programs', () => {
+    const src = "const cp = require('child_process');\nconst flags = { claude: ['--dangerously-skip-permissions'] };\nfor (const c of ['claude']) cp.spawn(c, flags[c]);";
+    expect(threats(src)).toEqual(['npm.threat.ai-cli-abuse@2:26']);
+    expect(threats("const flags = { claude: ['--dangerously-skip-permissions'] };\nconst c = 'claude';")).toEqual([]);
+  });
+
   it('does not flag ordinary AI CLI runs or -y elsewhere', () => {
     expect(threats("spawn('claude', ['-p', 'hello']);")).toEqual([]);
     expect(threats("exec('npx -y create-app');")).toEqual([]);

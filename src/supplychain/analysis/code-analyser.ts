@@ -20,7 +20,7 @@ import {
   FS_WRITE_FUNCTIONS,
   NETWORK_MODULES,
 } from './code-indicators.js';
-import { matchStringRules } from './code-rules.js';
+import { AI_BYPASS_FLAGS, AI_CLIS, matchStringRules } from './code-rules.js';
 import { scanTextObfuscation } from './code-text.js';
 import { scanStringTokens } from './code-tokens.js';
 
@@ -283,6 +283,8 @@ class FileWalk {
   private chmodNode: Node | null = null;
   private packageJsonWrite: Node | null = null;
   private downloadSeen = false;
+  private aiFlagNode: Node | null = null;
+  private aiCliSeen = false;
   private readonly githubParts = new Set<string>();
   private githubNode: Node | null = null;
   private obfuscationKinds = new Set<string>();
@@ -330,6 +332,8 @@ class FileWalk {
   strings(value: string, node: Node, inWrite: boolean | (() => boolean)): void {
     if (value.length < 4) return;
     if (GITHUB_HINT.test(value)) this.github(value, node);
+    if (value.startsWith('--') && AI_BYPASS_FLAGS.some((f) => value.includes(f))) this.aiFlagNode ??= node;
+    if (AI_CLIS.includes(value)) this.aiCliSeen = true;
     if (DOWNLOAD_OR_CHMOD.test(value)) {
       const lower = value.toLowerCase();
       if (lower.includes('curl ') || lower.includes('wget ') || lower.includes('invoke-webrequest')) this.downloadSeen = true;
@@ -710,7 +714,12 @@ class FileWalk {
     if (this.packageJsonWrite && this.out.signalsOf('self-propagation').length > 0) {
       this.threat('self-propagation', 'medium', 'Rewrites a package.json in a file that also publishes or uses npm tokens.', this.packageJsonWrite, 'package.json rewrite');
     }
-    if (this.githubParts.size === 3 && this.githubNode) {
+    // CLI names and their flags kept apart in tables (`{ claude: ['--dangerously-skip-permissions'] }`) and
+    // spawned in a loop: the same file names an AI CLI, a bypass flag and runs programs.
+    if (this.aiFlagNode && this.aiCliSeen && this.out.has('cap:child-process')) {
+      this.threat('ai-cli-abuse', 'high', 'Runs programs and names an AI coding CLI and a permission-bypass flag.', this.aiFlagNode, 'an AI coding CLI run with its permission checks bypassed');
+    }
+        if (this.githubParts.size === 3 && this.githubNode) {
       this.threat('exfiltration', 'medium', 'Creates GitHub repositories with a token (api.github.com + /repos + Authorization: token).', this.githubNode, 'github-repos-token');
     }
     if (this.chmodNode && this.downloadSeen && this.out.has('cap:child-process')) {
