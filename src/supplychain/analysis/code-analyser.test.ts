@@ -253,6 +253,9 @@ describe('ai-cli-abuse', () => {
     const src = "const cp = require('child_process');\nconst flags = { claude: ['--dangerously-skip-permissions'] };\nfor (const c of ['claude']) cp.spawn(c, flags[c]);";
     expect(threats(src)).toEqual(['npm.threat.ai-cli-abuse@2:26']);
     expect(threats("const flags = { claude: ['--dangerously-skip-permissions'] };\nconst c = 'claude';")).toEqual([]);
+    expect(threats("require('child_process').spawn('q', a);\nconst a = ['chat', '--trust-all-tools'];")).toEqual([
+      'npm.threat.ai-cli-abuse@2:19',
+    ]);
   });
 
   it('does not flag ordinary AI CLI runs or -y elsewhere', () => {

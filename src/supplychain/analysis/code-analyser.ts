@@ -330,10 +330,10 @@ class FileWalk {
 
   /** Runs the string rules on `value`, reporting at `node`; `inWrite` marks a path that an fs write call receives. */
   strings(value: string, node: Node, inWrite: boolean | (() => boolean)): void {
+    if (value.length < 16 && AI_CLIS.includes(value)) this.aiCliSeen = true;
     if (value.length < 4) return;
     if (GITHUB_HINT.test(value)) this.github(value, node);
     if (value.startsWith('--') && AI_BYPASS_FLAGS.some((f) => value.includes(f))) this.aiFlagNode ??= node;
-    if (AI_CLIS.includes(value)) this.aiCliSeen = true;
     if (DOWNLOAD_OR_CHMOD.test(value)) {
       const lower = value.toLowerCase();
       if (lower.includes('curl ') || lower.includes('wget ') || lower.includes('invoke-webrequest')) this.downloadSeen = true;
