@@ -254,7 +254,7 @@ describe('ai-cli-abuse', () => {
     expect(threats(src)).toEqual(['npm.threat.ai-cli-abuse@2:26']);
     expect(threats("const flags = { claude: ['--dangerously-skip-permissions'] };\nconst c = 'claude';")).toEqual([]);
     expect(threats("require('child_process').spawn('q', a);\nconst a = ['chat', '--trust-all-tools'];")).toEqual([
-      'npm.threat.ai-cli-abuse@2:19',
+      'npm.threat.ai-cli-abuse@2:20',
     ]);
   });
 
