@@ -50,6 +50,7 @@ describe('capabilities', () => {
       'npm.capability.fs-write@2:7',
     ]);
     expect(hits("require('fs-extra').outputFileSync('a', 'b');")).toEqual(['npm.capability.fs-write@1:1']);
+    expect(hits("const { appendFileSync: add } = require('node:fs');\nadd('a', 'b');")).toEqual(['npm.capability.fs-write@2:1']);
     expect(hits("store.rename('a', 'b');")).toEqual([]);
   });
 

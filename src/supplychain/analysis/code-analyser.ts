@@ -422,7 +422,8 @@ class FileWalk {
     if (id.type === 'ObjectPattern') {
       for (const p of id.properties) {
         if (p.type !== 'Property') continue;
-        const imported = calleeName({ ...p, type: 'MemberExpression', object: p.key, property: p.key, computed: p.computed, optional: false } as unknown as Node);
+        const key = p.key as Node;
+        const imported = key.type === 'Identifier' && !p.computed ? key.name : literalString(key);
         if (p.value.type === 'Identifier' && imported !== null) this.fsFunctions.set(p.value.name, imported);
       }
     }
