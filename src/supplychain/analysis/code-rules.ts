@@ -46,23 +46,90 @@ const n = (text: string, start = false, end = false): Needle => ({ text, start, 
 
 /** Credential stores, metadata endpoints, exfiltration sinks, persistence targets and the like. */
 export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
-  { category: 'credential-read', severity: 'medium', what: 'the npm credentials file (.npmrc)', needles: [n('/.npmrc', false, true)] },
-  { category: 'credential-read', severity: 'medium', what: 'the yarn credentials file (.yarnrc)', needles: [n('/.yarnrc')] },
-  { category: 'credential-read', severity: 'medium', what: 'the AWS credentials or config file', needles: [n('.aws/credentials'), n('.aws/config', false, true)] },
-  { category: 'credential-read', severity: 'medium', what: 'an SSH private key (~/.ssh/id_*)', needles: [n('.ssh/id_')] },
-  { category: 'credential-read', severity: 'medium', what: 'the git credential store (.git-credentials)', needles: [n('/.git-credentials')] },
-  { category: 'credential-read', severity: 'medium', what: 'Google Cloud credentials', needles: [n('.config/gcloud'), n('application_default_credentials.json')] },
-  { category: 'credential-read', severity: 'medium', what: 'the Azure CLI credential directory (.azure)', needles: [n('/.azure', false, true), n('~/.azure', false, true)] },
-  { category: 'credential-read', severity: 'medium', what: 'the Kubernetes config (.kube/config)', needles: [n('.kube/config')] },
-  { category: 'credential-read', severity: 'medium', what: 'the Docker credentials file (.docker/config.json)', needles: [n('.docker/config.json')] },
-  { category: 'credential-read', severity: 'medium', what: 'the netrc credentials file (.netrc)', needles: [n('/.netrc', false, true)] },
-  { category: 'credential-read', severity: 'medium', what: 'the PyPI credentials file (.pypirc)', needles: [n('/.pypirc', false, true)] },
-  { category: 'credential-read', severity: 'medium', what: 'the GitHub CLI token file (gh/hosts.yml)', needles: [n('gh/hosts.yml')] },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the npm credentials file (.npmrc)',
+    needles: [n('/.npmrc', false, true)],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the yarn credentials file (.yarnrc)',
+    needles: [n('/.yarnrc')],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the AWS credentials or config file',
+    needles: [n('.aws/credentials'), n('.aws/config', false, true)],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'an SSH private key (~/.ssh/id_*)',
+    needles: [n('.ssh/id_')],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the git credential store (.git-credentials)',
+    needles: [n('/.git-credentials')],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'Google Cloud credentials',
+    needles: [n('.config/gcloud'), n('application_default_credentials.json')],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the Azure CLI credential directory (.azure)',
+    needles: [n('/.azure', false, true), n('~/.azure', false, true)],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the Kubernetes config (.kube/config)',
+    needles: [n('.kube/config')],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the Docker credentials file (.docker/config.json)',
+    needles: [n('.docker/config.json')],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the netrc credentials file (.netrc)',
+    needles: [n('/.netrc', false, true)],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the PyPI credentials file (.pypirc)',
+    needles: [n('/.pypirc', false, true)],
+  },
+  {
+    category: 'credential-read',
+    severity: 'medium',
+    what: 'the GitHub CLI token file (gh/hosts.yml)',
+    needles: [n('gh/hosts.yml')],
+  },
   {
     category: 'credential-read',
     severity: 'medium',
     what: 'a browser password or cookie store',
-    needles: [n('/login data', false, true), n('/local state', false, true), n('/default/cookies'), n('/network/cookies'), n('logins.json', true, true), n('key4.db', true, true)],
+    needles: [
+      n('/login data', false, true),
+      n('/local state', false, true),
+      n('/default/cookies'),
+      n('/network/cookies'),
+      n('logins.json', true, true),
+      n('key4.db', true, true),
+    ],
   },
   {
     category: 'credential-read',
@@ -82,7 +149,13 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
     category: 'metadata-endpoint',
     severity: 'medium',
     what: 'a cloud instance metadata endpoint',
-    needles: [n('169.254.169.254', true, true), n('fd00:ec2::254'), n('metadata.google.internal'), n('169.254.170.2', true, true), n('/metadata/identity/oauth2/token')],
+    needles: [
+      n('169.254.169.254', true, true),
+      n('fd00:ec2::254'),
+      n('metadata.google.internal'),
+      n('169.254.170.2', true, true),
+      n('/metadata/identity/oauth2/token'),
+    ],
   },
   {
     category: 'exfiltration',
@@ -115,15 +188,32 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
       n('loca.lt', true, true),
     ],
   },
-  { category: 'exfiltration', severity: 'medium', what: 'GitHub repository creation (api.github.com/user/repos)', needles: [n('api.github.com/user/repos')] },
+  {
+    category: 'exfiltration',
+    severity: 'medium',
+    what: 'GitHub repository creation (api.github.com/user/repos)',
+    needles: [n('api.github.com/user/repos')],
+  },
   {
     category: 'persistence',
     severity: 'medium',
     what: 'a shell start-up file',
-    needles: [n('.bashrc', true, true), n('.zshrc', true, true), n('.profile', true, true), n('.bash_profile', true, true), n('.zprofile', true, true), n('fish/config.fish')],
+    needles: [
+      n('.bashrc', true, true),
+      n('.zshrc', true, true),
+      n('.profile', true, true),
+      n('.bash_profile', true, true),
+      n('.zprofile', true, true),
+      n('fish/config.fish'),
+    ],
   },
   { category: 'persistence', severity: 'medium', what: 'git hooks (.git/hooks)', needles: [n('.git/hooks')] },
-  { category: 'persistence', severity: 'medium', what: 'GitHub Actions workflows (.github/workflows)', needles: [n('.github/workflows')] },
+  {
+    category: 'persistence',
+    severity: 'medium',
+    what: 'GitHub Actions workflows (.github/workflows)',
+    needles: [n('.github/workflows')],
+  },
   {
     category: 'persistence',
     severity: 'medium',
@@ -156,9 +246,20 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
     category: 'persistence',
     severity: 'medium',
     what: 'an auto-start location (LaunchAgents, systemd user units, cron, rc.local)',
-    needles: [n('launchagents', true), n('.config/systemd/user'), n('/var/spool/cron'), n('crontab -', true), n('/etc/rc.local')],
+    needles: [
+      n('launchagents', true),
+      n('.config/systemd/user'),
+      n('/var/spool/cron'),
+      n('crontab -', true),
+      n('/etc/rc.local'),
+    ],
   },
-  { category: 'persistence', severity: 'medium', what: 'SSH authorized_keys', needles: [n('authorized_keys', true, true)] },
+  {
+    category: 'persistence',
+    severity: 'medium',
+    what: 'SSH authorized_keys',
+    needles: [n('authorized_keys', true, true)],
+  },
   {
     category: 'self-propagation',
     severity: 'medium',
@@ -177,9 +278,21 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
     category: 'secret-scanner-download',
     severity: 'high',
     what: 'a secret-scanning tool (trufflehog, gitleaks, …) fetched or run by package code',
-    needles: [n('trufflehog', true), n('gitleaks', true), n('ggshield', true), n('noseyparker', true), n('nosey-parker', true), n('detect-secrets', true)],
+    needles: [
+      n('trufflehog', true),
+      n('gitleaks', true),
+      n('ggshield', true),
+      n('noseyparker', true),
+      n('nosey-parker', true),
+      n('detect-secrets', true),
+    ],
   },
-  { category: 'download-exec', severity: 'high', what: 'the bun installer (bun.sh/install)', needles: [n('bun.sh/install')] },
+  {
+    category: 'download-exec',
+    severity: 'high',
+    what: 'the bun installer (bun.sh/install)',
+    needles: [n('bun.sh/install')],
+  },
 ];
 
 /** Linear regexes run on lower-cased, slash-normalised strings. */
@@ -195,7 +308,8 @@ export const REGEX_GROUPS: readonly RegexGroup[] = [
     category: 'download-exec',
     severity: 'high',
     what: 'a PowerShell download piped into Invoke-Expression',
-    regex: /\b(?:iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|\n]{0,400}\|\s{0,5}(?:iex|invoke-expression)\b/,
+    regex:
+      /\b(?:iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|\n]{0,400}\|\s{0,5}(?:iex|invoke-expression)\b/,
     indicators: ['iwr', 'irm', 'invoke-'],
   },
   {
@@ -222,7 +336,17 @@ export const REGEX_GROUPS: readonly RegexGroup[] = [
 ];
 
 /** AI coding CLIs that malware has driven with permission bypasses. */
-export const AI_CLIS: readonly string[] = ['claude', 'gemini', 'q', 'codex', 'cursor-agent', 'aider', 'amp', 'opencode', 'copilot'];
+export const AI_CLIS: readonly string[] = [
+  'claude',
+  'gemini',
+  'q',
+  'codex',
+  'cursor-agent',
+  'aider',
+  'amp',
+  'opencode',
+  'copilot',
+];
 
 /** Flags that turn off an AI CLI's permission prompts. */
 export const AI_BYPASS_FLAGS: readonly string[] = [
@@ -351,18 +475,29 @@ export function matchStringRules(text: string): StringHit[] {
   for (const group of REGEX_GROUPS) {
     if (!group.indicators.some((w) => s.includes(w))) continue;
     const m = group.regex.exec(s);
-    if (m) hits.push({ category: group.category, severity: group.severity, what: group.what, offset: m.index });
+    if (m)
+      hits.push({ category: group.category, severity: group.severity, what: group.what, offset: m.index });
   }
   if (s.includes('://')) {
     const m = IP_URL.exec(s);
     if (m && isPublicIpv4(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]))) {
-      hits.push({ category: 'exfiltration', severity: 'medium', what: 'a URL with a raw public IP address', offset: m.index });
+      hits.push({
+        category: 'exfiltration',
+        severity: 'medium',
+        what: 'a URL with a raw public IP address',
+        offset: m.index,
+      });
     }
   }
   if (AI_BYPASS_FLAGS.some((f) => s.includes(f)) || s.includes(' -y') || s.includes('approval-mode')) {
     const at = findAiCliAbuse(s);
     if (at >= 0) {
-      hits.push({ category: 'ai-cli-abuse', severity: 'high', what: 'an AI coding CLI run with its permission checks bypassed', offset: at });
+      hits.push({
+        category: 'ai-cli-abuse',
+        severity: 'high',
+        what: 'an AI coding CLI run with its permission checks bypassed',
+        offset: at,
+      });
     }
   }
   return hits;
@@ -371,7 +506,8 @@ export function matchStringRules(text: string): StringHit[] {
 /** Every lower-case substring one of which a string must contain for any string rule to fire. */
 export function stringRuleIndicators(): string[] {
   const out = new Set<string>();
-  for (const g of NEEDLE_GROUPS) for (const nd of g.needles) out.add(nd.text.startsWith('/') ? nd.text.slice(1) : nd.text);
+  for (const g of NEEDLE_GROUPS)
+    for (const nd of g.needles) out.add(nd.text.startsWith('/') ? nd.text.slice(1) : nd.text);
   for (const g of REGEX_GROUPS) for (const w of g.indicators) out.add(w);
   out.add('://');
   for (const f of AI_BYPASS_FLAGS) out.add(f);

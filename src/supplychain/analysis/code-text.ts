@@ -83,7 +83,11 @@ export function scanTextObfuscation(text: string): TextHit[] {
       const sample = text.slice(start, Math.min(end, start + 16_384));
       // Packed payloads are ASCII (base64, escapes); lines rich in other characters are data tables.
       if (mostlyAscii(sample) && shannonEntropy(sample) > LONG_LINE_ENTROPY) {
-        hits.push({ what: `a ${lineLen}-character line with high entropy (packed or encrypted code)`, line, column: 1 });
+        hits.push({
+          what: `a ${lineLen}-character line with high entropy (packed or encrypted code)`,
+          line,
+          column: 1,
+        });
         longDone = true;
       }
     }
