@@ -1,0 +1,111 @@
+/**
+ * yarn.lock of yarn classic (v1, `# yarn lockfile v1`), read with `@yarnpkg/lockfile`. One package per entry
+ * header (`"a@^1.0.0", a@~1.2.0:`), however many specifiers the header lists.
+ */
+import yarnLockfile from '@yarnpkg/lockfile';
+import type { DependencySourceKind, LockPackage, Lockfile } from '../npm-types.js';
+import { classifySpec } from './classify-spec.js';
+import { isRecord, lastLine, lockfileError, stringOrNull } from './lockfile-errors.js';
+import { splitDescriptor } from './yarn-descriptor.js';
+
+/** The comment yarn classic writes at the top of its lockfile. */
+export const YARN_CLASSIC_HEADER = '# yarn lockfile v1';
+
+/**
+ * Parses a yarn classic lockfile.
+ * @throws ValidationError on a syntax error (with its line), an unresolved merge conflict or a malformed entry.
+ */
+export function parseYarnClassicLockfile(file: string, text: string): Lockfile {
+  let parsed: ReturnType<typeof yarnLockfile.parse>;
+  try {
+    parsed = yarnLockfile.parse(text, file);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const pos = / (\d+):\d+ in /.exec(message);
+    const line = pos ? Number(pos[1]) : lastLine(text);
+    throw lockfileError(file, line, `invalid yarn lockfile: ${message.replace(/ \d+:\d+ in .*$/, '')}`, err);
+  }
+  if (parsed.type === 'conflict') {
+    throw lockfileError(file, lineOfConflict(text), 'the lockfile has merge conflicts that cannot be merged; resolve them and run yarn install');
+  }
+  const object: unknown = parsed.object;
+  if (!isRecord(object)) throw lockfileError(file, 1, 'not a yarn lockfile');
+  const headerLines = entryHeaderLines(text);
+  const seen = new Set<unknown>();
+  const out: LockPackage[] = [];
+  for (const [spec, entry] of Object.entries(object)) {
+    if (seen.has(entry)) continue;
+    seen.add(entry);
+    const line = headerLines.get(spec) ?? null;
+    if (!isRecord(entry)) throw lockfileError(file, line, `entry "${spec}" must be a block of fields`);
+    out.push(readEntry(file, line, spec, entry));
+  }
+  return { format: 'yarn-classic', root: { name: null, version: null }, packages: out };
+}
+
+function readEntry(file: string, line: number | null, spec: string, entry: Record<string, unknown>): LockPackage {
+  const version = entry['version'];
+  if (typeof version !== 'string') {
+    const what = version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
+    throw lockfileError(file, line, `entry "${spec}" ${what}`);
+  }
+  const descriptor = splitDescriptor(spec);
+  let name = descriptor.name;
+  // Alias: `x@npm:real-name@^1.0.0` installs real-name.
+  if (descriptor.range.startsWith('npm:')) {
+    const aliased = splitDescriptor(descriptor.range.slice('npm:'.length));
+    if (aliased.range !== '' && aliased.name !== '') name = aliased.name;
+  }
+  const resolved = stringOrNull(entry['resolved']);
+  return {
+    name,
+    version,
+    resolved,
+    integrity: stringOrNull(entry['integrity']),
+    source: sourceOf(descriptor.range, resolved),
+    path: null,
+    dev: false,
+    optional: false,
+    hasInstallScript: false,
+    line,
+  };
+}
+
+/** What the specifier asks for, unless it is a registry range: then where it was actually resolved to. */
+function sourceOf(range: string, resolved: string | null): DependencySourceKind {
+  const asked = classifySpec(range);
+  if (asked !== 'registry' || resolved === null) return asked;
+  return classifySpec(resolved);
+}
+
+/** Maps each specifier of each entry header (`"a@^1", a@~1.2:` at column 0) to the header's line. */
+function entryHeaderLines(text: string): Map<string, number> {
+  const map = new Map<string, number>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const raw = (lines[i] ?? '').replace(/\r$/, '');
+    if (raw === '' || raw.startsWith(' ') || raw.startsWith('\t') || raw.startsWith('#') || !raw.endsWith(':')) continue;
+    for (const part of raw.slice(0, -1).split(',')) {
+      const spec = unquote(part.trim());
+      if (spec !== '' && !map.has(spec)) map.set(spec, i + 1);
+    }
+  }
+  return map;
+}
+
+function unquote(s: string): string {
+  if (s.length >= 2 && s.startsWith('"') && s.endsWith('"')) {
+    try {
+      const value: unknown = JSON.parse(s);
+      if (typeof value === 'string') return value;
+    } catch {
+      return s.slice(1, -1);
+    }
+  }
+  return s;
+}
+
+function lineOfConflict(text: string): number {
+  const at = text.search(/^<<<<<<< /m);
+  return at === -1 ? 1 : text.slice(0, at).split('\n').length;
+}
