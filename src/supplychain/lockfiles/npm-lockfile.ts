@@ -61,7 +61,10 @@ function lineOfKey(text: string, key: string): number {
   return at === -1 ? 1 : lineOfOffset(text, at);
 }
 
-/** v2/v3: `packages` keyed by install path (`node_modules/a/node_modules/@s/b`, or a workspace folder). */
+/**
+ * v2/v3: `packages` keyed by install path (`node_modules/a/node_modules/@s/b`), a workspace folder inside the
+ * project (`packages/tool`: source `workspace`) or a `file:` directory outside it (`../lib`: source `file`).
+ */
 function readPackages(file: string, text: string, packages: Record<string, unknown>): LockPackage[] {
   const lines = jsonKeyLines(text, (p) => p.length === 2 && p[0] === 'packages');
   const out: LockPackage[] = [];
@@ -76,7 +79,7 @@ function readPackages(file: string, text: string, packages: Record<string, unkno
     const name = stringOrNull(entry['name']) ?? nameFromPath(key);
     let source: DependencySourceKind;
     if (isLink) source = 'link';
-    else if (!inNodeModules) source = 'workspace';
+    else if (!inNodeModules) source = key.startsWith('../') || key.startsWith('/') ? 'file' : 'workspace';
     else source = classifyResolved(resolved, version);
     out.push({
       name,

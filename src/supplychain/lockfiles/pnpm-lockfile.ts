@@ -32,7 +32,32 @@ export function parsePnpmLockfile(file: string, text: string): Lockfile {
       out.push(readEntry(file, line, key, entry, major));
     }
   }
+  if (major >= 9) markOptionalFromSnapshots(out, Object.keys(isRecord(packages) ? packages : {}), yaml.data['snapshots']);
   return { format: 'pnpm', root: { name: null, version: null }, packages: out };
+}
+
+/**
+ * v9 keeps `optional` on `snapshots` (one per peer combination): a package is optional when every snapshot of
+ * it is. `dev` is not recorded per package in v9 and stays false.
+ */
+function markOptionalFromSnapshots(out: LockPackage[], keys: readonly string[], snapshots: unknown): void {
+  if (!isRecord(snapshots)) return;
+  const optional = new Map<string, boolean>();
+  for (const [key, snapshot] of Object.entries(snapshots)) {
+    const base = stripPeerSuffix(key);
+    const isOptional = isRecord(snapshot) && snapshot['optional'] === true;
+    optional.set(base, (optional.get(base) ?? true) && isOptional);
+  }
+  keys.forEach((key, i) => {
+    const pkg = out[i];
+    if (pkg !== undefined && optional.get(key) === true) pkg.optional = true;
+  });
+}
+
+/** `name@1.0.0(react@18.0.0)(…)` → `name@1.0.0`. */
+function stripPeerSuffix(key: string): string {
+  const paren = key.indexOf('(');
+  return paren === -1 ? key : key.slice(0, paren);
 }
 
 function pnpmMajor(value: unknown): number | null {
