@@ -1,6 +1,6 @@
 /**
  * Line numbers for JSON object members. `JSON.parse` keeps no positions, so one pass over the (already valid)
- * text records the line of each member whose value is an object and whose path a caller asks for.
+ * text records the line of each member key a caller asks for.
  */
 
 /** Separator of path segments in the returned map's keys (cannot occur unescaped in JSON text). */
@@ -16,19 +16,22 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 
 /**
- * Scans valid JSON text and returns, for every object-valued member whose path `wanted` accepts, the 1-based
- * line of its key. Paths are the member keys from the top-level object down (array elements appear as `#`);
- * map keys are those paths joined with {@link PATH_SEPARATOR}.
- * @param wanted - Called with the path of each object-valued member; return true to record it.
+ * Scans valid JSON text and returns the 1-based line of every object member whose key `wanted` accepts.
+ * `parent` is the path of member keys from the top-level object down to the object holding `key` (array
+ * elements appear as `#`); map keys are `[...parent, key]` joined with {@link PATH_SEPARATOR}.
+ * @param wanted - Called for each member key; return true to record its line. Must not keep `parent`.
  */
-export function jsonKeyLines(text: string, wanted: (path: readonly string[]) => boolean): Map<string, number> {
+export function jsonKeyLines(
+  text: string,
+  wanted: (parent: readonly string[], key: string) => boolean,
+): Map<string, number> {
   const lines = new Map<string, number>();
+  // Keys of the open containers below the top level (the top-level container has no key).
   const path: string[] = [];
   // Per open container: true for an object (the next string at key position is a key), false for an array.
   const isObject: boolean[] = [];
   let expectKey = false;
-  let pendingKey: string | null = null;
-  let pendingLine = 0;
+  let lastKey = '';
   let line = 1;
   let depth = 0;
   const n = text.length;
@@ -40,24 +43,18 @@ export function jsonKeyLines(text: string, wanted: (path: readonly string[]) => 
       const end = stringEnd(text, i);
       if (depth > 0 && isObject[depth - 1] === true && expectKey) {
         const raw = text.slice(i + 1, end);
-        pendingKey = raw.includes('\\') ? decodeJsonString(text.slice(i, end + 1)) : raw;
-        pendingLine = line;
+        lastKey = raw.includes('\\') ? decodeJsonString(text.slice(i, end + 1)) : raw;
+        if (wanted(path, lastKey)) lines.set([...path, lastKey].join(PATH_SEPARATOR), line);
         expectKey = false;
       }
       i = end;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      const parentIsObject = depth > 0 && isObject[depth - 1] === true;
-      const segment = depth === 0 ? '' : parentIsObject ? (pendingKey ?? '') : '#';
-      path.push(segment);
-      if (c === OPEN_BRACE && parentIsObject && wanted(path.slice(1))) {
-        lines.set(path.slice(1).join(PATH_SEPARATOR), pendingLine);
-      }
+      if (depth > 0) path.push(isObject[depth - 1] === true ? lastKey : '#');
       isObject[depth] = c === OPEN_BRACE;
       depth += 1;
       expectKey = c === OPEN_BRACE;
-      pendingKey = null;
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      path.pop();
+      if (depth > 1) path.pop();
       depth = Math.max(depth - 1, 0);
       expectKey = false;
     } else if (c === COMMA) {

@@ -50,7 +50,8 @@ function parseJson(file: string, text: string): unknown {
     const message = err instanceof Error ? err.message : String(err);
     const position = /at position (\d+)/.exec(message);
     const lineCol = /\(line (\d+) column \d+\)/.exec(message);
-    const line = lineCol ? Number(lineCol[1]) : position ? lineOfOffset(text, Number(position[1])) : lastLine(text);
+    // Errors at the very end (truncated input) point past the last newline: report the last line instead.
+    const line = lineCol ? Number(lineCol[1]) : position ? Math.min(lineOfOffset(text, Number(position[1])), lastLine(text)) : lastLine(text);
     throw lockfileError(file, line, `invalid JSON: ${message}`, err);
   }
 }
@@ -66,7 +67,7 @@ function lineOfKey(text: string, key: string): number {
  * project (`packages/tool`: source `workspace`) or a `file:` directory outside it (`../lib`: source `file`).
  */
 function readPackages(file: string, text: string, packages: Record<string, unknown>): LockPackage[] {
-  const lines = jsonKeyLines(text, (p) => p.length === 2 && p[0] === 'packages');
+  const lines = jsonKeyLines(text, (parent) => parent.length === 1 && parent[0] === 'packages');
   const out: LockPackage[] = [];
   for (const [key, entry] of Object.entries(packages)) {
     if (key === '') continue;
@@ -162,10 +163,10 @@ function readV1Tree(file: string, text: string, dependencies: unknown): LockPack
   return out;
 }
 
-/** Paths `dependencies/<name>(/dependencies/<name>)*`. */
-function isV1DependencyPath(path: readonly string[]): boolean {
-  if (path.length % 2 !== 0) return false;
-  for (let i = 0; i < path.length; i += 2) if (path[i] !== 'dependencies') return false;
+/** Keys whose parent path is `dependencies(/<name>/dependencies)*`: the v1 tree's package names. */
+function isV1DependencyPath(parent: readonly string[]): boolean {
+  if (parent.length % 2 !== 1) return false;
+  for (let i = 0; i < parent.length; i += 2) if (parent[i] !== 'dependencies') return false;
   return true;
 }
 

@@ -2,11 +2,16 @@
  * yarn.lock of yarn classic (v1, `# yarn lockfile v1`), read with `@yarnpkg/lockfile`. One package per entry
  * header (`"a@^1.0.0", a@~1.2.0:`), however many specifiers the header lists.
  */
-import yarnLockfile from '@yarnpkg/lockfile';
+import { createRequire } from 'node:module';
+import type * as YarnLockfileModule from '@yarnpkg/lockfile';
 import type { DependencySourceKind, LockPackage, Lockfile } from '../npm-types.js';
 import { classifySpec } from './classify-spec.js';
-import { isRecord, lastLine, lockfileError, stringOrNull } from './lockfile-errors.js';
+import { isRecord, lockfileError, stringOrNull } from './lockfile-errors.js';
 import { splitDescriptor } from './yarn-descriptor.js';
+
+// The package is a webpack bundle marked `__esModule`: Node's ESM default import and bundlers' interop disagree
+// on what `default` is, so it is loaded through `require`, which means the same thing everywhere.
+const yarnLockfile = createRequire(import.meta.url)('@yarnpkg/lockfile') as typeof YarnLockfileModule;
 
 /** The comment yarn classic writes at the top of its lockfile. */
 export const YARN_CLASSIC_HEADER = '# yarn lockfile v1';
@@ -22,7 +27,7 @@ export function parseYarnClassicLockfile(file: string, text: string): Lockfile {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const pos = / (\d+):\d+ in /.exec(message);
-    const line = pos ? Number(pos[1]) : lastLine(text);
+    const line = pos ? Number(pos[1]) : null;
     throw lockfileError(file, line, `invalid yarn lockfile: ${message.replace(/ \d+:\d+ in .*$/, '')}`, err);
   }
   if (parsed.type === 'conflict') {
@@ -56,13 +61,15 @@ function readEntry(file: string, line: number | null, spec: string, entry: Recor
     const aliased = splitDescriptor(descriptor.range.slice('npm:'.length));
     if (aliased.range !== '' && aliased.name !== '') name = aliased.name;
   }
-  const resolved = stringOrNull(entry['resolved']);
+  const source = sourceOf(descriptor.range, stringOrNull(entry['resolved']));
+  // `file:`/`link:` entries have no `resolved`: the specifier is where they come from.
+  const resolved = stringOrNull(entry['resolved']) ?? (source === 'registry' ? null : descriptor.range);
   return {
     name,
     version,
     resolved,
     integrity: stringOrNull(entry['integrity']),
-    source: sourceOf(descriptor.range, resolved),
+    source,
     path: null,
     dev: false,
     optional: false,
