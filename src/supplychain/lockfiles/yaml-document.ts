@@ -3,7 +3,7 @@
  * YAML error into a `ValidationError` with its line, and give the line of each key of a top-level mapping.
  */
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
-import { isRecord, lockfileError } from './lockfile-errors.js';
+import { isRecord, lastLine, lockfileError } from './lockfile-errors.js';
 
 /** A parsed YAML lockfile: its plain value and a line lookup for the keys of top-level mappings. */
 export interface YamlLockfile {
@@ -23,7 +23,8 @@ export function readYamlLockfile(file: string, text: string, what: string): Yaml
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const first = doc.errors[0];
   if (first !== undefined) {
-    const line = first.linePos?.[0].line ?? lineCounter.linePos(first.pos[0]).line;
+    // Errors found at the end of input (an unclosed quote) point past the last newline: name the last line.
+    const line = Math.min(first.linePos?.[0].line ?? lineCounter.linePos(first.pos[0]).line, lastLine(text));
     throw lockfileError(file, line, `invalid YAML: ${first.message.split('\n')[0] ?? first.message}`, first);
   }
   let data: unknown;
