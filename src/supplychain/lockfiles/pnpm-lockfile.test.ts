@@ -95,7 +95,7 @@ describe('parsePnpmLockfile', () => {
     expect(messageOf('importers: {}\n')).toBe(
       'pnpm-lock.yaml:1: lockfileVersion is missing; supported pnpm lockfile versions: 5.x, 6.x, 9.x',
     );
-    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: [\n")).toMatch(/^pnpm-lock\.yaml:5: invalid YAML: /);
+    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: [\n")).toMatch(/^pnpm-lock\.yaml:4: invalid YAML: /);
     expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    version: 1\n")).toBe(
       'pnpm-lock.yaml:3: package "a@1.0.0" has a version that is not a string (number)',
     );
