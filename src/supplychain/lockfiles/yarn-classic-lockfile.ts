@@ -13,25 +13,35 @@ import { splitDescriptor } from './yarn-descriptor.js';
 // on what `default` is, so it is loaded through `require`, which means the same thing everywhere.
 const yarnLockfile = createRequire(import.meta.url)('@yarnpkg/lockfile') as typeof YarnLockfileModule;
 
+/** What `@yarnpkg/lockfile` takes for a merge conflict when all three occur anywhere in the text. */
+const CONFLICT_MARKERS = ['<<<<<<<', '=======', '>>>>>>>'];
+
 /** The comment yarn classic writes at the top of its lockfile. */
 export const YARN_CLASSIC_HEADER = '# yarn lockfile v1';
 
 /**
  * Parses a yarn classic lockfile.
- * @throws ValidationError on a syntax error (with its line), an unresolved merge conflict or a malformed entry.
+ * @throws ValidationError on a syntax error (with its line), merge conflict markers or a malformed entry.
  */
 export function parseYarnClassicLockfile(file: string, text: string): Lockfile {
+  // The library's tokeniser never stops on a comment without a final newline or on an unterminated string
+  // (it grows a string until the process runs out of memory): end the text with a newline, refuse the other.
+  const input = text.endsWith('\n') ? text : `${text}\n`;
+  // With conflict markers the library re-parses each side of the conflict, and those texts escape the guard
+  // below: refuse them (a lockfile with unresolved conflicts is not what gets installed anyway).
+  if (CONFLICT_MARKERS.every((m) => input.includes(m))) {
+    throw lockfileError(file, lineOfConflict(input), 'the lockfile has unresolved merge conflicts; resolve them and run yarn install');
+  }
+  const unterminated = unterminatedStringLine(input);
+  if (unterminated !== null) throw lockfileError(file, unterminated, 'invalid yarn lockfile: a quoted string is never closed');
   let parsed: ReturnType<typeof yarnLockfile.parse>;
   try {
-    parsed = yarnLockfile.parse(text, file);
+    parsed = yarnLockfile.parse(input, file);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const pos = / (\d+):\d+ in /.exec(message);
     const line = pos ? Number(pos[1]) : null;
     throw lockfileError(file, line, `invalid yarn lockfile: ${message.replace(/ \d+:\d+ in .*$/, '')}`, err);
-  }
-  if (parsed.type === 'conflict') {
-    throw lockfileError(file, lineOfConflict(text), 'the lockfile has merge conflicts that cannot be merged; resolve them and run yarn install');
   }
   const object: unknown = parsed.object;
   if (!isRecord(object)) throw lockfileError(file, 1, 'not a yarn lockfile');
@@ -112,7 +122,51 @@ function unquote(s: string): string {
   return s;
 }
 
+/**
+ * Follows the `@yarnpkg/lockfile` tokeniser's rules for comments, strings and bare words and returns the line
+ * where a string opens that has no closing quote, or null. (Its rule for an escaped quote: a `"` preceded by
+ * one backslash, unless that backslash is itself preceded by one.)
+ */
+export function unterminatedStringLine(text: string): number | null {
+  let line = 1;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c === '\n') {
+      line += 1;
+      i += 1;
+    } else if (c === '\r') {
+      if (text[i + 1] === '\n') i += 1;
+      line += 1;
+      i += 1;
+    } else if (c === '#') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? n : end;
+    } else if (c === '"') {
+      const close = closingQuote(text, i);
+      if (close === -1) return line;
+      for (let k = i; k < close; k += 1) if (text[k] === '\n' || (text[k] === '\r' && text[k + 1] !== '\n')) line += 1;
+      i = close + 1;
+    } else if (text.startsWith('true', i) || text.startsWith('false', i)) {
+      i += text.startsWith('true', i) ? 4 : 5;
+    } else if (c !== undefined && /[a-zA-Z/-]/.test(c)) {
+      while (i < n && !':, \n\r'.includes(text[i] ?? '')) i += 1;
+    } else {
+      i += 1;
+    }
+  }
+  return null;
+}
+
+function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
+    const escaped = text[at - 1] === '\\' && text[at - 2] !== '\\';
+    if (!escaped) return at;
+  }
+  return -1;
+}
+
 function lineOfConflict(text: string): number {
-  const at = text.search(/^<<<<<<< /m);
-  return at === -1 ? 1 : text.slice(0, at).split('\n').length;
+  return text.slice(0, text.indexOf('<<<<<<<')).split('\n').length;
 }

@@ -51,6 +51,20 @@ describe('parseYarnClassicLockfile', () => {
     );
   });
 
+  it('guards the library against input it never finishes reading', () => {
+    // A final comment without a newline: parsed once a newline is added.
+    expect(parseYarnClassicLockfile('yarn.lock', 'a@^1:\n  version "1.0.0"\n# end').packages.map((p) => p.name)).toEqual(['a']);
+    expect(messageOf(() => parseYarnClassicLockfile('yarn.lock', '# yarn lockfile v1\n\na@^1:\n  version "1.0.0\n'))).toBe(
+      'yarn.lock:4: invalid yarn lockfile: a quoted string is never closed',
+    );
+    expect(messageOf(() => parseYarnClassicLockfile('yarn.lock', 'a@^1:\n  resolved "x\\"\n'))).toBe(
+      'yarn.lock:2: invalid yarn lockfile: a quoted string is never closed',
+    );
+    expect(messageOf(() => parseYarnClassicLockfile('yarn.lock', '# yarn lockfile v1\n\n<<<<<<< HEAD\na@^1:\n  version "1"\n=======\n>>>>>>> b\n'))).toBe(
+      'yarn.lock:3: the lockfile has unresolved merge conflicts; resolve them and run yarn install',
+    );
+  });
+
   it('rejects an entry that is a bare value', () => {
     expect(messageOf(() => parseYarnClassicLockfile('yarn.lock', '# yarn lockfile v1\n\na@^1 "1.0.0"\n'))).toBe(
       'yarn.lock: entry "a@^1" must be a block of fields',
