@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.js';
-import type { Row } from './lockfile-test-helpers.js';
-import { fixture, row } from './lockfile-test-helpers.js';
+import type { Row } from './test-support/lockfile-fixtures.js';
+import { fixture, row } from './test-support/lockfile-fixtures.js';
 import { parseNpmLockfile } from './npm-lockfile.js';
 
 const REG = 'https://registry.npmjs.org';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { ValidationError } from '../../core/errors.js';
-import { fixture } from './lockfile-test-helpers.js';
+import { fixture } from './test-support/lockfile-fixtures.js';
 import { LOCKFILE_NAMES, classifySpec, isLockfileName, parseLockfile } from './index.js';
 
 function messageOf(fileName: string, text: string): string {
@@ -130,7 +130,7 @@ describe('parseLockfile never throws anything but ValidationError', () => {
 });
 
 describe('parseLockfile on a large npm lockfile', () => {
-  it('reads a generated ~5 MB v3 lockfile with 20k entries, with their lines', () => {
+  it('reads a generated v3 lockfile of 20k entries (over 5 MB) with their lines', () => {
     const packages: Record<string, unknown> = { '': { name: 'big', version: '1.0.0' } };
     for (let i = 0; i < 20_000; i += 1) {
       const name = i % 3 === 0 ? `@scope-${i % 50}/pkg-${i}` : `pkg-${i}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.js';
-import type { Row } from './lockfile-test-helpers.js';
-import { fixture, row } from './lockfile-test-helpers.js';
+import type { Row } from './test-support/lockfile-fixtures.js';
+import { fixture, row } from './test-support/lockfile-fixtures.js';
 import { parsePnpmLockfile } from './pnpm-lockfile.js';
 
 const GIT_SHA = '1d7e288222b53a0cab90a331f1865220ec29560c';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.js';
-import type { Row } from './lockfile-test-helpers.js';
-import { fixture, row } from './lockfile-test-helpers.js';
+import type { Row } from './test-support/lockfile-fixtures.js';
+import { fixture, row } from './test-support/lockfile-fixtures.js';
 import { parseYarnBerryLockfile } from './yarn-berry-lockfile.js';
 import { parseYarnClassicLockfile } from './yarn-classic-lockfile.js';
 

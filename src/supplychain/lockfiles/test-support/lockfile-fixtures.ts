@@ -1,7 +1,7 @@
-/** Test helpers for the lockfile readers: fixture loading and a compact row per package. */
+/** Test support for the lockfile readers (not built): fixture loading and a compact row per package. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LockPackage } from '../npm-types.js';
+import type { LockPackage } from '../../npm-types.js';
 
 /** Directory of the lockfile fixtures, relative to the repository root (vitest's working directory). */
 export const FIXTURES = join('test', 'fixtures', 'npm-gate', 'lockfiles');
