@@ -111,6 +111,7 @@ describe('parseLockfile never throws anything but ValidationError', () => {
       dependencies: fc.oneof(fc.dictionary(fc.string(), fc.oneof(json, fc.record({ version: json, dependencies: json }))), json),
     }, { requiredKeys: [] });
     fc.assert(fc.property(fc.oneof(json, shaped), (value) => parsesOrRejects('package-lock.json', JSON.stringify(value) ?? 'null')), { numRuns: 400 });
+    fc.assert(fc.property(names, json, (name, value) => parsesOrRejects(name, JSON.stringify(value) ?? 'null')), { numRuns: 200 });
   });
 
   it('on random YAML shaped like pnpm and yarn berry lockfiles', () => {

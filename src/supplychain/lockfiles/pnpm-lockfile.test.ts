@@ -106,7 +106,9 @@ describe('parsePnpmLockfile', () => {
     expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {resolution: x}\n")).toBe(
       'pnpm-lock.yaml:3: package "a@1.0.0" has a "resolution" that is not a mapping',
     );
-    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {}\n  a@1.0.0: {}\n")).toMatch(/^pnpm-lock\.yaml:4: invalid YAML: Map keys must be unique/);
+    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {}\n  a@1.0.0: {}\n")).toBe(
+      'pnpm-lock.yaml:4: invalid YAML: the key "a@1.0.0" appears twice in one mapping',
+    );
     expect(messageOf('- a\n- b\n')).toBe('pnpm-lock.yaml:1: pnpm-lock.yaml must be a YAML mapping at the top');
   });
 });

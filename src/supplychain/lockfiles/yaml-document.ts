@@ -2,7 +2,7 @@
  * Shared YAML reading for pnpm-lock.yaml and yarn berry's yarn.lock: parse with line positions, turn the first
  * YAML error into a `ValidationError` with its line, and give the line of each key of a top-level mapping.
  */
-import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, visit } from 'yaml';
 import { isRecord, lastLine, lockfileError } from './lockfile-errors.js';
 
 /** A parsed YAML lockfile: its plain value and a line lookup for the keys of top-level mappings. */
@@ -20,12 +20,18 @@ export interface YamlLockfile {
  */
 export function readYamlLockfile(file: string, text: string, what: string): YamlLockfile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // yaml's own duplicate-key check is quadratic in a mapping's size (20k packages: tens of seconds);
+  // duplicates are found below with one set per mapping instead.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const first = doc.errors[0];
   if (first !== undefined) {
     // Errors found at the end of input (an unclosed quote) point past the last newline: name the last line.
     const line = Math.min(first.linePos?.[0].line ?? lineCounter.linePos(first.pos[0]).line, lastLine(text));
     throw lockfileError(file, line, `invalid YAML: ${first.message.split('\n')[0] ?? first.message}`, first);
+  }
+  const duplicate = firstDuplicateKey(doc);
+  if (duplicate !== null) {
+    throw lockfileError(file, lineCounter.linePos(duplicate.offset).line, `invalid YAML: the key "${duplicate.key}" appears twice in one mapping`);
   }
   let data: unknown;
   try {
@@ -53,4 +59,25 @@ export function readYamlLockfile(file: string, text: string, what: string): Yaml
     lineOf: (section, key) => sections.get(section)?.get(key) ?? null,
     topLine: (key) => topLines.get(key) ?? null,
   };
+}
+
+/** The first key that repeats inside one mapping (scalar keys compared by value), with its offset. */
+function firstDuplicateKey(doc: ReturnType<typeof parseDocument>): { key: string; offset: number } | null {
+  let found: { key: string; offset: number } | null = null;
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = String(pair.key.value);
+        if (seen.has(value)) {
+          found = { key: value, offset: pair.key.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(value);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
