@@ -9,7 +9,12 @@ import { ValidationError } from '../../core/errors.js';
  * @param line - 1-based line, or null when the problem has no single place (an empty file).
  * @param message - What is wrong and, where it helps, what to do.
  */
-export function lockfileError(file: string, line: number | null, message: string, cause?: unknown): ValidationError {
+export function lockfileError(
+  file: string,
+  line: number | null,
+  message: string,
+  cause?: unknown,
+): ValidationError {
   const where = line === null ? file : `${file}:${line}`;
   return new ValidationError(`${where}: ${message}`, {
     cause,

@@ -23,17 +23,34 @@ export function parseNpmLockfile(file: string, text: string, shrinkwrap: boolean
   if (!isRecord(data)) throw lockfileError(file, 1, 'an npm lockfile must be a JSON object');
   const version = data['lockfileVersion'];
   if (version !== 1 && version !== 2 && version !== 3) {
-    const seen = version === undefined ? 'lockfileVersion is missing' : `lockfileVersion ${JSON.stringify(version)} is not supported`;
-    throw lockfileError(file, lineOfKey(text, 'lockfileVersion'), `${seen}; supported npm lockfile versions: ${NPM_LOCKFILE_VERSIONS.join(', ')}`);
+    const seen =
+      version === undefined
+        ? 'lockfileVersion is missing'
+        : `lockfileVersion ${JSON.stringify(version)} is not supported`;
+    throw lockfileError(
+      file,
+      lineOfKey(text, 'lockfileVersion'),
+      `${seen}; supported npm lockfile versions: ${NPM_LOCKFILE_VERSIONS.join(', ')}`,
+    );
   }
-  const format: Lockfile['format'] = shrinkwrap ? 'npm-shrinkwrap' : version === 1 ? 'npm-v1' : version === 2 ? 'npm-v2' : 'npm-v3';
+  const format: Lockfile['format'] = shrinkwrap
+    ? 'npm-shrinkwrap'
+    : version === 1
+      ? 'npm-v1'
+      : version === 2
+        ? 'npm-v2'
+        : 'npm-v3';
   const root = { name: stringOrNull(data['name']), version: stringOrNull(data['version']) };
   if (version === 1) {
     return { format, root, packages: readV1Tree(file, text, data['dependencies']) };
   }
   const packages = data['packages'];
   if (!isRecord(packages)) {
-    throw lockfileError(file, lineOfKey(text, 'packages'), `lockfileVersion ${version} needs a "packages" object`);
+    throw lockfileError(
+      file,
+      lineOfKey(text, 'packages'),
+      `lockfileVersion ${version} needs a "packages" object`,
+    );
   }
   const rootEntry = packages[''];
   if (isRecord(rootEntry)) {
@@ -51,7 +68,11 @@ function parseJson(file: string, text: string): unknown {
     const position = /at position (\d+)/.exec(message);
     const lineCol = /\(line (\d+) column \d+\)/.exec(message);
     // Errors at the very end (truncated input) point past the last newline: report the last line instead.
-    const line = lineCol ? Number(lineCol[1]) : position ? Math.min(lineOfOffset(text, Number(position[1])), lastLine(text)) : lastLine(text);
+    const line = lineCol
+      ? Number(lineCol[1])
+      : position
+        ? Math.min(lineOfOffset(text, Number(position[1])), lastLine(text))
+        : lastLine(text);
     throw lockfileError(file, line, `invalid JSON: ${message}`, err);
   }
 }
@@ -115,7 +136,8 @@ function entryVersion(
     const target = typeof entry['resolved'] === 'string' ? packages[entry['resolved']] : undefined;
     return isRecord(target) && typeof target['version'] === 'string' ? target['version'] : '';
   }
-  const what = version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
+  const what =
+    version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
   throw lockfileError(file, line, `package "${key}" ${what}`);
 }
 
@@ -136,7 +158,8 @@ function classifyResolved(resolved: string | null, version: string): DependencyS
 /** v1: nested `dependencies` objects keyed by package name. */
 function readV1Tree(file: string, text: string, dependencies: unknown): LockPackage[] {
   if (dependencies === undefined) return [];
-  if (!isRecord(dependencies)) throw lockfileError(file, lineOfKey(text, 'dependencies'), '"dependencies" must be an object');
+  if (!isRecord(dependencies))
+    throw lockfileError(file, lineOfKey(text, 'dependencies'), '"dependencies" must be an object');
   const lines = jsonKeyLines(text, isV1DependencyPath);
   const out: LockPackage[] = [];
   // Depth-first with an explicit stack (a hostile file may nest deeper than the call stack allows).
@@ -153,9 +176,17 @@ function readV1Tree(file: string, text: string, dependencies: unknown): LockPack
       out.push(readV1Entry(file, line, key, installPath, entry));
       const nested = entry['dependencies'];
       if (isRecord(nested)) {
-        children.push({ deps: nested, jsonPath: `${jsonPath}${PATH_SEPARATOR}dependencies`, installPath: `${installPath}/` });
+        children.push({
+          deps: nested,
+          jsonPath: `${jsonPath}${PATH_SEPARATOR}dependencies`,
+          installPath: `${installPath}/`,
+        });
       } else if (nested !== undefined) {
-        throw lockfileError(file, line, `dependency "${installPath}" has "dependencies" that is not an object`);
+        throw lockfileError(
+          file,
+          line,
+          `dependency "${installPath}" has "dependencies" that is not an object`,
+        );
       }
     }
     stack.push(...children.reverse());
@@ -170,10 +201,19 @@ function isV1DependencyPath(parent: readonly string[]): boolean {
   return true;
 }
 
-function readV1Entry(file: string, line: number | null, key: string, installPath: string, entry: Record<string, unknown>): LockPackage {
+function readV1Entry(
+  file: string,
+  line: number | null,
+  key: string,
+  installPath: string,
+  entry: Record<string, unknown>,
+): LockPackage {
   const rawVersion = entry['version'];
   if (typeof rawVersion !== 'string') {
-    const what = rawVersion === undefined ? 'has no version' : `has a version that is not a string (${typeof rawVersion})`;
+    const what =
+      rawVersion === undefined
+        ? 'has no version'
+        : `has a version that is not a string (${typeof rawVersion})`;
     throw lockfileError(file, line, `dependency "${installPath}" ${what}`);
   }
   let name = key;

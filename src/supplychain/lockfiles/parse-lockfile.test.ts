@@ -28,7 +28,12 @@ function parsesOrRejects(fileName: string, text: string): boolean {
 
 describe('LOCKFILE_NAMES and isLockfileName', () => {
   it('lists the four lockfile names', () => {
-    expect(LOCKFILE_NAMES).toEqual(['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock']);
+    expect(LOCKFILE_NAMES).toEqual([
+      'package-lock.json',
+      'npm-shrinkwrap.json',
+      'pnpm-lock.yaml',
+      'yarn.lock',
+    ]);
   });
 
   it('matches base names of POSIX and Windows paths only', () => {
@@ -72,7 +77,9 @@ describe('parseLockfile dispatch', () => {
   });
 
   it('skips a byte-order mark', () => {
-    expect(parseLockfile('package-lock.json', `\uFEFF${fixture('npm-v3/package-lock.json')}`).format).toBe('npm-v3');
+    expect(parseLockfile('package-lock.json', `\uFEFF${fixture('npm-v3/package-lock.json')}`).format).toBe(
+      'npm-v3',
+    );
   });
 
   it('rejects empty text, unknown content and a yarn.lock that is neither classic nor berry', () => {
@@ -80,24 +87,59 @@ describe('parseLockfile dispatch', () => {
     expect(messageOf('notes.md', '# hello\n')).toBe(
       'notes.md:1: this is not a lockfile this gate can read; supported: package-lock.json / npm-shrinkwrap.json (lockfileVersion 1–3), pnpm-lock.yaml (5.x, 6.x, 9.x), yarn.lock (classic v1 and berry)',
     );
-    expect(messageOf('yarn.lock', 'hello')).toBe('yarn.lock:1: this is not a yarn lockfile (no "# yarn lockfile v1" header, no __metadata block)');
-    expect(messageOf('package-lock.json', 'lockfileVersion: 3\n')).toMatch(/^package-lock\.json:1: invalid JSON: /);
+    expect(messageOf('yarn.lock', 'hello')).toBe(
+      'yarn.lock:1: this is not a yarn lockfile (no "# yarn lockfile v1" header, no __metadata block)',
+    );
+    expect(messageOf('package-lock.json', 'lockfileVersion: 3\n')).toMatch(
+      /^package-lock\.json:1: invalid JSON: /,
+    );
   });
 });
 
 describe('parseLockfile never throws anything but ValidationError', () => {
-  const names = fc.constantFrom('package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock', 'other.lock');
+  const names = fc.constantFrom(
+    'package-lock.json',
+    'npm-shrinkwrap.json',
+    'pnpm-lock.yaml',
+    'yarn.lock',
+    'other.lock',
+  );
 
   it('on random strings', () => {
-    fc.assert(fc.property(names, fc.string({ unit: 'binary', maxLength: 300 }), parsesOrRejects), { numRuns: 400 });
+    fc.assert(fc.property(names, fc.string({ unit: 'binary', maxLength: 300 }), parsesOrRejects), {
+      numRuns: 400,
+    });
   });
 
   it('on random lockfile-ish line soup', () => {
     const line = fc.constantFrom(
-      '# yarn lockfile v1', '__metadata:', '  version: 8', 'lockfileVersion: 5.4', "lockfileVersion: '9.0'", 'packages:',
-      '  /a/1.0.0:', '  a@1.0.0:', '    resolution: {integrity: x}', '    version: 1', 'a@^1:', '  version "1.0.0"',
-      '"a@npm:^1":', '  resolution: "a@npm:1.0.0"', '  version: 1.0.0', '{', '}', '"lockfileVersion": 3,', '<<<<<<< HEAD',
-      '=======', '>>>>>>> x', '  dependencies:', '    b: ^1', '&a [*a, *a]', '- x', '\t', '',
+      '# yarn lockfile v1',
+      '__metadata:',
+      '  version: 8',
+      'lockfileVersion: 5.4',
+      "lockfileVersion: '9.0'",
+      'packages:',
+      '  /a/1.0.0:',
+      '  a@1.0.0:',
+      '    resolution: {integrity: x}',
+      '    version: 1',
+      'a@^1:',
+      '  version "1.0.0"',
+      '"a@npm:^1":',
+      '  resolution: "a@npm:1.0.0"',
+      '  version: 1.0.0',
+      '{',
+      '}',
+      '"lockfileVersion": 3,',
+      '<<<<<<< HEAD',
+      '=======',
+      '>>>>>>> x',
+      '  dependencies:',
+      '    b: ^1',
+      '&a [*a, *a]',
+      '- x',
+      '\t',
+      '',
     );
     const text = fc.array(line, { maxLength: 20 }).map((lines) => lines.join('\n'));
     fc.assert(fc.property(names, text, parsesOrRejects), { numRuns: 400 });
@@ -105,28 +147,76 @@ describe('parseLockfile never throws anything but ValidationError', () => {
 
   it('on random JSON values, bare and shaped like npm lockfiles', () => {
     const json = fc.jsonValue({ maxDepth: 4 });
-    const shaped = fc.record({
-      lockfileVersion: fc.oneof(fc.constantFrom(1, 2, 3), json),
-      packages: fc.oneof(fc.dictionary(fc.constantFrom('', 'node_modules/a', 'node_modules/@s/b', 'packages/x', '../y', 'node_modules/a/node_modules/b'), json), json),
-      dependencies: fc.oneof(fc.dictionary(fc.string(), fc.oneof(json, fc.record({ version: json, dependencies: json }))), json),
-    }, { requiredKeys: [] });
-    fc.assert(fc.property(fc.oneof(json, shaped), (value) => parsesOrRejects('package-lock.json', JSON.stringify(value) ?? 'null')), { numRuns: 400 });
-    fc.assert(fc.property(names, json, (name, value) => parsesOrRejects(name, JSON.stringify(value) ?? 'null')), { numRuns: 200 });
+    const shaped = fc.record(
+      {
+        lockfileVersion: fc.oneof(fc.constantFrom(1, 2, 3), json),
+        packages: fc.oneof(
+          fc.dictionary(
+            fc.constantFrom(
+              '',
+              'node_modules/a',
+              'node_modules/@s/b',
+              'packages/x',
+              '../y',
+              'node_modules/a/node_modules/b',
+            ),
+            json,
+          ),
+          json,
+        ),
+        dependencies: fc.oneof(
+          fc.dictionary(fc.string(), fc.oneof(json, fc.record({ version: json, dependencies: json }))),
+          json,
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(json, shaped), (value) =>
+        parsesOrRejects('package-lock.json', JSON.stringify(value) ?? 'null'),
+      ),
+      { numRuns: 400 },
+    );
+    fc.assert(
+      fc.property(names, json, (name, value) => parsesOrRejects(name, JSON.stringify(value) ?? 'null')),
+      { numRuns: 200 },
+    );
   });
 
   it('on random YAML shaped like pnpm and yarn berry lockfiles', () => {
     const json = fc.jsonValue({ maxDepth: 3 });
-    const pnpm = fc.record({
-      lockfileVersion: fc.oneof(fc.constantFrom(5.4, '6.0', '9.0'), json),
-      packages: fc.oneof(fc.dictionary(fc.constantFrom('/a/1.0.0_b@1', '/@s/n@1.0.0(p@1)', 'a@1.0.0', 'x', '@'), json), json),
-      snapshots: json,
-    }, { requiredKeys: [] });
-    const berry = fc.record({
-      __metadata: fc.oneof(fc.record({ version: fc.oneof(fc.constantFrom(4, 8), json) }), json),
-      'a@npm:^1': fc.oneof(fc.record({ version: json, resolution: fc.oneof(fc.constantFrom('a@npm:1.0.0', 'r@workspace:.', 'p@patch:x'), json) }), json),
-    }, { requiredKeys: [] });
-    fc.assert(fc.property(pnpm, (value) => parsesOrRejects('pnpm-lock.yaml', toYaml(value))), { numRuns: 300 });
-    fc.assert(fc.property(berry, (value) => parsesOrRejects('yarn.lock', toYaml(value))), { numRuns: 300 });
+    const pnpm = fc.record(
+      {
+        lockfileVersion: fc.oneof(fc.constantFrom(5.4, '6.0', '9.0'), json),
+        packages: fc.oneof(
+          fc.dictionary(fc.constantFrom('/a/1.0.0_b@1', '/@s/n@1.0.0(p@1)', 'a@1.0.0', 'x', '@'), json),
+          json,
+        ),
+        snapshots: json,
+      },
+      { requiredKeys: [] },
+    );
+    const berry = fc.record(
+      {
+        __metadata: fc.oneof(fc.record({ version: fc.oneof(fc.constantFrom(4, 8), json) }), json),
+        'a@npm:^1': fc.oneof(
+          fc.record({
+            version: json,
+            resolution: fc.oneof(fc.constantFrom('a@npm:1.0.0', 'r@workspace:.', 'p@patch:x'), json),
+          }),
+          json,
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(pnpm, (value) => parsesOrRejects('pnpm-lock.yaml', toYaml(value))),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(berry, (value) => parsesOrRejects('yarn.lock', toYaml(value))),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -146,7 +236,11 @@ describe('parseLockfile on a large npm lockfile', () => {
         license: 'MIT',
       };
     }
-    const text = JSON.stringify({ name: 'big', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2);
+    const text = JSON.stringify(
+      { name: 'big', version: '1.0.0', lockfileVersion: 3, requires: true, packages },
+      null,
+      2,
+    );
     expect(text.length).toBeGreaterThan(5_000_000);
     const lock = parseLockfile('package-lock.json', text);
     expect(lock.packages).toHaveLength(20_000);

@@ -10,7 +10,12 @@ import { YARN_CLASSIC_HEADER, parseYarnClassicLockfile } from './yarn-classic-lo
 import { parseYarnBerryLockfile } from './yarn-berry-lockfile.js';
 
 /** The lockfile names the gate recognises. */
-export const LOCKFILE_NAMES = ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock'] as const;
+export const LOCKFILE_NAMES = [
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'pnpm-lock.yaml',
+  'yarn.lock',
+] as const;
 export type LockfileName = (typeof LOCKFILE_NAMES)[number];
 
 /** True when the base name of `name` (a bare name or a path with `/` or `\`) is one of {@link LOCKFILE_NAMES}. */
@@ -18,7 +23,8 @@ export function isLockfileName(name: string): boolean {
   return (LOCKFILE_NAMES as readonly string[]).includes(baseName(name));
 }
 
-const SUPPORTED = 'package-lock.json / npm-shrinkwrap.json (lockfileVersion 1–3), pnpm-lock.yaml (5.x, 6.x, 9.x), yarn.lock (classic v1 and berry)';
+const SUPPORTED =
+  'package-lock.json / npm-shrinkwrap.json (lockfileVersion 1–3), pnpm-lock.yaml (5.x, 6.x, 9.x), yarn.lock (classic v1 and berry)';
 
 /**
  * Parses a lockfile. The file name decides the reader when it is one of {@link LOCKFILE_NAMES} (a yarn.lock is
@@ -71,7 +77,11 @@ function isYarnBerry(text: string): boolean {
 /** A yarn.lock without the classic header must at least look like one (entry headers ending in `:`). */
 function parseYarnClassic(fileName: string, text: string): Lockfile {
   if (!text.includes(YARN_CLASSIC_HEADER) && !/^\S[^\n]*:\r?\n[ \t]+\S/m.test(text)) {
-    throw lockfileError(fileName, 1, `this is not a yarn lockfile (no "${YARN_CLASSIC_HEADER}" header, no __metadata block)`);
+    throw lockfileError(
+      fileName,
+      1,
+      `this is not a yarn lockfile (no "${YARN_CLASSIC_HEADER}" header, no __metadata block)`,
+    );
   }
   return parseYarnClassicLockfile(fileName, text);
 }

@@ -30,7 +30,18 @@ describe('parsePnpmLockfile', () => {
       ['lodash', '4.17.21', 'registry', null, 'sha512-CCCClodash', null, false, false, false, 45],
       ['react-dom', '18.2.0', 'registry', null, 'sha512-IIIIreactdom', null, false, false, false, 49],
       ['react', '18.2.0', 'registry', null, 'sha512-JJJJreact', null, false, false, false, 57],
-      ['tar-dep', '1.0.0', 'url', 'https://example.com/tar-dep-1.0.0.tgz', null, null, false, false, false, 61],
+      [
+        'tar-dep',
+        '1.0.0',
+        'url',
+        'https://example.com/tar-dep-1.0.0.tgz',
+        null,
+        null,
+        false,
+        false,
+        false,
+        61,
+      ],
       ['local-lib', '0.0.1', 'file', '../local-lib', null, null, false, false, false, 67],
       ['is-negative', '2.1.0', 'git', CODELOAD, null, null, false, false, false, 73],
     ]);
@@ -45,9 +56,31 @@ describe('parsePnpmLockfile', () => {
       ['lodash', '4.17.21', 'registry', null, 'sha512-CCCClodash', null, false, false, false, 55],
       ['react-dom', '18.2.0', 'registry', null, 'sha512-IIIIreactdom', null, false, false, false, 59],
       ['react', '18.2.0', 'registry', null, 'sha512-JJJJreact', null, false, false, false, 67],
-      ['tar-dep', '1.0.0', 'url', 'https://example.com/tar-dep-1.0.0.tgz', null, null, false, false, false, 71],
+      [
+        'tar-dep',
+        '1.0.0',
+        'url',
+        'https://example.com/tar-dep-1.0.0.tgz',
+        null,
+        null,
+        false,
+        false,
+        false,
+        71,
+      ],
       ['local-lib', '0.0.1', 'file', '../local-lib', null, null, false, false, false, 77],
-      ['is-positive', '3.1.0', 'git', `https://github.com/kevva/is-positive.git#${POS_SHA}`, null, null, false, false, false, 83],
+      [
+        'is-positive',
+        '3.1.0',
+        'git',
+        `https://github.com/kevva/is-positive.git#${POS_SHA}`,
+        null,
+        null,
+        false,
+        false,
+        false,
+        83,
+      ],
     ]);
   });
 
@@ -57,13 +90,35 @@ describe('parsePnpmLockfile', () => {
       ['@scope/inner', '2.1.0', 'registry', null, 'sha512-FFFFinner2', null, false, false, false, 43],
       ['fsevents', '2.3.3', 'registry', null, 'sha512-BBBBfsevents', null, false, true, false, 46],
       ['is-negative', '2.1.0', 'git', CODELOAD, null, null, false, false, false, 51],
-      ['is-positive', '3.1.0', 'git', `git@github.com:kevva/is-positive.git#${POS_SHA}`, null, null, false, false, false, 56],
+      [
+        'is-positive',
+        '3.1.0',
+        'git',
+        `git@github.com:kevva/is-positive.git#${POS_SHA}`,
+        null,
+        null,
+        false,
+        false,
+        false,
+        56,
+      ],
       ['left-pad', '1.3.0', 'registry', null, 'sha512-GGGGleftpad', null, false, false, false, 61],
       ['local-lib', '0.0.1', 'file', '../local-lib', null, null, false, false, false, 64],
       ['lodash', '4.17.21', 'registry', null, 'sha512-CCCClodash', null, false, false, false, 68],
       ['react-dom', '18.2.0', 'registry', null, 'sha512-IIIIreactdom', null, false, false, false, 71],
       ['react', '18.2.0', 'registry', null, 'sha512-JJJJreact', null, false, false, false, 76],
-      ['tar-dep', '1.0.0', 'url', 'https://example.com/tar-dep-1.0.0.tgz', null, null, false, false, false, 79],
+      [
+        'tar-dep',
+        '1.0.0',
+        'url',
+        'https://example.com/tar-dep-1.0.0.tgz',
+        null,
+        null,
+        false,
+        false,
+        false,
+        79,
+      ],
     ]);
   });
 
@@ -71,21 +126,28 @@ describe('parsePnpmLockfile', () => {
     const text = [
       "lockfileVersion: '6.0'",
       'packages:',
-      "  /@s/n@1.0.0(react@18.0.0)(react-dom@18.0.0):",
+      '  /@s/n@1.0.0(react@18.0.0)(react-dom@18.0.0):',
       '    resolution: {integrity: sha512-x}',
-      "  /a@2.0.0-beta.1:",
+      '  /a@2.0.0-beta.1:',
       '    resolution: {integrity: sha512-y}',
     ].join('\n');
-    expect(parsePnpmLockfile('pnpm-lock.yaml', text).packages.map((p) => [p.name, p.version, p.line])).toEqual([
+    expect(
+      parsePnpmLockfile('pnpm-lock.yaml', text).packages.map((p) => [p.name, p.version, p.line]),
+    ).toEqual([
       ['@s/n', '1.0.0', 3],
       ['a', '2.0.0-beta.1', 5],
     ]);
-    const v5 = 'lockfileVersion: 5.3\npackages:\n  /@s/n/1.0.0_react@18.0.0+react-dom@18.0.0:\n    resolution: {integrity: sha512-x}\n';
-    expect(parsePnpmLockfile('pnpm-lock.yaml', v5).packages.map((p) => [p.name, p.version])).toEqual([['@s/n', '1.0.0']]);
+    const v5 =
+      'lockfileVersion: 5.3\npackages:\n  /@s/n/1.0.0_react@18.0.0+react-dom@18.0.0:\n    resolution: {integrity: sha512-x}\n';
+    expect(parsePnpmLockfile('pnpm-lock.yaml', v5).packages.map((p) => [p.name, p.version])).toEqual([
+      ['@s/n', '1.0.0'],
+    ]);
   });
 
   it('accepts a lockfile without packages', () => {
-    expect(parsePnpmLockfile('pnpm-lock.yaml', "lockfileVersion: '9.0'\nimporters: {}\n").packages).toEqual([]);
+    expect(parsePnpmLockfile('pnpm-lock.yaml', "lockfileVersion: '9.0'\nimporters: {}\n").packages).toEqual(
+      [],
+    );
   });
 
   it('rejects unknown versions, YAML errors and bad entries with their line', () => {
@@ -95,20 +157,26 @@ describe('parsePnpmLockfile', () => {
     expect(messageOf('importers: {}\n')).toBe(
       'pnpm-lock.yaml:1: lockfileVersion is missing; supported pnpm lockfile versions: 5.x, 6.x, 9.x',
     );
-    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: [\n")).toMatch(/^pnpm-lock\.yaml:4: invalid YAML: /);
+    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    resolution: [\n")).toMatch(
+      /^pnpm-lock\.yaml:4: invalid YAML: /,
+    );
     expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0:\n    version: 1\n")).toBe(
       'pnpm-lock.yaml:3: package "a@1.0.0" has a version that is not a string (number)',
     );
     expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a:\n    resolution: {integrity: x}\n")).toBe(
       'pnpm-lock.yaml:3: package "a" has no version',
     );
-    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: 3\n")).toBe('pnpm-lock.yaml:3: package "a@1.0.0" must be a mapping');
+    expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: 3\n")).toBe(
+      'pnpm-lock.yaml:3: package "a@1.0.0" must be a mapping',
+    );
     expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {resolution: x}\n")).toBe(
       'pnpm-lock.yaml:3: package "a@1.0.0" has a "resolution" that is not a mapping',
     );
     expect(messageOf("lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {}\n  a@1.0.0: {}\n")).toBe(
       'pnpm-lock.yaml:4: invalid YAML: the key "a@1.0.0" appears twice in one mapping',
     );
-    expect(messageOf('- a\n- b\n')).toBe('pnpm-lock.yaml:1: pnpm-lock.yaml must be a YAML mapping at the top');
+    expect(messageOf('- a\n- b\n')).toBe(
+      'pnpm-lock.yaml:1: pnpm-lock.yaml must be a YAML mapping at the top',
+    );
   });
 });

@@ -19,20 +19,29 @@ export function parsePnpmLockfile(file: string, text: string): Lockfile {
   const rawVersion = yaml.data['lockfileVersion'];
   const major = pnpmMajor(rawVersion);
   if (major === null) {
-    const seen = rawVersion === undefined ? 'lockfileVersion is missing' : `lockfileVersion ${JSON.stringify(rawVersion)} is not supported`;
-    throw lockfileError(file, yaml.topLine('lockfileVersion') ?? 1, `${seen}; supported pnpm lockfile versions: 5.x, 6.x, 9.x`);
+    const seen =
+      rawVersion === undefined
+        ? 'lockfileVersion is missing'
+        : `lockfileVersion ${JSON.stringify(rawVersion)} is not supported`;
+    throw lockfileError(
+      file,
+      yaml.topLine('lockfileVersion') ?? 1,
+      `${seen}; supported pnpm lockfile versions: 5.x, 6.x, 9.x`,
+    );
   }
   const packages = yaml.data['packages'];
   const out: LockPackage[] = [];
   if (packages !== undefined && packages !== null) {
-    if (!isRecord(packages)) throw lockfileError(file, yaml.topLine('packages'), '"packages" must be a mapping');
+    if (!isRecord(packages))
+      throw lockfileError(file, yaml.topLine('packages'), '"packages" must be a mapping');
     for (const [key, entry] of Object.entries(packages)) {
       const line = yaml.lineOf('packages', key);
       if (!isRecord(entry)) throw lockfileError(file, line, `package "${key}" must be a mapping`);
       out.push(readEntry(file, line, key, entry, major));
     }
   }
-  if (major >= 9) markOptionalFromSnapshots(out, Object.keys(isRecord(packages) ? packages : {}), yaml.data['snapshots']);
+  if (major >= 9)
+    markOptionalFromSnapshots(out, Object.keys(isRecord(packages) ? packages : {}), yaml.data['snapshots']);
   return { format: 'pnpm', root: { name: null, version: null }, packages: out };
 }
 
@@ -67,16 +76,32 @@ function pnpmMajor(value: unknown): number | null {
   return (PNPM_LOCKFILE_MAJORS as readonly number[]).includes(major) ? major : null;
 }
 
-function readEntry(file: string, line: number | null, key: string, entry: Record<string, unknown>, major: number): LockPackage {
+function readEntry(
+  file: string,
+  line: number | null,
+  key: string,
+  entry: Record<string, unknown>,
+  major: number,
+): LockPackage {
   const fromKey = major < 6 ? splitSlashKey(key) : splitAtKey(key);
   const name = entry['name'] ?? fromKey.name;
   const version = entry['version'] ?? fromKey.version;
-  if (typeof name !== 'string' || name === '') throw lockfileError(file, line, `package "${key}" has no name`);
+  if (typeof name !== 'string' || name === '')
+    throw lockfileError(file, line, `package "${key}" has no name`);
   if (typeof version !== 'string' || version === '') {
-    const what = typeof version === 'string' ? 'has no version' : `has a version that is not a string (${typeof version})`;
+    const what =
+      typeof version === 'string'
+        ? 'has no version'
+        : `has a version that is not a string (${typeof version})`;
     throw lockfileError(file, line, `package "${key}" ${what}`);
   }
-  const { resolved, integrity, source } = readResolution(file, line, key, entry['resolution'], fromKey.version);
+  const { resolved, integrity, source } = readResolution(
+    file,
+    line,
+    key,
+    entry['resolution'],
+    fromKey.version,
+  );
   return {
     name,
     version,
@@ -99,7 +124,8 @@ function readResolution(
   keyVersion: string,
 ): { resolved: string | null; integrity: string | null; source: DependencySourceKind } {
   if (resolution === undefined) return { resolved: null, integrity: null, source: classifySpec(keyVersion) };
-  if (!isRecord(resolution)) throw lockfileError(file, line, `package "${key}" has a "resolution" that is not a mapping`);
+  if (!isRecord(resolution))
+    throw lockfileError(file, line, `package "${key}" has a "resolution" that is not a mapping`);
   const integrity = stringOrNull(resolution['integrity']);
   const type = resolution['type'];
   if (type === 'git') {

@@ -31,15 +31,25 @@ export function readYamlLockfile(file: string, text: string, what: string): Yaml
   }
   const duplicate = firstDuplicateKey(doc);
   if (duplicate !== null) {
-    throw lockfileError(file, lineCounter.linePos(duplicate.offset).line, `invalid YAML: the key "${duplicate.key}" appears twice in one mapping`);
+    throw lockfileError(
+      file,
+      lineCounter.linePos(duplicate.offset).line,
+      `invalid YAML: the key "${duplicate.key}" appears twice in one mapping`,
+    );
   }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw lockfileError(file, null, `the YAML cannot be read as data (${err instanceof Error ? err.message : String(err)})`, err);
+    throw lockfileError(
+      file,
+      null,
+      `the YAML cannot be read as data (${err instanceof Error ? err.message : String(err)})`,
+      err,
+    );
   }
-  if (!isRecord(data) || !isMap(doc.contents)) throw lockfileError(file, 1, `${what} must be a YAML mapping at the top`);
+  if (!isRecord(data) || !isMap(doc.contents))
+    throw lockfileError(file, 1, `${what} must be a YAML mapping at the top`);
   const top = doc.contents;
   const sections = new Map<string, Map<string, number>>();
   const topLines = new Map<string, number>();
@@ -50,7 +60,8 @@ export function readYamlLockfile(file: string, text: string, what: string): Yaml
     if (!isMap(pair.value)) continue;
     const keys = new Map<string, number>();
     for (const inner of pair.value.items) {
-      if (isScalar(inner.key) && inner.key.range) keys.set(String(inner.key.value), lineCounter.linePos(inner.key.range[0]).line);
+      if (isScalar(inner.key) && inner.key.range)
+        keys.set(String(inner.key.value), lineCounter.linePos(inner.key.range[0]).line);
     }
     sections.set(name, keys);
   }

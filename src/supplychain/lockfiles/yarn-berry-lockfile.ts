@@ -21,12 +21,25 @@ export function parseYarnBerryLockfile(file: string, text: string): Lockfile {
   const yaml = readYamlLockfile(file, text, 'yarn.lock');
   const metadata = yaml.data['__metadata'];
   const metaLine = yaml.topLine('__metadata') ?? 1;
-  if (!isRecord(metadata)) throw lockfileError(file, metaLine, 'a yarn berry lockfile needs a "__metadata" mapping');
+  if (!isRecord(metadata))
+    throw lockfileError(file, metaLine, 'a yarn berry lockfile needs a "__metadata" mapping');
   const rawVersion = metadata['version'];
-  const version = typeof rawVersion === 'number' ? rawVersion : typeof rawVersion === 'string' && /^\d+$/.test(rawVersion) ? Number(rawVersion) : null;
+  const version =
+    typeof rawVersion === 'number'
+      ? rawVersion
+      : typeof rawVersion === 'string' && /^\d+$/.test(rawVersion)
+        ? Number(rawVersion)
+        : null;
   if (version === null || !(YARN_BERRY_METADATA_VERSIONS as readonly number[]).includes(version)) {
-    const seen = rawVersion === undefined ? '__metadata.version is missing' : `__metadata.version ${JSON.stringify(rawVersion)} is not supported`;
-    throw lockfileError(file, metaLine, `${seen}; supported yarn berry lockfile versions: ${YARN_BERRY_METADATA_VERSIONS.join(', ')}`);
+    const seen =
+      rawVersion === undefined
+        ? '__metadata.version is missing'
+        : `__metadata.version ${JSON.stringify(rawVersion)} is not supported`;
+    throw lockfileError(
+      file,
+      metaLine,
+      `${seen}; supported yarn berry lockfile versions: ${YARN_BERRY_METADATA_VERSIONS.join(', ')}`,
+    );
   }
   const root: Lockfile['root'] = { name: null, version: null };
   const out: LockPackage[] = [];
@@ -49,14 +62,21 @@ function isProjectRoot(resolution: unknown): boolean {
   return typeof resolution === 'string' && splitDescriptor(resolution).range === 'workspace:.';
 }
 
-function readEntry(file: string, line: number | null, key: string, entry: Record<string, unknown>): LockPackage {
+function readEntry(
+  file: string,
+  line: number | null,
+  key: string,
+  entry: Record<string, unknown>,
+): LockPackage {
   const version = entry['version'];
   if (typeof version !== 'string') {
-    const what = version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
+    const what =
+      version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
     throw lockfileError(file, line, `entry "${key}" ${what}`);
   }
   const resolution = entry['resolution'];
-  if (typeof resolution !== 'string') throw lockfileError(file, line, `entry "${key}" has no "resolution" string`);
+  if (typeof resolution !== 'string')
+    throw lockfileError(file, line, `entry "${key}" has no "resolution" string`);
   const locator = splitDescriptor(resolution);
   // Drop yarn's `::locator=…&version=…` parameters: they say who asked for it, not where it comes from.
   const range = stripParams(locator.range);

@@ -30,10 +30,15 @@ export function parseYarnClassicLockfile(file: string, text: string): Lockfile {
   // With conflict markers the library re-parses each side of the conflict, and those texts escape the guard
   // below: refuse them (a lockfile with unresolved conflicts is not what gets installed anyway).
   if (CONFLICT_MARKERS.every((m) => input.includes(m))) {
-    throw lockfileError(file, lineOfConflict(input), 'the lockfile has unresolved merge conflicts; resolve them and run yarn install');
+    throw lockfileError(
+      file,
+      lineOfConflict(input),
+      'the lockfile has unresolved merge conflicts; resolve them and run yarn install',
+    );
   }
   const unterminated = unterminatedStringLine(input);
-  if (unterminated !== null) throw lockfileError(file, unterminated, 'invalid yarn lockfile: a quoted string is never closed');
+  if (unterminated !== null)
+    throw lockfileError(file, unterminated, 'invalid yarn lockfile: a quoted string is never closed');
   let parsed: ReturnType<typeof yarnLockfile.parse>;
   try {
     parsed = yarnLockfile.parse(input, file);
@@ -58,10 +63,16 @@ export function parseYarnClassicLockfile(file: string, text: string): Lockfile {
   return { format: 'yarn-classic', root: { name: null, version: null }, packages: out };
 }
 
-function readEntry(file: string, line: number | null, spec: string, entry: Record<string, unknown>): LockPackage {
+function readEntry(
+  file: string,
+  line: number | null,
+  spec: string,
+  entry: Record<string, unknown>,
+): LockPackage {
   const version = entry['version'];
   if (typeof version !== 'string') {
-    const what = version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
+    const what =
+      version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
     throw lockfileError(file, line, `entry "${spec}" ${what}`);
   }
   const descriptor = splitDescriptor(spec);
@@ -101,7 +112,14 @@ function entryHeaderLines(text: string): Map<string, number> {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i += 1) {
     const raw = (lines[i] ?? '').replace(/\r$/, '');
-    if (raw === '' || raw.startsWith(' ') || raw.startsWith('\t') || raw.startsWith('#') || !raw.endsWith(':')) continue;
+    if (
+      raw === '' ||
+      raw.startsWith(' ') ||
+      raw.startsWith('\t') ||
+      raw.startsWith('#') ||
+      !raw.endsWith(':')
+    )
+      continue;
     for (const part of raw.slice(0, -1).split(',')) {
       const spec = unquote(part.trim());
       if (spec !== '' && !map.has(spec)) map.set(spec, i + 1);
@@ -146,7 +164,8 @@ export function unterminatedStringLine(text: string): number | null {
     } else if (c === '"') {
       const close = closingQuote(text, i);
       if (close === -1) return line;
-      for (let k = i; k < close; k += 1) if (text[k] === '\n' || (text[k] === '\r' && text[k + 1] !== '\n')) line += 1;
+      for (let k = i; k < close; k += 1)
+        if (text[k] === '\n' || (text[k] === '\r' && text[k + 1] !== '\n')) line += 1;
       i = close + 1;
     } else if (text.startsWith('true', i) || text.startsWith('false', i)) {
       i += text.startsWith('true', i) ? 4 : 5;

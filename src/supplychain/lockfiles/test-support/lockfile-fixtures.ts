@@ -12,9 +12,31 @@ export function fixture(relative: string): string {
 }
 
 /** One package as `[name, version, source, resolved, integrity, path, dev, optional, hasInstallScript, line]`. */
-export type Row = [string, string, string, string | null, string | null, string | null, boolean, boolean, boolean, number | null];
+export type Row = [
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  boolean,
+  boolean,
+  boolean,
+  number | null,
+];
 
 /** The package as a {@link Row}, to compare whole lockfiles in a readable table. */
 export function row(p: LockPackage): Row {
-  return [p.name, p.version, p.source, p.resolved, p.integrity, p.path, p.dev, p.optional, p.hasInstallScript, p.line];
+  return [
+    p.name,
+    p.version,
+    p.source,
+    p.resolved,
+    p.integrity,
+    p.path,
+    p.dev,
+    p.optional,
+    p.hasInstallScript,
+    p.line,
+  ];
 }
