@@ -84,7 +84,7 @@ describe('parsePnpmLockfile', () => {
     ]);
   });
 
-  it('reads v9 packages (not snapshots); optional comes from snapshots, dev is not recorded', () => {
+  it('reads v9 packages; optional comes from snapshots, dev from the importers graph', () => {
     const lock = parsePnpmLockfile('pnpm-lock.yaml', fixture('pnpm-v9/pnpm-lock.yaml'));
     expect(lock.packages.map(row)).toEqual<Row[]>([
       ['@scope/inner', '2.1.0', 'registry', null, 'sha512-FFFFinner2', null, false, false, false, 43],
@@ -102,7 +102,7 @@ describe('parsePnpmLockfile', () => {
         false,
         56,
       ],
-      ['left-pad', '1.3.0', 'registry', null, 'sha512-GGGGleftpad', null, false, false, false, 61],
+      ['left-pad', '1.3.0', 'registry', null, 'sha512-GGGGleftpad', null, true, false, false, 61],
       ['local-lib', '0.0.1', 'file', '../local-lib', null, null, false, false, false, 64],
       ['lodash', '4.17.21', 'registry', null, 'sha512-CCCClodash', null, false, false, false, 68],
       ['react-dom', '18.2.0', 'registry', null, 'sha512-IIIIreactdom', null, false, false, false, 71],
@@ -141,6 +141,36 @@ describe('parsePnpmLockfile', () => {
       'lockfileVersion: 5.3\npackages:\n  /@s/n/1.0.0_react@18.0.0+react-dom@18.0.0:\n    resolution: {integrity: sha512-x}\n';
     expect(parsePnpmLockfile('pnpm-lock.yaml', v5).packages.map((p) => [p.name, p.version])).toEqual([
       ['@s/n', '1.0.0'],
+    ]);
+  });
+
+  it('marks v9 packages dev only when no production dependency reaches them', () => {
+    const text = [
+      "lockfileVersion: '9.0'",
+      'importers:',
+      '  .:',
+      '    dependencies:',
+      '      app-lib: {specifier: ^1.0.0, version: 1.0.0}',
+      "      my-shared: {specifier: npm:@s/shared@^2, version: '@s/shared@2.0.0'}",
+      '    devDependencies:',
+      '      tool: {specifier: ^3.0.0, version: 3.0.0(app-lib@1.0.0)}',
+      'packages:',
+      '  app-lib@1.0.0: {resolution: {integrity: sha512-a}}',
+      "  '@s/shared@2.0.0': {resolution: {integrity: sha512-s}}",
+      '  tool@3.0.0: {resolution: {integrity: sha512-t}}',
+      '  tool-only@1.0.0: {resolution: {integrity: sha512-o}}',
+      'snapshots:',
+      '  app-lib@1.0.0: {}',
+      "  '@s/shared@2.0.0': {}",
+      '  tool@3.0.0(app-lib@1.0.0):',
+      "    dependencies: {app-lib: 1.0.0, tool-only: 1.0.0, shared-alias: '@s/shared@2.0.0'}",
+      '  tool-only@1.0.0: {}',
+    ].join('\n');
+    expect(parsePnpmLockfile('pnpm-lock.yaml', text).packages.map((p) => [p.name, p.dev])).toEqual([
+      ['app-lib', false],
+      ['@s/shared', false],
+      ['tool', true],
+      ['tool-only', true],
     ]);
   });
 

@@ -1,10 +1,11 @@
 /**
  * pnpm-lock.yaml, lockfileVersion 5.x (`/name/1.2.3_peer@1.0.0`), 6.x (`/name@1.2.3(peer@1.0.0)`) and
- * 9.x (`name@1.2.3` in `packages`; `snapshots` holds the peer-resolved copies and is not read).
+ * 9.x (`name@1.2.3` in `packages`; `snapshots`, the peer-resolved copies, only give `optional` and `dev`).
  */
 import type { DependencySourceKind, LockPackage, Lockfile } from '../npm-types.js';
 import { classifySpec } from './classify-spec.js';
 import { isRecord, lockfileError, stringOrNull } from './lockfile-errors.js';
+import { markV9Flags } from './pnpm-v9-flags.js';
 import { readYamlLockfile } from './yaml-document.js';
 
 /** The pnpm lockfile major versions this reader understands. */
@@ -40,33 +41,8 @@ export function parsePnpmLockfile(file: string, text: string): Lockfile {
       out.push(readEntry(file, line, key, entry, major));
     }
   }
-  if (major >= 9)
-    markOptionalFromSnapshots(out, Object.keys(isRecord(packages) ? packages : {}), yaml.data['snapshots']);
+  if (major >= 9) markV9Flags(out, Object.keys(isRecord(packages) ? packages : {}), yaml.data);
   return { format: 'pnpm', root: { name: null, version: null }, packages: out };
-}
-
-/**
- * v9 keeps `optional` on `snapshots` (one per peer combination): a package is optional when every snapshot of
- * it is. `dev` is not recorded per package in v9 and stays false.
- */
-function markOptionalFromSnapshots(out: LockPackage[], keys: readonly string[], snapshots: unknown): void {
-  if (!isRecord(snapshots)) return;
-  const optional = new Map<string, boolean>();
-  for (const [key, snapshot] of Object.entries(snapshots)) {
-    const base = stripPeerSuffix(key);
-    const isOptional = isRecord(snapshot) && snapshot['optional'] === true;
-    optional.set(base, (optional.get(base) ?? true) && isOptional);
-  }
-  keys.forEach((key, i) => {
-    const pkg = out[i];
-    if (pkg !== undefined && optional.get(key) === true) pkg.optional = true;
-  });
-}
-
-/** `name@1.0.0(react@18.0.0)(…)` → `name@1.0.0`. */
-function stripPeerSuffix(key: string): string {
-  const paren = key.indexOf('(');
-  return paren === -1 ? key : key.slice(0, paren);
 }
 
 function pnpmMajor(value: unknown): number | null {
