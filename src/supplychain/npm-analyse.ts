@@ -14,6 +14,7 @@ import {
   type TyposquatChecker,
 } from './analysis/meta-index.js';
 import type { MaliciousFeed } from './feed/index.js';
+import { duplicateManifestKeys, gypCommandExpansions } from './npm-manifest-checks.js';
 import { scorePackage, type NpmFinding } from './npm-score.js';
 import type { LockPackage, NpmSeverity, PackageContents, PackageFile, PackageOrigin, Signal } from './npm-types.js';
 
@@ -82,6 +83,34 @@ function resolveImport(from: string, spec: string, files: ReadonlyMap<string, Pa
   return null;
 }
 
+function hasInstallScript(manifest: Record<string, unknown>): boolean {
+  const scripts = manifest.scripts;
+  if (!scripts || typeof scripts !== 'object') return false;
+  return ['preinstall', 'install', 'postinstall'].some((k) => typeof (scripts as Record<string, unknown>)[k] === 'string');
+}
+
+/**
+ * npm runs `node-gyp rebuild` for a package with a binding.gyp and no install script, and node-gyp runs the
+ * file's `<!(command)` expansions: each is judged like an install script, with its binding.gyp line.
+ */
+function gypSignals(text: string): Signal[] {
+  const out: Signal[] = [];
+  for (const { command, line } of gypCommandExpansions(text)) {
+    const judged = analyseInstallScripts({ scripts: { install: command } });
+    for (const s of judged.signals) {
+      if (s.kind === 'capability') continue;
+      out.push({
+        ...s,
+        file: 'binding.gyp',
+        line,
+        snippet: command.slice(0, 160),
+        message: `binding.gyp command expansion (run by node-gyp at install): ${s.message}`,
+      });
+    }
+  }
+  return out;
+}
+
 /** Known-malicious and name checks that need only a name and version. */
 export function metadataSignals(
   name: string,
@@ -89,20 +118,8 @@ export function metadataSignals(
   ctx: AnalyseContext,
 ): Signal[] {
   const signals: Signal[] = [];
-  const hit = ctx.feed.lookup(name, version);
-  if (hit) {
-    signals.push({
-      ruleId: 'npm.metadata.known-malicious',
-      kind: 'metadata',
-      category: 'known-malicious',
-      severity: 'critical',
-      message: `${name}@${version} is a known-malicious version (${hit.id}, ${hit.source}): ${hit.summary}`,
-      file: null,
-      line: null,
-      column: null,
-      snippet: null,
-    });
-  }
+  const hit = ctx.feed.check(name, version);
+  if (hit) signals.push(hit);
   const squat = ctx.typosquat.check(name);
   if (squat) signals.push(squat);
   return signals;
@@ -129,6 +146,9 @@ export function analysePackage(
   // Install scripts: what runs when the package is installed, and which files that reaches.
   const install = analyseInstallScripts(pkg.manifest, manifestText, { hasBindingGyp: files.has('binding.gyp') });
   signals.push(...install.signals);
+  signals.push(...duplicateManifestKeys(manifestText));
+  const gyp = files.get('binding.gyp');
+  if (gyp && !hasInstallScript(pkg.manifest)) signals.push(...gypSignals(decode(gyp.read())));
 
   // JavaScript.
   const importsByFile = new Map<string, string[]>();

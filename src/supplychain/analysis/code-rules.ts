@@ -68,7 +68,7 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
     category: 'credential-read',
     severity: 'medium',
     what: 'an SSH private key (~/.ssh/id_*)',
-    needles: [n('.ssh/id_')],
+    needles: [n('.ssh/id_'), n('id_rsa', true, true), n('id_ed25519', true, true), n('id_ecdsa', true, true), n('id_dsa', true, true)],
   },
   {
     category: 'credential-read',
@@ -127,6 +127,7 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
       n('/local state', false, true),
       n('/default/cookies'),
       n('/network/cookies'),
+      n('local storage/leveldb'),
       n('logins.json', true, true),
       n('key4.db', true, true),
     ],
@@ -333,6 +334,13 @@ export const REGEX_GROUPS: readonly RegexGroup[] = [
     regex: /\b(?:del|rd|rmdir)\s{1,5}(?:\/[sqf]\s{1,5}){1,3}%userprofile%|\bshred\s{1,5}-[a-z]{0,4}u/,
     indicators: ['del ', 'rd ', 'rmdir ', 'shred '],
   },
+  {
+    category: 'destructive',
+    severity: 'high',
+    what: 'a forced shutdown of the machine',
+    regex: /\bshutdown\s{1,5}(?:-h\s{1,5}(?:now|0)\b|now\b|\/s\b)/,
+    indicators: ['shutdown '],
+  },
 ];
 
 /** AI coding CLIs that malware has driven with permission bypasses. */
@@ -384,7 +392,9 @@ export function findNeedle(s: string, needle: Needle): number {
     if (i < 0) return -1;
     const before = i > 0 ? s.charCodeAt(i - 1) : -1;
     const after = i + needle.text.length < s.length ? s.charCodeAt(i + needle.text.length) : -1;
-    const startOk = !needle.start || before < 0 || !isWordChar(before);
+    // A host name also matches as the tail of a longer one (`x.oast.fun`), never inside a longer label.
+    const startOk =
+      !needle.start || before < 0 || !isWordChar(before) || (before === 46 && HOST_NEEDLE.test(needle.text));
     const endOk = !needle.end || after < 0 || !isWordChar(after);
     if (startOk && endOk) return i;
     from = i + 1;
@@ -392,14 +402,18 @@ export function findNeedle(s: string, needle: Needle): number {
   return -1;
 }
 
+/** Needles that are host names (letters in the first label), for sub-domain matching in `findNeedle`. */
+const HOST_NEEDLE = /^[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+$/;
+
 const IP_URL = /\b(?:https?|wss?|ftp|tcp):\/\/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])/;
 
 /** Public DNS resolvers: connectivity checks, not drop boxes. */
 const PUBLIC_RESOLVERS = new Set(['1.1.1.1', '1.0.0.1', '8.8.8.8', '8.8.4.4', '9.9.9.9', '208.67.222.222']);
 
 /**
- * True for a routable public IPv4 address (not loopback, private, link-local, CGNAT, multicast, documentation,
- * a public DNS resolver, or a placeholder with four equal octets such as 123.123.123.123).
+ * True for a routable public IPv4 address (not loopback, private, link-local, CGNAT, multicast, a public DNS
+ * resolver, or a placeholder with four equal octets such as 123.123.123.123). The documentation ranges
+ * (192.0.2/24, 198.51.100/24, 203.0.113/24) count as public: code that ships them talks to a raw address.
  */
 export function isPublicIpv4(a: number, b: number, c: number, d: number): boolean {
   if ([a, b, c, d].some((x) => x > 255)) return false;
@@ -410,9 +424,8 @@ export function isPublicIpv4(a: number, b: number, c: number, d: number): boolea
   if (a === 172 && b >= 16 && b <= 31) return false;
   if (a === 192 && b === 168) return false;
   if (a === 100 && b >= 64 && b <= 127) return false;
-  if (a === 192 && b === 0 && (c === 0 || c === 2)) return false;
-  if (a === 198 && (b === 18 || b === 19 || (b === 51 && c === 100))) return false;
-  if (a === 203 && b === 0 && c === 113) return false;
+  if (a === 192 && b === 0 && c === 0) return false;
+  if (a === 198 && (b === 18 || b === 19)) return false;
   return true;
 }
 

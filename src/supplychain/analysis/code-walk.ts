@@ -29,7 +29,7 @@ import {
   literalString,
   moduleKey,
 } from './code-ast.js';
-import { AI_BYPASS_FLAGS, AI_CLIS, matchStringRules } from './code-rules.js';
+import { AI_BYPASS_FLAGS, AI_CLIS, isPublicIpv4, matchStringRules } from './code-rules.js';
 import { scanTextObfuscation } from './code-text.js';
 
 type Node = acorn.AnyNode;
@@ -128,7 +128,74 @@ const WALLET_TAG_TEXT: Record<string, string> = {
   'xhr-override': 'an override of XMLHttpRequest.prototype.open/send',
   'address-regex': 'crypto address patterns',
   levenshtein: 'nearest-address (Levenshtein) matching',
+  'clipboard-write': 'clipboard rewriting',
 };
+
+/** The name of the innermost named function declaration around the current node, or null. */
+function enclosingFunctionName(ancestors: readonly Node[]): string | null {
+  for (let i = ancestors.length - 2; i >= 0; i--) {
+    const a = ancestors[i]!;
+    if (a.type === 'FunctionDeclaration') return a.id?.name ?? null;
+    if (a.type === 'FunctionExpression' || a.type === 'ArrowFunctionExpression') {
+      const parent = ancestors[i - 1];
+      if (parent?.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Largest encoded literal decoded to look inside (bigger payloads are still reported as decode-eval). */
+const MAX_DECODED_LITERAL = 1024 * 1024;
+
+/**
+ * The text of a literal decoded in place: `Buffer.from('…', 'base64' | 'hex')` (with or without
+ * `.toString()`), `atob('…')`, searched a few levels into the expression; null when there is none.
+ */
+function decodedLiteral(node: Node, depth = 0): string | null {
+  if (depth > 6) return null;
+  if (node.type === 'CallExpression') {
+    const callee = node.callee as Node;
+    const d = callee.type === 'MemberExpression' ? dottedName(callee) : calleeName(callee);
+    const lit = literalString(node.arguments[0] as Node | undefined);
+    if (lit !== null && lit.length <= MAX_DECODED_LITERAL) {
+      if (d === 'atob') return Buffer.from(lit, 'base64').toString('latin1');
+      if (d === 'Buffer.from') {
+        const enc = literalString(node.arguments[1] as Node | undefined);
+        if (enc === 'base64' || enc === 'base64url' || enc === 'hex') return Buffer.from(lit, enc).toString('utf8');
+      }
+    }
+    if (callee.type === 'MemberExpression') return decodedLiteral(callee.object as Node, depth + 1);
+    for (const a of node.arguments) {
+      const t = decodedLiteral(a as Node, depth + 1);
+      if (t !== null) return t;
+    }
+  }
+  if (node.type === 'MemberExpression') return decodedLiteral(node.object as Node, depth + 1);
+  return null;
+}
+
+/** Modules whose name malware hides from text searches (`require(['child', 'process'].join('_'))`). */
+const HIDEABLE_MODULES = new Set(['child_process', 'http', 'https', 'net', 'fs', 'dns', 'os', 'vm', 'tls']);
+
+/** `['a', 'b'].join('_')` of literals, folded; null otherwise. */
+function joinedLiteral(node: Node): string | null {
+  if (node.type !== 'CallExpression' || node.callee.type !== 'MemberExpression') return null;
+  const callee = node.callee;
+  if (calleeName(callee as Node) !== 'join' || callee.object.type !== 'ArrayExpression') return null;
+  const sep = node.arguments.length === 0 ? ',' : literalString(node.arguments[0] as Node);
+  if (sep === null) return null;
+  const parts: string[] = [];
+  for (const e of callee.object.elements) {
+    const v = e && e.type !== 'SpreadElement' ? literalString(e as Node) : null;
+    if (v === null) return null;
+    parts.push(v);
+  }
+  return parts.join(sep);
+}
+
+/** Interactive shells a reverse shell hands to a socket. */
+const SHELLS = new Set(['/bin/sh', '/bin/bash', '/bin/zsh', 'sh', 'bash', 'zsh', 'cmd.exe', 'cmd', 'powershell', 'powershell.exe', 'pwsh']);
 
 /** The walk's state for one file. */
 export class FileWalk {
@@ -147,6 +214,17 @@ export class FileWalk {
   private readonly githubParts = new Set<string>();
   private githubNode: Node | null = null;
   private obfuscationKinds = new Set<string>();
+  /** Names bound to decoded data (`const x = String.fromCharCode(…)`, `Buffer.from(…, 'base64')`). */
+  private readonly decodedNames = new Set<string>();
+  /** Text of decoded literals bound to names (`const p = Buffer.from('…', 'base64')`). */
+  private readonly decodedTexts = new Map<string, string>();
+  private shellSpawn: Node | null = null;
+  /** Named functions that call themselves, and those that write or delete files. */
+  private readonly recursiveFunctions = new Set<string>();
+  private readonly writingFunctions = new Set<string>();
+  /** Calls of a named function with the home directory as first argument. */
+  private readonly homeCalls: { name: string; node: Node }[] = [];
+  private socketNode: Node | null = null;
 
   constructor(
     path: string,
@@ -368,11 +446,23 @@ export class FileWalk {
             const spec = literalString(init.source as Node);
             if (spec !== null) this.bind(node.id as Node, spec);
           }
+          if (node.id.type === 'Identifier' && containsDecode(init)) {
+            this.decodedNames.add(node.id.name);
+            const text = decodedLiteral(init);
+            if (text !== null) this.decodedTexts.set(node.id.name, text);
+          }
         }
         break;
       case 'MemberExpression':
         this.member(node, parent);
         break;
+      case 'Property': {
+        // `{ host: '45.9.148.3' }` in request options: a raw address, as in a URL.
+        const key = node.key as Node;
+        const keyName = key.type === 'Identifier' && !node.computed ? key.name : literalString(key);
+        if (keyName === 'host' || keyName === 'hostname') this.rawIpHost(literalString(node.value as Node), node);
+        break;
+      }
       case 'AssignmentExpression': {
         const d = node.left.type === 'MemberExpression' ? dottedName(node.left as Node) : null;
         if (d === 'window.fetch' || d === 'globalThis.fetch' || d === 'self.fetch' || d === 'global.fetch')
@@ -396,6 +486,19 @@ export class FileWalk {
       default:
         break;
     }
+  }
+
+  /** Notes self-calls and calls with the home directory, for the recursive home-writer rule. */
+  private noteFunctionCall(callee: Node, name: string, arg0: Node | undefined, ancestors: Node[], node: Node): void {
+    if (callee.type !== 'Identifier') return;
+    if (arg0 && isHomeExpression(arg0)) this.homeCalls.push({ name, node });
+    if (enclosingFunctionName(ancestors) === name) this.recursiveFunctions.add(name);
+  }
+
+  private rawIpHost(host: string | null, node: Node): void {
+    const m = host === null ? null : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+    if (m && isPublicIpv4(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])))
+      this.threat('exfiltration', 'medium', `Connects to a raw public IP address (${host}).`, node, 'raw-ip-host');
   }
 
   private tagWallet(tag: string, node: Node): void {
@@ -486,11 +589,23 @@ export class FileWalk {
     if (name === 'Function' && (callee.type === 'Identifier' || d === 'globalThis.Function'))
       this.evalCall(node, 'new Function()');
     if (d === 'vm.Script') this.evalCall(node, 'new vm.Script()');
+    if (d === 'net.Socket' || d === 'tls.TLSSocket' || (callee.type === 'Identifier' && name === 'Socket'))
+      this.socketNode ??= node;
   }
 
   private evalCall(node: acorn.CallExpression | acorn.NewExpression, what: string): void {
     this.cap('eval', `Evaluates code at run time (${what}).`, node);
-    if (node.arguments.some((a) => containsDecode(a as Node))) {
+    if (
+      node.arguments.some(
+        (a) => containsDecode(a as Node) || (a.type === 'Identifier' && this.decodedNames.has(a.name)),
+      )
+    ) {
+      // See through one layer: the decoded payload is judged by the string rules, at the eval's position.
+      for (const a of node.arguments) {
+        const payload =
+          a.type === 'Identifier' ? (this.decodedTexts.get(a.name) ?? null) : decodedLiteral(a as Node);
+        if (payload !== null) this.strings(payload, node, false);
+      }
       this.obfuscationKinds.add('decode-eval');
       this.threat(
         'obfuscation',
@@ -515,9 +630,23 @@ export class FileWalk {
     if (callee.type === 'Identifier' && name === 'require') {
       const spec = literalString(arg0);
       if (spec !== null) this.module(spec, node);
-      else if (arg0) this.cap('dynamic-require', 'Calls require() with a computed module name.', node);
+      else if (arg0) {
+        this.cap('dynamic-require', 'Calls require() with a computed module name.', node);
+        const hidden = joinedLiteral(arg0) ?? fold(arg0, false);
+        if (hidden !== null && HIDEABLE_MODULES.has(hidden.replace(/^node:/, ''))) {
+          this.module(hidden, node);
+          this.threat(
+            'obfuscation',
+            'medium',
+            `Hides the name of the '${hidden}' module behind a computed string.`,
+            node,
+            'hidden-module',
+          );
+        }
+      }
       return;
     }
+    this.noteFunctionCall(callee, name, arg0, ancestors, node);
     if (
       name === 'fetch' &&
       (callee.type === 'Identifier' ||
@@ -563,10 +692,33 @@ export class FileWalk {
       }
     }
 
-    if (COMMAND_FUNCTIONS.has(name) || d === 'Bun.spawn' || d === 'Bun.spawnSync') this.command(node);
+    if (d === 'String.fromCharCode' && node.arguments.length > 0) {
+      // Char codes written out as numbers: decode them and judge the text like any string.
+      const codes = node.arguments.map((a) => (a.type === 'Literal' && typeof a.value === 'number' ? a.value : NaN));
+      if (codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 0xffff))
+        this.strings(String.fromCharCode(...codes.slice(0, 65_536)), node, false);
+    }
+    if (d !== null && (d.endsWith('clipboard.writeText') || d.endsWith('clipboard.write')))
+      this.tagWallet('clipboard-write', node);
+    if (d === 'net.connect' || d === 'net.createConnection' || d === 'tls.connect') this.socketNode ??= node;
+    if (name === 'connect' && callee.type === 'MemberExpression')
+      for (const a of node.arguments.slice(0, 2)) this.rawIpHost(literalString(a as Node), node);
+
+    if (COMMAND_FUNCTIONS.has(name) || d === 'Bun.spawn' || d === 'Bun.spawnSync') {
+      this.command(node);
+      const program = literalString(arg0);
+      if (program !== null && SHELLS.has(program.trim())) {
+        const args = node.arguments[1] as Node | undefined;
+        const argList =
+          args?.type === 'ArrayExpression' ? args.elements.map((e) => (e ? literalString(e as Node) : null)) : [];
+        if (argList.length === 0 || argList.includes('-i')) this.shellSpawn ??= node;
+      }
+    }
 
     if (this.fsCall(node, FS_WRITE_FUNCTIONS)) {
       this.cap('fs-write', `Writes to the file system (${name}).`, node);
+      const fn = enclosingFunctionName(ancestors);
+      if (fn !== null) this.writingFunctions.add(fn);
       const target = arg0 ? fold(arg0, true) : null;
       if (target !== null) {
         this.strings(target, node, true);
@@ -671,6 +823,27 @@ export class FileWalk {
         `Uses ${this.obfuscatedIds.size} obfuscator-style identifiers (_0x…).`,
         this.obfuscatedFirst,
         'identifiers',
+      );
+    }
+    for (const call of this.homeCalls) {
+      if (this.recursiveFunctions.has(call.name) && this.writingFunctions.has(call.name)) {
+        this.threat(
+          'destructive',
+          'high',
+          `Runs ${call.name}(), which walks directories recursively writing or deleting files, over the home directory.`,
+          call.node,
+          'recursive-home-writer',
+        );
+        break;
+      }
+    }
+    if (this.shellSpawn && this.socketNode) {
+      this.threat(
+        'reverse-shell',
+        'high',
+        'Starts an interactive shell in a file that opens raw TCP sockets (a reverse shell).',
+        this.shellSpawn,
+        'reverse-shell',
       );
     }
     const tags = [...this.walletTags.entries()];

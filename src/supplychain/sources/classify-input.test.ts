@@ -46,8 +46,11 @@ describe('classifyInput', () => {
     expect(() => classifyInput(file('notes.txt'))).toThrow(
       `${path.join(tmp, 'notes.txt')}: is not a lockfile`,
     );
+    // A directory of packages may hold other files (a README), but not directories that are not packages.
     file('mixed/one/package.json');
     file('mixed/readme.md');
+    expect(classifyInput(path.join(tmp, 'mixed'))).toBe('packages-dir');
+    file('mixed/src/index.js');
     expect(() => classifyInput(path.join(tmp, 'mixed'))).toThrow(
       `${path.join(tmp, 'mixed')}: is not a lockfile, a tarball`,
     );

@@ -40,7 +40,10 @@ export function classifyInput(input: string): InputKind {
   if (base === 'node_modules') return 'node_modules';
   const hasPackageJson = statOrNull(path.join(input, 'package.json'))?.isFile() === true;
   if (hasPackageJson) {
-    return statOrNull(path.join(input, 'node_modules'))?.isDirectory() === true ? 'project' : 'package-dir';
+    // A project: its installed tree or its lockfile is what gets analysed, not its own code.
+    const installed = statOrNull(path.join(input, 'node_modules'))?.isDirectory() === true;
+    const locked = LOCKFILE_NAMES.some((n) => statOrNull(path.join(input, n))?.isFile() === true);
+    return installed || locked ? 'project' : 'package-dir';
   }
   let children: string[];
   try {
@@ -48,18 +51,34 @@ export function classifyInput(input: string): InputKind {
   } catch (err) {
     throw refuse(input, `cannot be listed (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const isPackageChild = (name: string): boolean => {
-    const child = statOrNull(path.join(input, name));
-    if (child?.isFile() === true) return isTarballName(name);
-    return (
-      child?.isDirectory() === true && statOrNull(path.join(input, name, 'package.json'))?.isFile() === true
-    );
-  };
-  if (children.length > 0 && children.every(isPackageChild)) return 'packages-dir';
+  const isPackageDir = (dir: string): boolean => statOrNull(path.join(dir, 'package.json'))?.isFile() === true;
+  // Directories must all be packages (or @scope folders of packages); other files (a README) are ignored.
+  let packages = 0;
+  let strangers = 0;
+  for (const name of children) {
+    const full = path.join(input, name);
+    const child = statOrNull(full);
+    if (child?.isFile() === true) {
+      if (isTarballName(name)) packages++;
+    } else if (child?.isDirectory() === true) {
+      if (isPackageDir(full)) packages++;
+      else if (name.startsWith('@') && listOrEmpty(full).some((n) => isPackageDir(path.join(full, n)))) packages++;
+      else strangers++;
+    }
+  }
+  if (packages > 0 && strangers === 0) return 'packages-dir';
   throw refuse(
     input,
     'is not a lockfile, a tarball, a node_modules directory, a package or project directory, or a directory of packages',
   );
+}
+
+function listOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function refuse(input: string, why: string): ValidationError {
