@@ -45,7 +45,8 @@ function usage(message: string, path: string): never {
 
 function parseFormat(ctx: CliContext, o: Record<string, unknown>): Format {
   const raw = typeof o.format === 'string' ? o.format : ctx.globals.json ? 'json' : 'table';
-  if (!(FORMATS as readonly string[]).includes(raw)) usage(`--format must be one of ${FORMATS.join(', ')} (got "${raw}")`, '--format');
+  if (!(FORMATS as readonly string[]).includes(raw))
+    usage(`--format must be one of ${FORMATS.join(', ')} (got "${raw}")`, '--format');
   return raw as Format;
 }
 
@@ -90,7 +91,11 @@ async function record(ctx: CliContext, report: NpmScanReport, command: string): 
     const now = app.clock.now().toISOString();
     const actor = ctx.io.env.USER ?? 'cli';
     const batch = npmReportToInventoryBatch(report, now);
-    const result = await app.inventory.importBatch(batch, actor, { kind: 'npm-gate', command, packages: report.stats.packages });
+    const result = await app.inventory.importBatch(batch, actor, {
+      kind: 'npm-gate',
+      command,
+      packages: report.stats.packages,
+    });
     const events = npmReportEvents(report, { actor, now, command });
     await appendEvents(app.store, events);
     return `recorded ${batch.resources.length} package(s) in the inventory (${result.changes.resources.created} new) and ${events.length} event(s)`;
@@ -107,7 +112,8 @@ async function finish(
   const format = parseFormat(ctx, o);
   const failOn = parseFailOn(o);
   let report = reportIn;
-  if (typeof o.suppressions === 'string') report = applySuppressions(report, readSuppressions(o.suppressions));
+  if (typeof o.suppressions === 'string')
+    report = applySuppressions(report, readSuppressions(o.suppressions));
 
   if (typeof o.writeSuppressions === 'string') {
     if (typeof o.reason !== 'string' || o.reason.trim() === '')
@@ -153,7 +159,11 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
 
 async function runCheck(ctx: CliContext, specs: string[], o: Record<string, unknown>): Promise<number> {
   if (specs.length === 0) usage('name at least one package: keyward npm check lodash@4.17.21', 'packages');
-  const report = await checkRegistryPackages(specs, registryFor(ctx), createNpmAnalyseContext({ dataDir: dataDir(ctx) }));
+  const report = await checkRegistryPackages(
+    specs,
+    registryFor(ctx),
+    createNpmAnalyseContext({ dataDir: dataDir(ctx) }),
+  );
   return finish(ctx, report, o, 'npm check');
 }
 
@@ -177,7 +187,8 @@ async function runInstall(ctx: CliContext, args: string[], o: Record<string, unk
     failOn: failOn === 'none' ? 'critical' : failOn,
   });
   let report = decision.report;
-  if (typeof o.suppressions === 'string') report = applySuppressions(report, readSuppressions(o.suppressions));
+  if (typeof o.suppressions === 'string')
+    report = applySuppressions(report, readSuppressions(o.suppressions));
   const blocking = failOn === 'none' ? [] : flaggedPackages(report, failOn);
   ctx.err(npmTable(report));
   for (const u of decision.unverified) ctx.err(`UNVERIFIED ${u.package}: ${u.reason}\n`);
@@ -211,7 +222,9 @@ async function runFeedUpdate(ctx: CliContext, args: string[]): Promise<number> {
   mkdirSync(dirname(target), { recursive: true });
   writeFeed(feed, target);
   for (const s of skipped) ctx.err(`skipped ${s.file}: ${s.reason}\n`);
-  ctx.out(`imported ${imported} MAL- record(s) into ${target}${skipped.length ? `; skipped ${skipped.length} file(s)` : ''}\n`);
+  ctx.out(
+    `imported ${imported} MAL- record(s) into ${target}${skipped.length ? `; skipped ${skipped.length} file(s)` : ''}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -219,9 +232,19 @@ function outputOptions(cmd: Command): Command {
   return cmd
     .option('--format <format>', `output: ${FORMATS.join(', ')} (default table; --json means json)`)
     .option('--output <file>', 'write the report to a file (a summary still goes to stderr)')
-    .option('--fail-on <level>', `exit 1 when a package is at or above: ${NPM_SEVERITIES.join(', ')}, none`, 'high')
-    .option('--suppressions <file>', 'accept the findings this file lists (pinned to package@version and file hash)')
-    .option('--write-suppressions <file>', 'accept every current finding at or above --fail-on: write them and exit 0')
+    .option(
+      '--fail-on <level>',
+      `exit 1 when a package is at or above: ${NPM_SEVERITIES.join(', ')}, none`,
+      'high',
+    )
+    .option(
+      '--suppressions <file>',
+      'accept the findings this file lists (pinned to package@version and file hash)',
+    )
+    .option(
+      '--write-suppressions <file>',
+      'accept every current finding at or above --fail-on: write them and exit 0',
+    )
     .option('--reason <text>', 'why the findings --write-suppressions accepts are acceptable')
     .option('--show-info', 'list capabilities (informational findings) in the table too')
     .option('--record', 'record the scanned packages in the inventory and the findings in the event log');
@@ -229,13 +252,18 @@ function outputOptions(cmd: Command): Command {
 
 /** Registers `npm scan`, `npm check`, `npm install` and `npm feed update`. */
 export function registerNpmCommands(program: Command, action: CliAction): void {
-  const npm = program.command('npm').description('npm supply-chain gate: find malicious packages before they run');
+  const npm = program
+    .command('npm')
+    .description('npm supply-chain gate: find malicious packages before they run');
   outputOptions(
     npm
       .command('scan')
       .description('analyse lockfiles, node_modules trees, package directories and .tgz tarballs')
       .argument('[paths...]', 'what to analyse (default .)')
-      .option('--fetch', "for lockfiles: fetch each package's tarball from the registry and analyse its code"),
+      .option(
+        '--fetch',
+        "for lockfiles: fetch each package's tarball from the registry and analyse its code",
+      ),
   ).action(action((ctx, args, opts) => runScan(ctx, args, opts)));
   outputOptions(
     npm
@@ -247,7 +275,11 @@ export function registerNpmCommands(program: Command, action: CliAction): void {
     .command('install')
     .description('analyse what an npm install would add, then install only if nothing is flagged')
     .argument('[args...]', 'arguments for npm install (put npm options after --)')
-    .option('--fail-on <level>', `refuse when a package is at or above: ${NPM_SEVERITIES.join(', ')}, none`, 'high')
+    .option(
+      '--fail-on <level>',
+      `refuse when a package is at or above: ${NPM_SEVERITIES.join(', ')}, none`,
+      'high',
+    )
     .option('--allow-unverified', 'install even when some packages could not be analysed')
     .option('--dry-run', 'analyse only; do not install')
     .option('--suppressions <file>', 'accept the findings this file lists')
@@ -257,6 +289,9 @@ export function registerNpmCommands(program: Command, action: CliAction): void {
   feed
     .command('update')
     .description('import OSV MAL- records (a directory of OSV JSON files) into the local feed')
-    .argument('<dir>', 'directory of OSV records, such as a checkout of ossf/malicious-packages osv/malicious/npm')
+    .argument(
+      '<dir>',
+      'directory of OSV records, such as a checkout of ossf/malicious-packages osv/malicious/npm',
+    )
     .action(action((ctx, args) => runFeedUpdate(ctx, args)));
 }

@@ -15,7 +15,12 @@ export {
   type SuppressionFile,
 } from './npm-report.js';
 export { flaggedPackages, levelCounts, npmReportJson, npmSarif, npmTable } from './npm-output.js';
-export { checkRegistryPackages, parsePackageSpec, scanNpmInputs, type NpmScanOptions } from './npm-gate-service.js';
+export {
+  checkRegistryPackages,
+  parsePackageSpec,
+  scanNpmInputs,
+  type NpmScanOptions,
+} from './npm-gate-service.js';
 export { decideInstall, planInstall, type InstallDecision, type InstallPlan } from './npm-install.js';
 export { npmReportEvents, npmReportToInventoryBatch, NPM_RESOURCE } from './npm-record.js';
 export { importOsvDirectory, writeFeed } from './feed/index.js';

@@ -16,7 +16,14 @@ import {
 import type { MaliciousFeed } from './feed/index.js';
 import { duplicateManifestKeys, gypCommandExpansions } from './npm-manifest-checks.js';
 import { scorePackage, type NpmFinding } from './npm-score.js';
-import type { LockPackage, NpmSeverity, PackageContents, PackageFile, PackageOrigin, Signal } from './npm-types.js';
+import type {
+  LockPackage,
+  NpmSeverity,
+  PackageContents,
+  PackageFile,
+  PackageOrigin,
+  Signal,
+} from './npm-types.js';
 
 /** Extensions of files analysed as JavaScript (type declarations and sources of other languages are not run). */
 const JS_EXTENSIONS = ['.js', '.cjs', '.mjs', '.jsx'];
@@ -86,7 +93,9 @@ function resolveImport(from: string, spec: string, files: ReadonlyMap<string, Pa
 function hasInstallScript(manifest: Record<string, unknown>): boolean {
   const scripts = manifest.scripts;
   if (!scripts || typeof scripts !== 'object') return false;
-  return ['preinstall', 'install', 'postinstall'].some((k) => typeof (scripts as Record<string, unknown>)[k] === 'string');
+  return ['preinstall', 'install', 'postinstall'].some(
+    (k) => typeof (scripts as Record<string, unknown>)[k] === 'string',
+  );
 }
 
 /**
@@ -112,11 +121,7 @@ function gypSignals(text: string): Signal[] {
 }
 
 /** Known-malicious and name checks that need only a name and version. */
-export function metadataSignals(
-  name: string,
-  version: string,
-  ctx: AnalyseContext,
-): Signal[] {
+export function metadataSignals(name: string, version: string, ctx: AnalyseContext): Signal[] {
   const signals: Signal[] = [];
   const hit = ctx.feed.check(name, version);
   if (hit) signals.push(hit);
@@ -144,7 +149,9 @@ export function analysePackage(
   contentHashes.set('package.json', sha256(manifestText));
 
   // Install scripts: what runs when the package is installed, and which files that reaches.
-  const install = analyseInstallScripts(pkg.manifest, manifestText, { hasBindingGyp: files.has('binding.gyp') });
+  const install = analyseInstallScripts(pkg.manifest, manifestText, {
+    hasBindingGyp: files.has('binding.gyp'),
+  });
   signals.push(...install.signals);
   signals.push(...duplicateManifestKeys(manifestText));
   const gyp = files.get('binding.gyp');
@@ -215,7 +222,8 @@ export function analysePackage(
     if (!importsByFile.has(file) && isJavaScript(file)) {
       // The pre-filter skipped it (nothing suspicious); it can still require files that are.
       const f = files.get(file);
-      if (f && f.size <= MAX_JS_FILE_BYTES) importsByFile.set(file, analyseJavaScript(file, decode(f.read())).imports);
+      if (f && f.size <= MAX_JS_FILE_BYTES)
+        importsByFile.set(file, analyseJavaScript(file, decode(f.read())).imports);
     }
     for (const spec of importsByFile.get(file) ?? []) {
       const next = resolveImport(file, spec, files);

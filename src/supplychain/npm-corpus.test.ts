@@ -23,7 +23,8 @@ const ctx = createNpmAnalyseContext();
 let malicious: NpmScanReport;
 let benign: NpmScanReport;
 
-const atHigh = (level: string): boolean => level !== 'none' && severityRank(level as 'high') >= severityRank('high');
+const atHigh = (level: string): boolean =>
+  level !== 'none' && severityRank(level as 'high') >= severityRank('high');
 
 beforeAll(async () => {
   malicious = await scanNpmInputs([MALICIOUS], { ctx, cwd: ROOT });
@@ -51,7 +52,10 @@ describe('the labelled corpus', () => {
   it('catches every malicious fixture at high or above', () => {
     const missed = malicious.packages
       .filter((p) => !atHigh(p.level))
-      .map((p) => `${p.name}@${p.version}: ${p.level} (${p.findings.map((f) => `${f.ruleId}:${f.severity}`).join(', ')})`);
+      .map(
+        (p) =>
+          `${p.name}@${p.version}: ${p.level} (${p.findings.map((f) => `${f.ruleId}:${f.severity}`).join(', ')})`,
+      );
     expect(missed).toEqual([]);
   });
 
@@ -82,7 +86,13 @@ describe('the labelled corpus', () => {
     expect(benign.packages.length).toBeGreaterThan(100);
     const flagged = benign.packages
       .filter((p) => atHigh(p.level))
-      .map((p) => `${p.name}@${p.version}: ${p.findings.filter((f) => atHigh(f.severity)).map((f) => `${f.ruleId} ${f.file}:${f.line}`).join(', ')}`);
+      .map(
+        (p) =>
+          `${p.name}@${p.version}: ${p.findings
+            .filter((f) => atHigh(f.severity))
+            .map((f) => `${f.ruleId} ${f.file}:${f.line}`)
+            .join(', ')}`,
+      );
     expect(flagged).toEqual([]);
   });
 });

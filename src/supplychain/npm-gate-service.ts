@@ -7,12 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { LOCKFILE_NAMES, parseLockfile } from './lockfiles/index.js';
-import {
-  analyseLockEntry,
-  analysePackage,
-  type AnalyseContext,
-  type PackageVerdict,
-} from './npm-analyse.js';
+import { analyseLockEntry, analysePackage, type AnalyseContext, type PackageVerdict } from './npm-analyse.js';
 import type { NpmScanReport, ScannedInput } from './npm-report.js';
 import type { LockPackage, PackageContents } from './npm-types.js';
 import {
@@ -45,7 +40,11 @@ function message(err: unknown): string {
 }
 
 /** Runs `work` over `items` with at most `limit` at once, keeping the input order in the results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -91,7 +90,12 @@ export async function analyseFromRegistry(
 /** Two SRI strings disagree only when they hold different digests for the same algorithm. */
 export function sameIntegrity(a: string, b: string): boolean {
   const parse = (s: string): Map<string, string> =>
-    new Map(s.split(/\s+/).filter(Boolean).map((x) => [x.slice(0, x.indexOf('-')), x]));
+    new Map(
+      s
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((x) => [x.slice(0, x.indexOf('-')), x]),
+    );
   const right = parse(b);
   for (const [alg, digest] of parse(a)) {
     const other = right.get(alg);
@@ -117,7 +121,13 @@ export async function scanNpmInputs(paths: readonly string[], opts: NpmScanOptio
     try {
       const contents = readPackageDir(dir);
       const lockEntry = installPath ? lockByPath?.get(installPath) : undefined;
-      packages.push(analysePackage(withShownLocation(contents, shown(dir, cwd)), opts.ctx, lockEntry ? { lockEntry } : {}));
+      packages.push(
+        analysePackage(
+          withShownLocation(contents, shown(dir, cwd)),
+          opts.ctx,
+          lockEntry ? { lockEntry } : {},
+        ),
+      );
     } catch (err) {
       errors.push({ input: shown(dir, cwd), message: message(err) });
     }
@@ -242,9 +252,12 @@ export function parsePackageSpec(spec: string): { name: string; range: string } 
   const name = at > 0 ? spec.slice(0, at) : spec;
   const range = at > 0 ? spec.slice(at + 1) : 'latest';
   if (!/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(name) || name.length > 214 || range === '')
-    throw new ValidationError(`"${spec}" is not a package spec: write name@version (for example lodash@4.17.21)`, {
-      details: [{ path: spec, message: 'not name@version' }],
-    });
+    throw new ValidationError(
+      `"${spec}" is not a package spec: write name@version (for example lodash@4.17.21)`,
+      {
+        details: [{ path: spec, message: 'not name@version' }],
+      },
+    );
   return { name, range };
 }
 
@@ -270,7 +283,11 @@ export async function checkRegistryPackages(
   const packages = verdicts.filter((v): v is PackageVerdict => v !== null);
   return {
     packages,
-    inputs: parsed.map((p, i) => ({ path: `${p.name}@${p.range}`, kind: 'registry', packages: verdicts[i] ? 1 : 0 })),
+    inputs: parsed.map((p, i) => ({
+      path: `${p.name}@${p.range}`,
+      kind: 'registry',
+      packages: verdicts[i] ? 1 : 0,
+    })),
     errors,
     suppressed: [],
     stats: {

@@ -68,9 +68,12 @@ export async function planInstall(
 ): Promise<InstallPlan> {
   const manifestPath = join(opts.cwd, 'package.json');
   if (!existsSync(manifestPath))
-    throw new ValidationError(`${opts.cwd} has no package.json; run keyward npm install in a project directory`, {
-      details: [{ path: manifestPath, message: 'missing' }],
-    });
+    throw new ValidationError(
+      `${opts.cwd} has no package.json; run keyward npm install in a project directory`,
+      {
+        details: [{ path: manifestPath, message: 'missing' }],
+      },
+    );
   let manifest: Record<string, unknown>;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
@@ -86,12 +89,26 @@ export async function planInstall(
   const before = lockOf(opts.cwd);
   const tmp = mkdtempSync(join(tmpdir(), 'keyward-npm-plan-'));
   try {
-    for (const name of PROJECT_FILES) if (existsSync(join(opts.cwd, name))) copyFileSync(join(opts.cwd, name), join(tmp, name));
+    for (const name of PROJECT_FILES)
+      if (existsSync(join(opts.cwd, name))) copyFileSync(join(opts.cwd, name), join(tmp, name));
     try {
       await run(
         opts.npm ?? 'npm',
-        ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...args],
-        { cwd: tmp, env: { ...opts.env, npm_config_ignore_scripts: 'true' }, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 16 * 1024 * 1024 },
+        [
+          'install',
+          '--package-lock-only',
+          '--ignore-scripts',
+          '--no-audit',
+          '--no-fund',
+          '--loglevel=error',
+          ...args,
+        ],
+        {
+          cwd: tmp,
+          env: { ...opts.env, npm_config_ignore_scripts: 'true' },
+          timeout: opts.timeoutMs ?? 300_000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
       );
     } catch (err) {
       const e = err as { stderr?: string; code?: number | string; killed?: boolean };
@@ -129,7 +146,10 @@ export async function decideInstall(
   const verdicts = await mapLimit(plan.changed, opts.concurrency ?? 8, async (p) => {
     const id = `${p.name}@${p.version}`;
     if (p.source !== 'registry') {
-      unverified.push({ package: id, reason: `comes from a ${p.source} source (${p.resolved ?? 'unknown'}), not the registry` });
+      unverified.push({
+        package: id,
+        reason: `comes from a ${p.source} source (${p.resolved ?? 'unknown'}), not the registry`,
+      });
       return null;
     }
     try {
@@ -142,7 +162,9 @@ export async function decideInstall(
     }
   });
   const packages = verdicts.filter((v): v is PackageVerdict => v !== null);
-  const blocking = packages.filter((v) => v.level !== 'none' && severityRank(v.level) >= severityRank(opts.failOn));
+  const blocking = packages.filter(
+    (v) => v.level !== 'none' && severityRank(v.level) >= severityRank(opts.failOn),
+  );
   const report: NpmScanReport = {
     packages,
     inputs: [{ path: 'npm install', kind: 'install-plan', packages: packages.length }],

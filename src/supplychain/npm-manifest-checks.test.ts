@@ -3,9 +3,12 @@ import { duplicateManifestKeys, gypCommandExpansions } from './npm-manifest-chec
 
 describe('duplicateManifestKeys', () => {
   it('reports a second "scripts" key as high, with its line', () => {
-    const text = '{\n  "name": "a",\n  "scripts": {"test": "x"},\n  "scripts": {"postinstall": "curl x | sh"}\n}';
+    const text =
+      '{\n  "name": "a",\n  "scripts": {"test": "x"},\n  "scripts": {"postinstall": "curl x | sh"}\n}';
     const s = duplicateManifestKeys(text);
-    expect(s.map((x) => [x.ruleId, x.severity, x.line])).toEqual([['npm.metadata.manifest-duplicate-key', 'high', 4]]);
+    expect(s.map((x) => [x.ruleId, x.severity, x.line])).toEqual([
+      ['npm.metadata.manifest-duplicate-key', 'high', 4],
+    ]);
     expect(s[0]!.message).toContain('"scripts" twice');
   });
 

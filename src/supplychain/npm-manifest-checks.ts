@@ -61,7 +61,8 @@ export function duplicateManifestKeys(text: string): Signal[] {
       const inScripts = frames.length === 2 && top.under === 'scripts';
       if (top.keys.has(property) && ((topLevel && SENSITIVE_KEYS.has(property)) || inScripts)) {
         const where = topLevel ? `"${property}"` : `"scripts.${property}"`;
-        const hides = property === 'scripts' || property.endsWith('install') || property.endsWith('ependencies');
+        const hides =
+          property === 'scripts' || property.endsWith('install') || property.endsWith('ependencies');
         signals.push({
           ruleId: 'npm.metadata.manifest-duplicate-key',
           kind: 'metadata',

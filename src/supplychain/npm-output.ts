@@ -16,7 +16,14 @@ export function flaggedPackages(report: NpmScanReport, floor: NpmSeverity): Pack
 
 /** How many packages are at each level. */
 export function levelCounts(report: NpmScanReport): Record<NpmSeverity | 'none', number> {
-  const counts: Record<NpmSeverity | 'none', number> = { none: 0, info: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  const counts: Record<NpmSeverity | 'none', number> = {
+    none: 0,
+    info: 0,
+    low: 0,
+    medium: 0,
+    high: 0,
+    critical: 0,
+  };
   for (const p of report.packages) counts[p.level]++;
   return counts;
 }
@@ -46,7 +53,9 @@ function artifact(v: PackageVerdict, f: NpmFinding): { uri: string; uriBaseId?: 
   const base = v.origin.kind === 'lockfile' ? v.origin.location.replace(/:\d+$/, '') : v.origin.location;
   const path = v.origin.kind === 'directory' && f.file ? `${base}/${f.file}` : base;
   if (/^https?:/.test(path)) return { uri: path };
-  return isAbsolute(path) ? { uri: pathToFileURL(path).href } : { uri: encodeURI(path), uriBaseId: '%SRCROOT%' };
+  return isAbsolute(path)
+    ? { uri: pathToFileURL(path).href }
+    : { uri: encodeURI(path), uriBaseId: '%SRCROOT%' };
 }
 
 /** SARIF 2.1.0: findings at or above `floor` (default low: capabilities alone are left out). */
@@ -77,11 +86,15 @@ export function npmSarif(report: NpmScanReport, version: string, floor: NpmSever
         ruleId: f.ruleId,
         ruleIndex: index.get(f.ruleId),
         level: SARIF_LEVEL[f.severity],
-        message: { text: `${v.name}@${v.version}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ''}` : ''}: ${f.message}` },
+        message: {
+          text: `${v.name}@${v.version}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ''}` : ''}: ${f.message}`,
+        },
         locations: [
           {
             physicalLocation: physical,
-            logicalLocations: [{ fullyQualifiedName: `${v.name}@${v.version}${f.file ? `/${f.file}` : ''}`, kind: 'module' }],
+            logicalLocations: [
+              { fullyQualifiedName: `${v.name}@${v.version}${f.file ? `/${f.file}` : ''}`, kind: 'module' },
+            ],
           },
         ],
         partialFingerprints: { keywardFinding: f.id },
@@ -100,7 +113,9 @@ export function npmTable(report: NpmScanReport, opts: { showInfo?: boolean } = {
   const lines: string[] = [];
   const floor: NpmSeverity = opts.showInfo ? 'info' : 'low';
   for (const v of flaggedPackages(report, floor)) {
-    lines.push(`${v.level.toUpperCase().padEnd(8)} ${String(v.score).padStart(2)}/10  ${v.name}@${v.version}  (${v.origin.location})`);
+    lines.push(
+      `${v.level.toUpperCase().padEnd(8)} ${String(v.score).padStart(2)}/10  ${v.name}@${v.version}  (${v.origin.location})`,
+    );
     for (const f of v.findings) {
       if (severityRank(f.severity) < severityRank(floor)) continue;
       const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : '(metadata)';

@@ -71,16 +71,20 @@ export function parseSuppressions(text: string, file: string): SuppressionFile {
     const e = s as Partial<Suppression> | null;
     const where = `${file}:suppressions[${i}]`;
     const bad = (field: string, what: string): never => {
-      throw new ValidationError(`${where}.${field} ${what}`, { details: [{ path: `${where}.${field}`, message: what }] });
+      throw new ValidationError(`${where}.${field} ${what}`, {
+        details: [{ path: `${where}.${field}`, message: what }],
+      });
     };
     if (!e || typeof e !== 'object') bad('', 'must be an object');
     if (typeof e!.package !== 'string' || e!.package === '') bad('package', 'must be a package name');
     if (typeof e!.version !== 'string' || e!.version === '') bad('version', 'must be an exact version');
-    if (typeof e!.ruleId !== 'string' || !e!.ruleId.startsWith('npm.')) bad('ruleId', 'must be an npm.* rule id');
+    if (typeof e!.ruleId !== 'string' || !e!.ruleId.startsWith('npm.'))
+      bad('ruleId', 'must be an npm.* rule id');
     if (e!.file !== null && typeof e!.file !== 'string') bad('file', 'must be a path or null');
     if (e!.file !== null && (typeof e!.contentHash !== 'string' || !/^[0-9a-f]{64}$/.test(e!.contentHash)))
       bad('contentHash', "must be the file's SHA-256 (64 hex digits): suppressions never match a bare path");
-    if (typeof e!.reason !== 'string' || e!.reason.trim() === '') bad('reason', 'must say why the finding is accepted');
+    if (typeof e!.reason !== 'string' || e!.reason.trim() === '')
+      bad('reason', 'must say why the finding is accepted');
   });
   return d as SuppressionFile;
 }
@@ -101,7 +105,13 @@ export function applySuppressions(report: NpmScanReport, file: SuppressionFile):
   const packages = report.packages.map((v) => {
     const kept = v.findings.filter((f) => {
       const s = file.suppressions.find((x) => matches(x, v, f));
-      if (s) suppressed.push({ package: `${v.name}@${v.version}`, ruleId: f.ruleId, file: f.file, reason: s.reason });
+      if (s)
+        suppressed.push({
+          package: `${v.name}@${v.version}`,
+          ruleId: f.ruleId,
+          file: f.file,
+          reason: s.reason,
+        });
       return !s;
     });
     return rescore(v, kept);
@@ -117,7 +127,9 @@ export function suppressionsFor(
   previous?: SuppressionFile,
 ): SuppressionFile {
   const out: Suppression[] = [...(previous?.suppressions ?? [])];
-  const seen = new Set(out.map((s) => JSON.stringify([s.package, s.version, s.ruleId, s.file, s.contentHash])));
+  const seen = new Set(
+    out.map((s) => JSON.stringify([s.package, s.version, s.ruleId, s.file, s.contentHash])),
+  );
   for (const v of report.packages) {
     for (const f of v.findings) {
       if (severityRank(f.severity) < severityRank(floor)) continue;
@@ -136,6 +148,10 @@ export function suppressionsFor(
       }
     }
   }
-  out.sort((a, b) => `${a.package}@${a.version}`.localeCompare(`${b.package}@${b.version}`) || a.ruleId.localeCompare(b.ruleId));
+  out.sort(
+    (a, b) =>
+      `${a.package}@${a.version}`.localeCompare(`${b.package}@${b.version}`) ||
+      a.ruleId.localeCompare(b.ruleId),
+  );
   return { format: 'keyward-npm-suppressions', version: 1, suppressions: out };
 }

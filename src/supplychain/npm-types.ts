@@ -127,14 +127,7 @@ export interface LockPackage {
 
 /** A lockfile as parsed. */
 export interface Lockfile {
-  format:
-    | 'npm-v1'
-    | 'npm-v2'
-    | 'npm-v3'
-    | 'npm-shrinkwrap'
-    | 'pnpm'
-    | 'yarn-classic'
-    | 'yarn-berry';
+  format: 'npm-v1' | 'npm-v2' | 'npm-v3' | 'npm-shrinkwrap' | 'pnpm' | 'yarn-classic' | 'yarn-berry';
   /** The project's own name and version, when the lockfile records them. */
   root: { name: string | null; version: string | null };
   packages: LockPackage[];

@@ -18,7 +18,13 @@ interface JsonPackage {
   version: string;
   level: string;
   score: number;
-  findings: { ruleId: string; severity: string; file: string | null; line: number | null; category: string }[];
+  findings: {
+    ruleId: string;
+    severity: string;
+    file: string | null;
+    line: number | null;
+    category: string;
+  }[];
 }
 interface JsonReport {
   summary: { packages: number; levels: Record<string, number> };
@@ -65,7 +71,10 @@ afterAll(async () => {
 function project(name: string, extra: Record<string, unknown> = {}): string {
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, ...extra }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name, version: '1.0.0', private: true, ...extra }, null, 2),
+  );
   writeFileSync(join(dir, '.npmrc'), `registry=${registry.url}\n`);
   return dir;
 }
@@ -104,7 +113,10 @@ describe('keyward npm scan', () => {
     const r = await runKeyward(['npm', 'scan', join(MALICIOUS, 'shai-hulud-worm'), '--format', 'sarif']);
     const sarif = JSON.parse(r.stdout) as {
       version: string;
-      runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; level: string; locations: unknown[] }[] }[];
+      runs: {
+        tool: { driver: { rules: { id: string }[] } };
+        results: { ruleId: string; level: string; locations: unknown[] }[];
+      }[];
     };
     expect(sarif.version).toBe('2.1.0');
     const run = sarif.runs[0]!;
@@ -212,11 +224,23 @@ describe('suppressions', () => {
     const noReason = await runKeyward(['npm', 'scan', pkg, '--write-suppressions', file]);
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toContain('--reason');
-    const write = await runKeyward(['npm', 'scan', pkg, '--write-suppressions', file, '--reason', 'our own telemetry test']);
+    const write = await runKeyward([
+      'npm',
+      'scan',
+      pkg,
+      '--write-suppressions',
+      file,
+      '--reason',
+      'our own telemetry test',
+    ]);
     expect(write.code).toBe(0);
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { suppressions: { contentHash: string | null; package: string }[] };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      suppressions: { contentHash: string | null; package: string }[];
+    };
     expect(saved.suppressions.length).toBeGreaterThan(0);
-    expect(saved.suppressions.every((s) => s.package === 'kw-internal-tool' && s.contentHash !== null)).toBe(true);
+    expect(saved.suppressions.every((s) => s.package === 'kw-internal-tool' && s.contentHash !== null)).toBe(
+      true,
+    );
     const again = await runKeyward(['npm', 'scan', pkg, '--suppressions', file]);
     expect(again.code).toBe(0);
     writeFileSync(join(pkg, 'index.js'), `${readFileSync(join(pkg, 'index.js'), 'utf8')}// changed\n`);
@@ -232,7 +256,9 @@ describe('keyward npm check and install against a registry', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     const okReport = JSON.parse(ok.stdout) as JsonReport;
-    expect(okReport.packages.map((p) => [p.name, p.version, p.level])).toEqual([['kw-benign-util', '1.0.0', 'none']]);
+    expect(okReport.packages.map((p) => [p.name, p.version, p.level])).toEqual([
+      ['kw-benign-util', '1.0.0', 'none'],
+    ]);
     const bad = await runKeyward(['npm', 'check', 'kw-evil-helper@^2', '--json'], { cwd: dir });
     expect(bad.code).toBe(1);
     const badReport = JSON.parse(bad.stdout) as JsonReport;
@@ -281,7 +307,9 @@ describe('the feed and recording', () => {
     expect(up.stdout).toContain('imported 1 MAL- record(s)');
     expect(up.stderr).toContain('broken.json');
     const dir = project('feeder');
-    const r = await runKeyward(['--data-dir', data, 'npm', 'check', 'kw-benign-util@1.0.0', '--json'], { cwd: dir });
+    const r = await runKeyward(['--data-dir', data, 'npm', 'check', 'kw-benign-util@1.0.0', '--json'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(report.packages[0]!.level).toBe('critical');
@@ -290,7 +318,14 @@ describe('the feed and recording', () => {
 
   it('--record stores scanned packages in the inventory and flagged ones in the event log', async () => {
     const rec = join(work, 'record-data');
-    const r = await runKeyward(['--data-dir', rec, 'npm', 'scan', join(MALICIOUS, 'shai-hulud-worm'), '--record']);
+    const r = await runKeyward([
+      '--data-dir',
+      rec,
+      'npm',
+      'scan',
+      join(MALICIOUS, 'shai-hulud-worm'),
+      '--record',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/recorded 1 package\(s\) in the inventory \(1 new\) and 2 event\(s\)/);
     const store = await openStore({ dataDir: rec });

@@ -60,7 +60,11 @@ export async function startFakeRegistry(versions: FakeVersion[]): Promise<FakeRe
     }
     const doc = packuments.get(path.slice(1));
     if (doc) {
-      const body = JSON.stringify({ name: path.slice(1), 'dist-tags': { latest: doc.latest }, versions: doc.versions });
+      const body = JSON.stringify({
+        name: path.slice(1),
+        'dist-tags': { latest: doc.latest },
+        versions: doc.versions,
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
       return;

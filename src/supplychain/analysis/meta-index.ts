@@ -14,7 +14,7 @@ export { loadPopularPackages, parsePopularPackages } from './meta-popular.js';
 export type { PopularPackage } from './meta-popular.js';
 export {
   checkVersionAndDeps,
-  classifySpec,
+  dependencySpecRisk,
   CONFUSION_MIN_MAJOR,
   HIGH_MAJOR_PACKAGES,
 } from './meta-versions.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LockPackage } from '../npm-types.js';
-import { checkVersionAndDeps, classifySpec } from './meta-versions.js';
+import { checkVersionAndDeps, dependencySpecRisk } from './meta-versions.js';
 
 const lock = (over: Partial<LockPackage>): LockPackage => ({
   name: 'p',
@@ -106,7 +106,7 @@ describe('checkVersionAndDeps: URL and git dependencies', () => {
   });
 });
 
-describe('classifySpec', () => {
+describe('dependencySpecRisk', () => {
   it.each([
     ['^1.0.0', null],
     ['latest', null],
@@ -120,6 +120,6 @@ describe('classifySpec', () => {
     ['git+ssh://git@github.com/u/r.git#semver:^1', { kind: 'git', risky: 'pinned to no commit' }],
     ['git+http://example.com/r.git', { kind: 'git', risky: 'an unencrypted git URL' }],
   ])('%s → %j', (spec, expected) => {
-    expect(classifySpec(spec)).toEqual(expected);
+    expect(dependencySpecRisk(spec)).toEqual(expected);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import semver from 'semver';
+import { classifySpec } from '../lockfiles/index.js';
 import type { LockPackage, Signal } from '../npm-types.js';
 import { jsonKeyLines, lineOf, metaSignal, stringMap } from './meta-signal.js';
 
@@ -56,7 +57,7 @@ export function checkVersionAndDeps(
 
   for (const field of ['dependencies', 'optionalDependencies']) {
     for (const [dep, spec] of stringMap(manifest, field)) {
-      const source = classifySpec(spec);
+      const source = dependencySpecRisk(spec);
       if (source === null) continue;
       signals.push(
         metaSignal({
@@ -93,29 +94,24 @@ export function checkVersionAndDeps(
   return signals;
 }
 
-/** What a dependency spec points at when it is not a registry range, and why that is riskier, if it is. */
-export function classifySpec(spec: string): { kind: 'url' | 'git'; risky: string | null } | null {
+/**
+ * How a dependency spec fetches its package when that is not the registry: a git repository or a URL (kind from
+ * the lockfile parsers' `classifySpec`), with what makes it riskier (an unencrypted or raw-IP URL, a git
+ * reference pinned to no commit); null for registry ranges, files, links and workspaces.
+ */
+export function dependencySpecRisk(spec: string): { kind: 'url' | 'git'; risky: string | null } | null {
   const s = spec.trim();
-  if (
-    /^(?:file|link|workspace|npm|portal|patch):/i.test(s) ||
-    s.startsWith('.') ||
-    s.startsWith('/') ||
-    s.startsWith('~')
-  )
-    return null;
+  const kind = classifySpec(s);
+  if (kind !== 'git' && kind !== 'url') return null;
   const hash = s.indexOf('#');
   const committish = hash < 0 ? '' : s.slice(hash + 1);
   const gitPin = (): string | null => (/^[0-9a-f]{40}$/i.test(committish) ? null : 'pinned to no commit');
+  if (kind === 'url') return { kind, risky: urlRisk(s) };
   if (/^git(?:\+[a-z]+)?:\/\//i.test(s)) {
     const plain = /^git(?:\+http)?:\/\//i.test(s) ? 'an unencrypted git URL' : null;
-    return { kind: 'git', risky: plain ?? urlRisk(s.replace(/^git\+/i, '')) ?? gitPin() };
+    return { kind, risky: plain ?? urlRisk(s.replace(/^git\+/i, '')) ?? gitPin() };
   }
-  if (/^(?:github|gitlab|bitbucket|gist):/i.test(s) || /^[\w.-]+@[\w.-]+:/.test(s))
-    return { kind: 'git', risky: gitPin() };
-  if (/^https?:\/\//i.test(s)) return { kind: 'url', risky: urlRisk(s) };
-  // `user/repo` and `user/repo#ref` are GitHub shorthands.
-  if (/^[\w.-]+\/[\w.-]+(?:#.*)?$/.test(s) && !s.startsWith('@')) return { kind: 'git', risky: gitPin() };
-  return null;
+  return { kind, risky: gitPin() };
 }
 
 function urlRisk(url: string): string | null {

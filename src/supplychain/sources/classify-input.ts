@@ -1,17 +1,10 @@
 import { readdirSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../../core/errors.js';
+import { isLockfileName, LOCKFILE_NAMES } from '../lockfiles/index.js';
 
 /** What a path given to the npm gate is. */
 export type InputKind = 'lockfile' | 'node_modules' | 'package-dir' | 'tarball' | 'packages-dir' | 'project';
-
-/** File names recognised as lockfiles. */
-export const LOCKFILE_NAMES: readonly string[] = [
-  'package-lock.json',
-  'npm-shrinkwrap.json',
-  'pnpm-lock.yaml',
-  'yarn.lock',
-];
 
 /** True for a file name ending in `.tgz` or `.tar.gz`. */
 export function isTarballName(name: string): boolean {
@@ -32,7 +25,7 @@ export function classifyInput(input: string): InputKind {
   if (st === null) throw refuse(input, 'does not exist');
   const base = path.basename(path.resolve(input));
   if (st.isFile()) {
-    if (LOCKFILE_NAMES.includes(base)) return 'lockfile';
+    if (isLockfileName(base)) return 'lockfile';
     if (isTarballName(base)) return 'tarball';
     throw refuse(input, `is not a lockfile (${LOCKFILE_NAMES.join(', ')}) or a .tgz/.tar.gz package`);
   }
@@ -51,7 +44,8 @@ export function classifyInput(input: string): InputKind {
   } catch (err) {
     throw refuse(input, `cannot be listed (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const isPackageDir = (dir: string): boolean => statOrNull(path.join(dir, 'package.json'))?.isFile() === true;
+  const isPackageDir = (dir: string): boolean =>
+    statOrNull(path.join(dir, 'package.json'))?.isFile() === true;
   // Directories must all be packages (or @scope folders of packages); other files (a README) are ignored.
   let packages = 0;
   let strangers = 0;
@@ -62,7 +56,8 @@ export function classifyInput(input: string): InputKind {
       if (isTarballName(name)) packages++;
     } else if (child?.isDirectory() === true) {
       if (isPackageDir(full)) packages++;
-      else if (name.startsWith('@') && listOrEmpty(full).some((n) => isPackageDir(path.join(full, n)))) packages++;
+      else if (name.startsWith('@') && listOrEmpty(full).some((n) => isPackageDir(path.join(full, n))))
+        packages++;
       else strangers++;
     }
   }

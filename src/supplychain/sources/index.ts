@@ -6,7 +6,7 @@ export { ArchiveError, DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './arch
 export { readTarball, type ReadTarballOptions } from './tarball-reader.js';
 export { readPackageDir, type ReadPackageDirOptions } from './package-dir.js';
 export { findPackageDirs, type InstalledPackage, type InstalledTree } from './node-modules.js';
-export { classifyInput, isTarballName, LOCKFILE_NAMES, type InputKind } from './classify-input.js';
+export { classifyInput, isTarballName, type InputKind } from './classify-input.js';
 export { DEFAULT_REGISTRY, loadNpmConfig, type NpmConfig, type NpmConfigSources } from './npmrc-config.js';
 export { RegistryError } from './registry-errors.js';
 export {
