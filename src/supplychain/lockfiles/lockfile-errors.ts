@@ -22,6 +22,14 @@ export function lockfileError(
   });
 }
 
+/** An entry's `version`, which must be a string; else the error names the entry (`what` says which). */
+export function requireVersion(file: string, line: number | null, what: string, entry: Record<string, unknown>): string {
+  const version = entry['version'];
+  if (typeof version === 'string') return version;
+  const why = version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
+  throw lockfileError(file, line, `${what} ${why}`);
+}
+
 /** 1-based line of a character offset in `text` (offsets past the end count as the last line). */
 export function lineOfOffset(text: string, offset: number): number {
   const end = Math.min(Math.max(offset, 0), text.length);

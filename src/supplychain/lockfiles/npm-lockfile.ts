@@ -5,7 +5,7 @@
 import type { DependencySourceKind, LockPackage, Lockfile } from '../npm-types.js';
 import { classifySpec } from './classify-spec.js';
 import { PATH_SEPARATOR, jsonKeyLines } from './json-key-lines.js';
-import { isRecord, lastLine, lineOfOffset, lockfileError, stringOrNull } from './lockfile-errors.js';
+import { requireVersion, isRecord, lastLine, lineOfOffset, lockfileError, stringOrNull } from './lockfile-errors.js';
 
 /** The npm lockfile versions this reader understands. */
 export const NPM_LOCKFILE_VERSIONS = [1, 2, 3] as const;
@@ -208,14 +208,7 @@ function readV1Entry(
   installPath: string,
   entry: Record<string, unknown>,
 ): LockPackage {
-  const rawVersion = entry['version'];
-  if (typeof rawVersion !== 'string') {
-    const what =
-      rawVersion === undefined
-        ? 'has no version'
-        : `has a version that is not a string (${typeof rawVersion})`;
-    throw lockfileError(file, line, `dependency "${installPath}" ${what}`);
-  }
+  const rawVersion = requireVersion(file, line, `dependency "${installPath}"`, entry);
   let name = key;
   let version = rawVersion;
   // Alias: "x": { "version": "npm:real-name@1.2.3" }.

@@ -4,7 +4,7 @@
  */
 import type { DependencySourceKind, LockPackage, Lockfile } from '../npm-types.js';
 import { classifySpec } from './classify-spec.js';
-import { isRecord, lockfileError } from './lockfile-errors.js';
+import { requireVersion, isRecord, lockfileError } from './lockfile-errors.js';
 import { splitDescriptor } from './yarn-descriptor.js';
 import { readYamlLockfile } from './yaml-document.js';
 
@@ -68,12 +68,7 @@ function readEntry(
   key: string,
   entry: Record<string, unknown>,
 ): LockPackage {
-  const version = entry['version'];
-  if (typeof version !== 'string') {
-    const what =
-      version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
-    throw lockfileError(file, line, `entry "${key}" ${what}`);
-  }
+  const version = requireVersion(file, line, `entry "${key}"`, entry);
   const resolution = entry['resolution'];
   if (typeof resolution !== 'string')
     throw lockfileError(file, line, `entry "${key}" has no "resolution" string`);

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type * as YarnLockfileModule from '@yarnpkg/lockfile';
 import type { DependencySourceKind, LockPackage, Lockfile } from '../npm-types.js';
 import { classifySpec } from './classify-spec.js';
-import { isRecord, lockfileError, stringOrNull } from './lockfile-errors.js';
+import { requireVersion, isRecord, lockfileError, stringOrNull } from './lockfile-errors.js';
 import { splitDescriptor } from './yarn-descriptor.js';
 
 // The package is a webpack bundle marked `__esModule`: Node's ESM default import and bundlers' interop disagree
@@ -69,12 +69,7 @@ function readEntry(
   spec: string,
   entry: Record<string, unknown>,
 ): LockPackage {
-  const version = entry['version'];
-  if (typeof version !== 'string') {
-    const what =
-      version === undefined ? 'has no version' : `has a version that is not a string (${typeof version})`;
-    throw lockfileError(file, line, `entry "${spec}" ${what}`);
-  }
+  const version = requireVersion(file, line, `entry "${spec}"`, entry);
   const descriptor = splitDescriptor(spec);
   let name = descriptor.name;
   // Alias: `x@npm:real-name@^1.0.0` installs real-name.
