@@ -1,6 +1,6 @@
 /**
- * The single AST pass of the static JavaScript analyser: `FileWalk` visits every node once (acorn-walk
- * `fullAncestor`), records capabilities, runs the string rules on literals, templates, folded concatenations and
+ * The single AST pass of the static JavaScript analyser: `FileWalk` visits every node once (`walkPostOrder`
+ * of code-traverse.ts), records capabilities, runs the string rules on literals, templates, folded concatenations and
  * command lines, and applies the file-level rules (obfuscated identifiers, wallet drainers, download + chmod +
  * exec, split GitHub API use, AI CLI tables) when the walk ends.
  */
