@@ -210,6 +210,11 @@ describe('obfuscation', () => {
     ]);
     expect(threats('new Function(atob(p))();')).toEqual(['npm.threat.obfuscation@1:1']);
     expect(threats('eval(x);')).toEqual([]);
+    // Names bound to decoded data, also when the decoding call is spelled with escapes.
+    expect(threats("const p = Buffer.from(s, 'hex');\nlet q = 1;\neval(p);")).toEqual(['npm.threat.obfuscation@3:1']);
+    expect(threats("const p = Buffer['fr\\x6fm'](s, 'base64');\neval(p);")).toEqual(['npm.threat.obfuscation@2:1']);
+    expect(threats("const p = \\u0061tob(s);\neval(p);")).toEqual(['npm.threat.obfuscation@2:1']);
+    expect(threats("const p = Buffer.concat(s);\neval(p);")).toEqual([]);
     const both = `var a = _0x1a2b + _0x3c4d + _0x5e6f + _0x7a8b + _0x9c0d;${' '.repeat(200)}eval(x);`;
     expect(hits(both).filter((h) => h.includes('obfuscation'))).toEqual([
       'npm.threat.obfuscation@1:9!high',

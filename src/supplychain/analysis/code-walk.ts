@@ -257,6 +257,33 @@ export class FileWalk {
     return [offset, lo + 1, offset - (starts[lo] ?? 0) + 1];
   }
 
+  /** Sorted offsets of the words a decoding call needs in its source (and of backslashes), found on first use. */
+  private decodeHints: number[] | null = null;
+
+  /**
+   * False when `containsDecode(node)` must be false: its source has none of `atob`, `from` (`Buffer.from`,
+   * `String.fromCharCode`) or `toString`, nor a backslash (an escape can spell them in a computed key or an
+   * identifier). Saves re-walking most declarations' initialisers.
+   */
+  private mayDecode(node: Node): boolean {
+    if (this.decodeHints === null) {
+      const hints: number[] = [];
+      for (const word of ['atob', 'from', 'toString', '\\']) {
+        for (let i = this.text.indexOf(word); i >= 0; i = this.text.indexOf(word, i + 1)) hints.push(i);
+      }
+      this.decodeHints = hints.sort((a, b) => a - b);
+    }
+    const hints = this.decodeHints;
+    let lo = 0;
+    let hi = hints.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (hints[mid]! < node.start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < hints.length && hints[lo]! < node.end;
+  }
+
   cap(c: Capability, message: string, node: Node): void {
     this.out.add(`cap:${c}`, capability(c, message), ...this.pos(node));
   }
@@ -409,7 +436,7 @@ export class FileWalk {
         if (node.name.startsWith('_0x') && OBFUSCATED_IDENTIFIER.test(node.name)) {
           this.obfuscatedIds.add(node.name);
           if (!this.obfuscatedFirst || node.start < this.obfuscatedFirst.start) this.obfuscatedFirst = node;
-        } else if (node.name.toLowerCase().includes('levenshtein')) {
+        } else if (node.name.length >= 11 && node.name.toLowerCase().includes('levenshtein')) {
           this.tagWallet('levenshtein', node);
         }
         break;
@@ -446,7 +473,7 @@ export class FileWalk {
             const spec = literalString(init.source as Node);
             if (spec !== null) this.bind(node.id as Node, spec);
           }
-          if (node.id.type === 'Identifier' && containsDecode(init)) {
+          if (node.id.type === 'Identifier' && this.mayDecode(init) && containsDecode(init)) {
             this.decodedNames.add(node.id.name);
             const text = decodedLiteral(init);
             if (text !== null) this.decodedTexts.set(node.id.name, text);
@@ -597,7 +624,7 @@ export class FileWalk {
     this.cap('eval', `Evaluates code at run time (${what}).`, node);
     if (
       node.arguments.some(
-        (a) => containsDecode(a as Node) || (a.type === 'Identifier' && this.decodedNames.has(a.name)),
+        (a) => (this.mayDecode(a as Node) && containsDecode(a as Node)) || (a.type === 'Identifier' && this.decodedNames.has(a.name)),
       )
     ) {
       // See through one layer: the decoded payload is judged by the string rules, at the eval's position.
