@@ -257,8 +257,8 @@ export class FileWalk {
     return [offset, lo + 1, offset - (starts[lo] ?? 0) + 1];
   }
 
-  /** Sorted offsets of the words a decoding call needs in its source (and of backslashes), found on first use. */
-  private decodeHints: number[] | null = null;
+  /** Offsets (ascending) of each word a decoding call needs in its source, and of backslashes; found on first use. */
+  private decodeHints: number[][] | null = null;
 
   /**
    * False when `containsDecode(node)` must be false: its source has none of `atob`, `from` (`Buffer.from`,
@@ -266,22 +266,22 @@ export class FileWalk {
    * identifier). Saves re-walking most declarations' initialisers.
    */
   private mayDecode(node: Node): boolean {
-    if (this.decodeHints === null) {
-      const hints: number[] = [];
-      for (const word of ['atob', 'from', 'toString', '\\']) {
-        for (let i = this.text.indexOf(word); i >= 0; i = this.text.indexOf(word, i + 1)) hints.push(i);
+    this.decodeHints ??= ['atob', 'from', 'toString', '\\'].map((word) => {
+      const at: number[] = [];
+      for (let i = this.text.indexOf(word); i >= 0; i = this.text.indexOf(word, i + word.length)) at.push(i);
+      return at;
+    });
+    for (const at of this.decodeHints) {
+      let lo = 0;
+      let hi = at.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (at[mid]! < node.start) lo = mid + 1;
+        else hi = mid;
       }
-      this.decodeHints = hints.sort((a, b) => a - b);
+      if (lo < at.length && at[lo]! < node.end) return true;
     }
-    const hints = this.decodeHints;
-    let lo = 0;
-    let hi = hints.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (hints[mid]! < node.start) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < hints.length && hints[lo]! < node.end;
+    return false;
   }
 
   cap(c: Capability, message: string, node: Node): void {
