@@ -370,6 +370,13 @@ describe('wallet-drainer', () => {
 });
 
 describe('files that do not parse', () => {
+  it('parses scripts with top-level await and return (meriyah rejects them, acorn accepts them)', () => {
+    const r = analyseJavaScript('tla.js', "#!/usr/bin/env node\nconst m = await import('node:https');\nif (!m) return;\n");
+    expect(r.parsed).toBe(true);
+    expect(r.parseError).toBeNull();
+    expect(r.signals.map((s) => `${s.ruleId}@${s.line}:${s.column}`)).toEqual(['npm.capability.network@2:17']);
+  });
+
   it('token-scans strings outside comments and notes the parse failure', () => {
     const src = "// '~/.aws/credentials'\nconst x = \"~/.ssh/id_rsa\" +;\n/* 'webhook.site' */";
     POSITIVE_INPUTS.push(src);
