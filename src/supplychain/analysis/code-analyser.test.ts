@@ -210,6 +210,11 @@ describe('obfuscation', () => {
     ]);
     expect(threats('new Function(atob(p))();')).toEqual(['npm.threat.obfuscation@1:1']);
     expect(threats('eval(x);')).toEqual([]);
+    // Names bound to decoded data, also when the decoding call is spelled with escapes.
+    expect(threats("const p = Buffer.from(s, 'hex');\nlet q = 1;\neval(p);")).toEqual(['npm.threat.obfuscation@3:1']);
+    expect(threats("const p = Buffer['fr\\x6fm'](s, 'base64');\neval(p);")).toEqual(['npm.threat.obfuscation@2:1']);
+    expect(threats("const p = \\u0061tob(s);\neval(p);")).toEqual(['npm.threat.obfuscation@2:1']);
+    expect(threats("const p = Buffer.concat(s);\neval(p);")).toEqual([]);
     const both = `var a = _0x1a2b + _0x3c4d + _0x5e6f + _0x7a8b + _0x9c0d;${' '.repeat(200)}eval(x);`;
     expect(hits(both).filter((h) => h.includes('obfuscation'))).toEqual([
       'npm.threat.obfuscation@1:9!high',
@@ -365,6 +370,13 @@ describe('wallet-drainer', () => {
 });
 
 describe('files that do not parse', () => {
+  it('parses scripts with top-level await and return (meriyah rejects them, acorn accepts them)', () => {
+    const r = analyseJavaScript('tla.js', "#!/usr/bin/env node\nconst m = await import('node:https');\nif (!m) return;\n");
+    expect(r.parsed).toBe(true);
+    expect(r.parseError).toBeNull();
+    expect(r.signals.map((s) => `${s.ruleId}@${s.line}:${s.column}`)).toEqual(['npm.capability.network@2:17']);
+  });
+
   it('token-scans strings outside comments and notes the parse failure', () => {
     const src = "// '~/.aws/credentials'\nconst x = \"~/.ssh/id_rsa\" +;\n/* 'webhook.site' */";
     POSITIVE_INPUTS.push(src);

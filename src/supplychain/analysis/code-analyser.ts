@@ -1,14 +1,16 @@
 /**
- * Static JavaScript analyser of the npm supply-chain gate. It parses a file with acorn (never runs it), walks the
+ * Static JavaScript analyser of the npm supply-chain gate. It parses a file with meriyah, or acorn when meriyah
+ * rejects it (never runs it), walks the
  * AST once and emits capability signals (network, child processes, fs writes, env reads, eval, dynamic require,
  * native binaries) and threat signals found in string literals, templates and folded concatenations (credential
  * paths, metadata endpoints, exfiltration sinks, persistence targets, …), never in comments. Files acorn cannot
  * parse are token-scanned instead.
  */
 import * as acorn from 'acorn';
-import * as walk from 'acorn-walk';
+import { parseModule, parseScript } from 'meriyah';
 import type { Signal } from '../npm-types.js';
 import { scanStringTokens } from './code-tokens.js';
+import { walkPostOrder } from './code-traverse.js';
 import { FileWalk } from './code-walk.js';
 
 export { mayHaveSignals } from './code-indicators.js';
@@ -29,7 +31,31 @@ export const MAX_PARSE_BYTES = 4 * 1024 * 1024;
 
 type Node = acorn.AnyNode;
 
+const MERIYAH_BASE = { next: true, ranges: true, webcompat: true, jsx: false } as const;
+
+/**
+ * Parses with meriyah (module, then script), which is ~1.6x faster than acorn on real packages, and falls back
+ * to acorn for what meriyah rejects (top-level `await` in a script): a file is analysed whenever either parser
+ * accepts it. Both produce ESTree with `start`/`end` offsets.
+ */
 function parse(text: string): { ast: acorn.Program | null; error: string | null } {
+  try {
+    return { ast: parseModule(text, MERIYAH_BASE) as unknown as acorn.Program, error: null };
+  } catch {
+    // Not a module: try a script below.
+  }
+  try {
+    return {
+      ast: parseScript(text, { ...MERIYAH_BASE, globalReturn: true }) as unknown as acorn.Program,
+      error: null,
+    };
+  } catch {
+    // Rejected by meriyah: acorn decides, and its message is the one reported.
+  }
+  return parseWithAcorn(text);
+}
+
+function parseWithAcorn(text: string): { ast: acorn.Program | null; error: string | null } {
   const base = {
     ecmaVersion: 'latest' as const,
     allowHashBang: true,
@@ -117,9 +143,9 @@ export function analyseJavaScript(path: string, text: string): CodeAnalysis {
       return { signals: fw.out.all(), parsed: false, parseError: error, imports: fw.imports };
     }
     try {
-      walk.fullAncestor(ast, (node, _state, ancestors) => {
-        fw.currentAncestors = ancestors as Node[];
-        fw.visit(node as Node, ancestors as Node[]);
+      walkPostOrder(ast, (node, ancestors) => {
+        fw.currentAncestors = ancestors;
+        fw.visit(node, ancestors);
       });
       fw.finish();
       fw.textRules();

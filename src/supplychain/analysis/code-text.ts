@@ -2,7 +2,6 @@
  * Text-level obfuscation checks of the static JavaScript analyser: very long high-entropy lines and code pushed
  * off-screen by runs of whitespace. Both work on raw lines in one linear pass.
  */
-import { shannonEntropy } from '../../core/randomness.js';
 
 /** A text-level finding: what was seen, 1-based line and column. */
 export interface TextHit {
@@ -25,6 +24,46 @@ const MAX_LONG_LINES_CHECKED = 16;
 export const OFFSCREEN_RUN = 150;
 /** Code starting beyond this column on an otherwise short line is off-screen. */
 export const OFFSCREEN_COLUMN = 300;
+
+const bmpCounts = new Uint32Array(65536);
+
+/**
+ * Shannon entropy in bits per code point: the value of core/randomness.ts `shannonEntropy`, bit for bit (the
+ * terms are summed in the same order, by first appearance), without a Map or an array of the code points.
+ */
+export function lineEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const order: number[] = [];
+  let astral: Map<number, number> | null = null;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.codePointAt(i)!;
+    n++;
+    if (c > 0xffff) {
+      i++;
+      astral ??= new Map();
+      const prev = astral.get(c) ?? 0;
+      if (prev === 0) order.push(c);
+      astral.set(c, prev + 1);
+    } else {
+      const prev = bmpCounts[c]!;
+      bmpCounts[c] = prev + 1;
+      if (prev === 0) order.push(c);
+    }
+  }
+  let h = 0;
+  for (const c of order) {
+    let count: number;
+    if (c > 0xffff) count = astral!.get(c)!;
+    else {
+      count = bmpCounts[c]!;
+      bmpCounts[c] = 0;
+    }
+    const p = count / n;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
 
 function mostlyAscii(s: string): boolean {
   let other = 0;
@@ -82,7 +121,7 @@ export function scanTextObfuscation(text: string): TextHit[] {
       if (longChecked >= MAX_LONG_LINES_CHECKED) longDone = true;
       const sample = text.slice(start, Math.min(end, start + 16_384));
       // Packed payloads are ASCII (base64, escapes); lines rich in other characters are data tables.
-      if (mostlyAscii(sample) && shannonEntropy(sample) > LONG_LINE_ENTROPY) {
+      if (mostlyAscii(sample) && lineEntropy(sample) > LONG_LINE_ENTROPY) {
         hits.push({
           what: `a ${lineLen}-character line with high entropy (packed or encrypted code)`,
           line,

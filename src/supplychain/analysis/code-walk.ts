@@ -1,6 +1,6 @@
 /**
- * The single AST pass of the static JavaScript analyser: `FileWalk` visits every node once (acorn-walk
- * `fullAncestor`), records capabilities, runs the string rules on literals, templates, folded concatenations and
+ * The single AST pass of the static JavaScript analyser: `FileWalk` visits every node once (`walkPostOrder`
+ * of code-traverse.ts), records capabilities, runs the string rules on literals, templates, folded concatenations and
  * command lines, and applies the file-level rules (obfuscated identifiers, wallet drainers, download + chmod +
  * exec, split GitHub API use, AI CLI tables) when the walk ends.
  */
@@ -257,6 +257,33 @@ export class FileWalk {
     return [offset, lo + 1, offset - (starts[lo] ?? 0) + 1];
   }
 
+  /** Offsets (ascending) of each word a decoding call needs in its source, and of backslashes; found on first use. */
+  private decodeHints: number[][] | null = null;
+
+  /**
+   * False when `containsDecode(node)` must be false: its source has none of `atob`, `from` (`Buffer.from`,
+   * `String.fromCharCode`) or `toString`, nor a backslash (an escape can spell them in a computed key or an
+   * identifier). Saves re-walking most declarations' initialisers.
+   */
+  private mayDecode(node: Node): boolean {
+    this.decodeHints ??= ['atob', 'from', 'toString', '\\'].map((word) => {
+      const at: number[] = [];
+      for (let i = this.text.indexOf(word); i >= 0; i = this.text.indexOf(word, i + word.length)) at.push(i);
+      return at;
+    });
+    for (const at of this.decodeHints) {
+      let lo = 0;
+      let hi = at.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (at[mid]! < node.start) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < at.length && at[lo]! < node.end) return true;
+    }
+    return false;
+  }
+
   cap(c: Capability, message: string, node: Node): void {
     this.out.add(`cap:${c}`, capability(c, message), ...this.pos(node));
   }
@@ -409,7 +436,7 @@ export class FileWalk {
         if (node.name.startsWith('_0x') && OBFUSCATED_IDENTIFIER.test(node.name)) {
           this.obfuscatedIds.add(node.name);
           if (!this.obfuscatedFirst || node.start < this.obfuscatedFirst.start) this.obfuscatedFirst = node;
-        } else if (node.name.toLowerCase().includes('levenshtein')) {
+        } else if (node.name.length >= 11 && node.name.toLowerCase().includes('levenshtein')) {
           this.tagWallet('levenshtein', node);
         }
         break;
@@ -446,7 +473,7 @@ export class FileWalk {
             const spec = literalString(init.source as Node);
             if (spec !== null) this.bind(node.id as Node, spec);
           }
-          if (node.id.type === 'Identifier' && containsDecode(init)) {
+          if (node.id.type === 'Identifier' && this.mayDecode(init) && containsDecode(init)) {
             this.decodedNames.add(node.id.name);
             const text = decodedLiteral(init);
             if (text !== null) this.decodedTexts.set(node.id.name, text);
@@ -597,7 +624,7 @@ export class FileWalk {
     this.cap('eval', `Evaluates code at run time (${what}).`, node);
     if (
       node.arguments.some(
-        (a) => containsDecode(a as Node) || (a.type === 'Identifier' && this.decodedNames.has(a.name)),
+        (a) => (this.mayDecode(a as Node) && containsDecode(a as Node)) || (a.type === 'Identifier' && this.decodedNames.has(a.name)),
       )
     ) {
       // See through one layer: the decoded payload is judged by the string rules, at the eval's position.
