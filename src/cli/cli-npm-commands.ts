@@ -8,7 +8,6 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { appendEvents } from '../audit/index.js';
-import { ValidationError } from '../core/errors.js';
 import {
   applySuppressions,
   checkRegistryPackages,
@@ -34,26 +33,13 @@ import {
 } from '../supplychain/index.js';
 import type { CliContext, CliAction } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
+import { REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
 import { CLI_VERSION } from './cli-program.js';
-
-const FORMATS = ['table', 'json', 'sarif'] as const;
-type Format = (typeof FORMATS)[number];
-
-function usage(message: string, path: string): never {
-  throw new ValidationError(message, { details: [{ path, message }] });
-}
-
-function parseFormat(ctx: CliContext, o: Record<string, unknown>): Format {
-  const raw = typeof o.format === 'string' ? o.format : ctx.globals.json ? 'json' : 'table';
-  if (!(FORMATS as readonly string[]).includes(raw))
-    usage(`--format must be one of ${FORMATS.join(', ')} (got "${raw}")`, '--format');
-  return raw as Format;
-}
 
 function parseFailOn(o: Record<string, unknown>): NpmSeverity | 'none' {
   const raw = typeof o.failOn === 'string' ? o.failOn : 'high';
   if (raw !== 'none' && !(NPM_SEVERITIES as readonly string[]).includes(raw))
-    usage(`--fail-on must be one of ${NPM_SEVERITIES.join(', ')}, none (got "${raw}")`, '--fail-on');
+    usageError(`--fail-on must be one of ${NPM_SEVERITIES.join(', ')}, none (got "${raw}")`, '--fail-on');
   return raw as NpmSeverity | 'none';
 }
 
@@ -75,7 +61,7 @@ function readSuppressions(file: string): ReturnType<typeof parseSuppressions> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    usage(
+    usageError(
       code === 'ENOENT'
         ? `suppressions file ${file} does not exist; create it with --write-suppressions ${file} --reason "<why>"`
         : `cannot read suppressions file ${file}: ${code ?? String(err)}`,
@@ -109,7 +95,7 @@ async function finish(
   o: Record<string, unknown>,
   command: string,
 ): Promise<number> {
-  const format = parseFormat(ctx, o);
+  const format = reportFormat(ctx.globals.json, o.format);
   const failOn = parseFailOn(o);
   let report = reportIn;
   if (typeof o.suppressions === 'string')
@@ -117,7 +103,7 @@ async function finish(
 
   if (typeof o.writeSuppressions === 'string') {
     if (typeof o.reason !== 'string' || o.reason.trim() === '')
-      usage('--write-suppressions needs --reason "<why these findings are accepted>"', '--reason');
+      usageError('--write-suppressions needs --reason "<why these findings are accepted>"', '--reason');
     const file = o.writeSuppressions;
     const previous = existsSync(file) ? readSuppressions(file) : undefined;
     const next = suppressionsFor(report, failOn === 'none' ? 'low' : failOn, o.reason, previous);
@@ -158,7 +144,8 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
 }
 
 async function runCheck(ctx: CliContext, specs: string[], o: Record<string, unknown>): Promise<number> {
-  if (specs.length === 0) usage('name at least one package: keyward npm check lodash@4.17.21', 'packages');
+  if (specs.length === 0)
+    usageError('name at least one package: keyward npm check lodash@4.17.21', 'packages');
   const report = await checkRegistryPackages(
     specs,
     registryFor(ctx),
@@ -216,7 +203,7 @@ async function runInstall(ctx: CliContext, args: string[], o: Record<string, unk
 
 async function runFeedUpdate(ctx: CliContext, args: string[]): Promise<number> {
   const dir = args[0];
-  if (!dir) usage('name the directory of OSV records: keyward npm feed update <dir>', 'dir');
+  if (!dir) usageError('name the directory of OSV records: keyward npm feed update <dir>', 'dir');
   const { feed, imported, skipped } = importOsvDirectory(dir);
   const target = join(dataDir(ctx), 'npm-feed.json');
   mkdirSync(dirname(target), { recursive: true });
@@ -230,7 +217,7 @@ async function runFeedUpdate(ctx: CliContext, args: string[]): Promise<number> {
 
 function outputOptions(cmd: Command): Command {
   return cmd
-    .option('--format <format>', `output: ${FORMATS.join(', ')} (default table; --json means json)`)
+    .option('--format <format>', `output: ${REPORT_FORMATS.join(', ')} (default table; --json means json)`)
     .option('--output <file>', 'write the report to a file (a summary still goes to stderr)')
     .option(
       '--fail-on <level>',

@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { ValidationError } from '../core/errors.js';
 import {
   BUILTIN_SECRET_RULES,
   applyBaseline,
@@ -24,23 +23,17 @@ import {
 } from '../secrets/index.js';
 import type { CliAction, CliContext } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
+import { REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
 import { CLI_VERSION } from './cli-program.js';
-
-const FORMATS = ['table', 'json', 'sarif'] as const;
-type Format = (typeof FORMATS)[number];
-
-function usage(message: string, path: string): never {
-  throw new ValidationError(message, { details: [{ path, message }] });
-}
 
 /** Parses `10MB`, `512k`, `1048576` into bytes. */
 export function parseByteSize(value: string, option: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(value.trim());
-  if (!m) usage(`${option} must be a size such as 5MB, 512KB or 1048576 (got "${value}")`, option);
+  if (!m) usageError(`${option} must be a size such as 5MB, 512KB or 1048576 (got "${value}")`, option);
   const unit = (m[2] ?? 'b').toLowerCase()[0]!;
   const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
   const bytes = Math.floor(Number(m[1]) * mult);
-  if (bytes < 1) usage(`${option} must be at least 1 byte`, option);
+  if (bytes < 1) usageError(`${option} must be at least 1 byte`, option);
   return bytes;
 }
 
@@ -48,7 +41,7 @@ function parseWorkers(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 64)
-    usage(`--workers must be an integer from 0 to 64 (got "${String(value)}")`, '--workers');
+    usageError(`--workers must be an integer from 0 to 64 (got "${String(value)}")`, '--workers');
   return n;
 }
 
@@ -62,7 +55,7 @@ function readBaseline(file: string): ReturnType<typeof parseBaseline> {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    usage(
+    usageError(
       code === 'ENOENT'
         ? `baseline ${file} does not exist; create it with --write-baseline ${file}`
         : `cannot read baseline ${file}: ${code ?? String(err)}`,
@@ -73,24 +66,26 @@ function readBaseline(file: string): ReturnType<typeof parseBaseline> {
 }
 
 async function readAllStdin(ctx: CliContext): Promise<string> {
-  if (!ctx.io.readStdin) usage('this process has no standard input to read', '--stdin');
+  if (!ctx.io.readStdin) usageError('this process has no standard input to read', '--stdin');
   return ctx.io.readStdin();
 }
 
 async function runScan(ctx: CliContext, paths: string[], o: Record<string, unknown>): Promise<number> {
-  const format: Format = ctx.globals.json ? 'json' : ((o.format as Format | undefined) ?? 'table');
-  if (!(FORMATS as readonly string[]).includes(format))
-    usage(`--format must be one of ${FORMATS.join(', ')} (got "${String(o.format)}")`, '--format');
+  const format = reportFormat(ctx.globals.json, o.format);
   const failOnRaw = (o.failOn as string | undefined) ?? 'low';
   if (failOnRaw !== 'none' && !(SECRET_SEVERITIES as readonly string[]).includes(failOnRaw))
-    usage(`--fail-on must be one of ${SECRET_SEVERITIES.join(', ')}, none (got "${failOnRaw}")`, '--fail-on');
+    usageError(
+      `--fail-on must be one of ${SECRET_SEVERITIES.join(', ')}, none (got "${failOnRaw}")`,
+      '--fail-on',
+    );
   const stdin = o.stdin === true || paths.includes('-');
   const sources = [o.git !== undefined, o.staged === true, stdin, o.env === true];
-  if (sources.filter(Boolean).length > 1) usage('choose one of --git, --staged, --stdin and --env', 'scan');
+  if (sources.filter(Boolean).length > 1)
+    usageError('choose one of --git, --staged, --stdin and --env', 'scan');
   if (o.git !== undefined || o.staged === true) {
-    if (paths.length > 1) usage('--git and --staged take one repository directory', 'scan');
+    if (paths.length > 1) usageError('--git and --staged take one repository directory', 'scan');
   } else if ((stdin && paths.some((p) => p !== '-')) || (o.env === true && paths.length > 0)) {
-    usage('paths cannot be combined with --stdin or --env', 'scan');
+    usageError('paths cannot be combined with --stdin or --env', 'scan');
   }
   const workers = parseWorkers(o.workers);
   const maxFileBytes =
@@ -107,7 +102,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
     const roots = paths.length > 0 ? paths : ['.'];
     const reports: ScanReport[] = [];
     for (const root of roots) {
-      if (!existsSync(root)) usage(`${root} does not exist`, 'path');
+      if (!existsSync(root)) usageError(`${root} does not exist`, 'path');
       reports.push(
         await service.scanPath(root, {
           displayPrefix: displayPrefix(root),
@@ -231,14 +226,14 @@ function installHook(ctx: CliContext, o: Record<string, unknown>): number {
   try {
     hooksDir = execFileSync('git', ['rev-parse', '--git-path', 'hooks'], { encoding: 'utf8' }).trim();
   } catch {
-    usage(
+    usageError(
       'not inside a git repository (git rev-parse failed); run keyward hooks install from your repository',
       'hooks install',
     );
   }
   const hook = join(resolve(hooksDir), 'pre-commit');
   if (existsSync(hook) && !readFileSync(hook, 'utf8').includes(HOOK_MARK) && o.force !== true) {
-    usage(
+    usageError(
       `${hook} already exists and is not Keyward's; add "keyward scan --staged" to it, or use --force to replace it`,
       'hooks install',
     );
@@ -263,7 +258,7 @@ export function registerSecretsCommands(program: Command, action: CliAction): vo
     .option('--staged', 'scan the changes staged for commit (pre-commit hook)')
     .option('--stdin', 'scan standard input')
     .option('--env', "scan this process's environment variables")
-    .option('--format <format>', `output: ${FORMATS.join(', ')} (default table; --json means json)`)
+    .option('--format <format>', `output: ${REPORT_FORMATS.join(', ')} (default table; --json means json)`)
     .option('--output <file>', 'write the report to a file (a summary still goes to stderr)')
     .option(
       '--fail-on <severity>',

@@ -8,7 +8,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { LOCKFILE_NAMES, parseLockfile } from './lockfiles/index.js';
 import { analyseLockEntry, analysePackage, type AnalyseContext, type PackageVerdict } from './npm-analyse.js';
-import type { NpmScanReport, ScannedInput } from './npm-report.js';
+import { makeReport, type NpmScanReport, type ScannedInput } from './npm-report.js';
 import type { LockPackage, PackageContents } from './npm-types.js';
 import {
   classifyInput,
@@ -212,18 +212,7 @@ export async function scanNpmInputs(paths: readonly string[], opts: NpmScanOptio
     }
     inputs.push({ path: shown(path, cwd), kind, packages: packages.length - before });
   }
-  return {
-    packages,
-    inputs,
-    errors,
-    suppressed: [],
-    stats: {
-      packages: packages.length,
-      files: packages.reduce((n, p) => n + p.stats.files, 0),
-      bytes: packages.reduce((n, p) => n + p.stats.bytes, 0),
-      durationMs: Math.round(performance.now() - started),
-    },
-  };
+  return makeReport(packages, inputs, errors, started);
 }
 
 /** The project's npm lockfile entries by install path, for comparing installed manifests with the lockfile. */
@@ -281,20 +270,14 @@ export async function checkRegistryPackages(
     }
   });
   const packages = verdicts.filter((v): v is PackageVerdict => v !== null);
-  return {
+  return makeReport(
     packages,
-    inputs: parsed.map((p, i) => ({
+    parsed.map((p, i) => ({
       path: `${p.name}@${p.range}`,
       kind: 'registry',
       packages: verdicts[i] ? 1 : 0,
     })),
     errors,
-    suppressed: [],
-    stats: {
-      packages: packages.length,
-      files: packages.reduce((n, p) => n + p.stats.files, 0),
-      bytes: packages.reduce((n, p) => n + p.stats.bytes, 0),
-      durationMs: Math.round(performance.now() - started),
-    },
-  };
+    started,
+  );
 }

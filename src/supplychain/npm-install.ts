@@ -20,7 +20,7 @@ import { ValidationError } from '../core/errors.js';
 import { parseLockfile } from './lockfiles/index.js';
 import type { AnalyseContext, PackageVerdict } from './npm-analyse.js';
 import { analyseFromRegistry, mapLimit } from './npm-gate-service.js';
-import type { NpmScanReport } from './npm-report.js';
+import { makeReport, type NpmScanReport } from './npm-report.js';
 import { severityRank } from './npm-score.js';
 import type { LockPackage, NpmSeverity } from './npm-types.js';
 import type { RegistryClient } from './sources/index.js';
@@ -165,17 +165,11 @@ export async function decideInstall(
   const blocking = packages.filter(
     (v) => v.level !== 'none' && severityRank(v.level) >= severityRank(opts.failOn),
   );
-  const report: NpmScanReport = {
+  const report = makeReport(
     packages,
-    inputs: [{ path: 'npm install', kind: 'install-plan', packages: packages.length }],
+    [{ path: 'npm install', kind: 'install-plan', packages: packages.length }],
     errors,
-    suppressed: [],
-    stats: {
-      packages: packages.length,
-      files: packages.reduce((n, v) => n + v.stats.files, 0),
-      bytes: packages.reduce((n, v) => n + v.stats.bytes, 0),
-      durationMs: Math.round(performance.now() - started),
-    },
-  };
+    started,
+  );
   return { plan, report, blocking, unverified, allowed: blocking.length === 0 && unverified.length === 0 };
 }

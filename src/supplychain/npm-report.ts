@@ -25,6 +25,27 @@ export interface NpmScanReport {
   stats: { packages: number; files: number; bytes: number; durationMs: number };
 }
 
+/** A report over `packages`, with its totals; `started` is the `performance.now()` the run began at. */
+export function makeReport(
+  packages: PackageVerdict[],
+  inputs: ScannedInput[],
+  errors: NpmScanReport['errors'],
+  started: number,
+): NpmScanReport {
+  return {
+    packages,
+    inputs,
+    errors,
+    suppressed: [],
+    stats: {
+      packages: packages.length,
+      files: packages.reduce((n, p) => n + p.stats.files, 0),
+      bytes: packages.reduce((n, p) => n + p.stats.bytes, 0),
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
 /** Recomputes a verdict's level and score after findings were removed. */
 function rescore(v: PackageVerdict, kept: NpmFinding[]): PackageVerdict {
   return kept.length === v.findings.length ? v : { ...v, findings: kept, ...levelAndScore(kept) };
