@@ -2,6 +2,7 @@
 import { ValidationError } from '../core/errors.js';
 import { createFingerprinter, deriveKey, keyCheckValue, type Fingerprinter } from '../core/fingerprint.js';
 import { systemClock, type Clock } from '../core/time.js';
+import { createSecretBox, type SecretBox } from '../core/secret-box.js';
 import { openStore, type Store } from '../store/index.js';
 import { createInventoryService, type InventoryService } from '../inventory/index.js';
 import { createBrokerService, type BrokerService } from '../broker/index.js';
@@ -22,6 +23,8 @@ export interface App {
   broker: BrokerService;
   /** Continuous detection; `serve` starts it (rules, the event log tail, webhooks). */
   detection: DetectionService;
+  /** Seals signing keys Keyward manages outside the broker (the dataset signing key) under the master key. */
+  signingKeyBox: SecretBox;
   /** Where the master key came from (a file path or the env variable name), never the key. */
   masterKeySource: string;
   close(): Promise<void>;
@@ -98,6 +101,7 @@ export async function openApp(
     inventory,
     broker,
     detection,
+    signingKeyBox: createSecretBox(master.key, 'signing-keys'),
     masterKeySource: master.source,
     close: async () => {
       try {
