@@ -19,8 +19,7 @@ export type HashOutcome = { size: number; sha256: string } | { error: string; co
 
 /** Worker → main thread: a finished batch, or bytes hashed so far (sent every few MiB for progress). */
 export type HashResponse =
-  | { kind: 'done'; id: number; results: HashOutcome[] }
-  | { kind: 'progress'; bytes: number };
+  { kind: 'done'; id: number; results: HashOutcome[] } | { kind: 'progress'; bytes: number };
 
 const CHUNK = 4 * 1024 * 1024;
 const PROGRESS_EVERY = 32 * 1024 * 1024;

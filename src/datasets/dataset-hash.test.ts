@@ -53,20 +53,29 @@ describe('hashFile', () => {
     const err = await hashFile(join(dir, 'nope')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).details).toEqual([
-      { path: join(dir, 'nope'), message: 'it no longer exists (removed while the dataset was read?) (ENOENT)' },
+      {
+        path: join(dir, 'nope'),
+        message: 'it no longer exists (removed while the dataset was read?) (ENOENT)',
+      },
     ]);
   });
 
-  it.skipIf(isRoot)('names an unreadable file (skipped as root: chmod 000 does not stop root reading)', async () => {
-    const f = join(dir, 'locked');
-    writeFileSync(f, 'x');
-    chmodSync(f, 0o000);
-    await expect(hashFile(f)).rejects.toThrow(`Cannot read ${f}: permission denied (EACCES)`);
-  });
+  it.skipIf(isRoot)(
+    'names an unreadable file (skipped as root: chmod 000 does not stop root reading)',
+    async () => {
+      const f = join(dir, 'locked');
+      writeFileSync(f, 'x');
+      chmodSync(f, 0o000);
+      await expect(hashFile(f)).rejects.toThrow(`Cannot read ${f}: permission denied (EACCES)`);
+    },
+  );
 });
 
 describe('hashFiles', () => {
-  const paths = () => [...Array.from({ length: 600 }, (_, i) => join(dir, 'data', `f${i}.txt`)), join(dir, 'data', 'big.bin')];
+  const paths = () => [
+    ...Array.from({ length: 600 }, (_, i) => join(dir, 'data', `f${i}.txt`)),
+    join(dir, 'data', 'big.bin'),
+  ];
 
   it('has no compiled worker beside the TypeScript sources, so it hashes on the calling thread there', () => {
     expect(hashWorkerModule()).toBeNull();

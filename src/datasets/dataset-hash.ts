@@ -46,7 +46,8 @@ async function hashWith(path: string, buffer: Buffer, onBytes?: (n: number) => v
     throw hashError(path, errorOutcome(err));
   }
   try {
-    if (!(await handle.stat()).isFile()) throw hashError(path, { error: 'not a regular file', code: 'ENOTREG' });
+    if (!(await handle.stat()).isFile())
+      throw hashError(path, { error: 'not a regular file', code: 'ENOTREG' });
     const hash = createHash('sha256');
     let size = 0;
     for (;;) {
@@ -69,7 +70,10 @@ async function hashWith(path: string, buffer: Buffer, onBytes?: (n: number) => v
  * Hashes many files, in the order given; the first file that cannot be read fails the whole call.
  * @example const digests = await hashFiles(paths, { workers: 4 });
  */
-export async function hashFiles(paths: readonly string[], opts: HashFilesOptions = {}): Promise<FileDigest[]> {
+export async function hashFiles(
+  paths: readonly string[],
+  opts: HashFilesOptions = {},
+): Promise<FileDigest[]> {
   const workers = opts.workers ?? 0;
   const module = opts.workerModule === undefined ? hashWorkerModule() : opts.workerModule;
   if (workers >= 2 && module && paths.length > 1) return hashOnWorkers(paths, workers, module, opts);

@@ -2,7 +2,13 @@
  * Ed25519 keys for signing dataset manifests: load a PKCS#8 PEM, generate a key pair, export PEMs, compute the
  * stable key id (SHA-256 of the public key's SPKI DER, hex) and turn a trust list into public keys.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../core/errors.js';
 
@@ -16,7 +22,9 @@ export interface SigningKeyPair {
 /** The key id of a key: hex SHA-256 of the DER SubjectPublicKeyInfo of its public half. */
 export function keyIdOf(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** Generates a fresh Ed25519 key pair. */
@@ -53,7 +61,10 @@ export async function loadSigningKey(pemPath: string): Promise<KeyObject> {
 /** Parses PEM text as {@link loadSigningKey} does; `source` names it in errors. */
 export function parseSigningKey(text: string, source = 'signing key'): KeyObject {
   if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-    throw keyError(source, 'is encrypted; decrypt it first (openssl pkcs8 -in key.pem -out plain.pem) or let Keyward manage the key');
+    throw keyError(
+      source,
+      'is encrypted; decrypt it first (openssl pkcs8 -in key.pem -out plain.pem) or let Keyward manage the key',
+    );
   }
   if (/-----BEGIN (?:PUBLIC KEY|CERTIFICATE)-----/.test(text) && !text.includes('PRIVATE KEY-----')) {
     throw keyError(source, 'holds a public key or certificate; signing needs the private key (PKCS#8 PEM)');
@@ -68,7 +79,10 @@ export function parseSigningKey(text: string, source = 'signing key'): KeyObject
     throw keyError(source, `is not a readable private key: ${(err as Error).message}`, err);
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw keyError(source, `is a ${key.asymmetricKeyType ?? 'unknown'} key; dataset manifests are signed with Ed25519 (openssl genpkey -algorithm ed25519)`);
+    throw keyError(
+      source,
+      `is a ${key.asymmetricKeyType ?? 'unknown'} key; dataset manifests are signed with Ed25519 (openssl genpkey -algorithm ed25519)`,
+    );
   }
   return key;
 }
@@ -89,7 +103,10 @@ export function toTrustedKeys(trust: ReadonlyArray<KeyObject | string>): KeyObje
       throw keyError(where, `is not a PEM public key: ${(err as Error).message}`, err);
     }
     if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519') {
-      throw keyError(where, `is a ${key.asymmetricKeyType ?? key.type} key; trusted keys must be Ed25519 public keys`);
+      throw keyError(
+        where,
+        `is a ${key.asymmetricKeyType ?? key.type} key; trusted keys must be Ed25519 public keys`,
+      );
     }
     return key;
   });

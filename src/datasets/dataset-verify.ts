@@ -9,7 +9,12 @@ import { parseEnvelope, verifyEnvelope } from './dsse.js';
 import { toTrustedKeys } from './dataset-keys.js';
 import { rootDigest } from './manifest.js';
 import { compareCodePoints } from './manifest-path.js';
-import { IN_TOTO_PAYLOAD_TYPE, datasetStatementSchema, type DatasetStatement, type ManifestFile } from './manifest-types.js';
+import {
+  IN_TOTO_PAYLOAD_TYPE,
+  datasetStatementSchema,
+  type DatasetStatement,
+  type ManifestFile,
+} from './manifest-types.js';
 import { walkDataset } from './manifest-walk.js';
 
 /** Options of {@link verifyDataset}. */
@@ -110,7 +115,8 @@ function readStatement(body: Buffer, problems: ErrorDetail[]): DatasetStatement 
   }
   const parsed = datasetStatementSchema.safeParse(json);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) problems.push({ path: ['payload', ...i.path].join('.'), message: i.message });
+    for (const i of parsed.error.issues)
+      problems.push({ path: ['payload', ...i.path].join('.'), message: i.message });
     return null;
   }
   const s = parsed.data;
@@ -126,17 +132,26 @@ function readStatement(body: Buffer, problems: ErrorDetail[]): DatasetStatement 
   }
   const root = rootDigest(files);
   if (root !== s.predicate.rootDigest) {
-    problems.push({ path: 'payload.predicate.rootDigest', message: `does not match the file list (which hashes to ${root})` });
+    problems.push({
+      path: 'payload.predicate.rootDigest',
+      message: `does not match the file list (which hashes to ${root})`,
+    });
   }
   if (s.subject[0]!.digest.sha256 !== s.predicate.rootDigest) {
     problems.push({ path: 'payload.subject[0].digest.sha256', message: 'differs from predicate.rootDigest' });
   }
   if (s.predicate.fileCount !== files.length) {
-    problems.push({ path: 'payload.predicate.fileCount', message: `is ${s.predicate.fileCount} but ${files.length} files are listed` });
+    problems.push({
+      path: 'payload.predicate.fileCount',
+      message: `is ${s.predicate.fileCount} but ${files.length} files are listed`,
+    });
   }
   const total = files.reduce((n, f) => n + f.size, 0);
   if (s.predicate.totalBytes !== total) {
-    problems.push({ path: 'payload.predicate.totalBytes', message: `is ${s.predicate.totalBytes} but the files add up to ${total}` });
+    problems.push({
+      path: 'payload.predicate.totalBytes',
+      message: `is ${s.predicate.totalBytes} but the files add up to ${total}`,
+    });
   }
   return problems.length === 0 ? s : null;
 }

@@ -39,7 +39,12 @@ export function pae(payloadType: string, body: Buffer): Buffer {
 export function signEnvelope(payloadType: string, body: Buffer, privateKey: KeyObject): DsseEnvelope {
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
     throw new ValidationError('The signing key must be an Ed25519 private key', {
-      details: [{ path: 'key', message: `got a ${privateKey.asymmetricKeyType ?? privateKey.type} ${privateKey.type} key` }],
+      details: [
+        {
+          path: 'key',
+          message: `got a ${privateKey.asymmetricKeyType ?? privateKey.type} ${privateKey.type} key`,
+        },
+      ],
     });
   }
   const sig = sign(null, pae(payloadType, body), privateKey);
@@ -70,9 +75,12 @@ export function parseEnvelope(text: string, source = 'envelope'): DsseEnvelope {
       path: [source, ...i.path].join('.'),
       message: i.message,
     }));
-    throw new ValidationError(`${source} is not a DSSE envelope: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, {
-      details,
-    });
+    throw new ValidationError(
+      `${source} is not a DSSE envelope: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+      {
+        details,
+      },
+    );
   }
   return {
     payloadType: parsed.data.payloadType,

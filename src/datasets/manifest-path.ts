@@ -20,7 +20,8 @@ export function manifestPathProblem(path: string): string | null {
     if (part === '.' || part === '..') return `has a "${part}" component`;
   }
   if (path.normalize('NFC') !== path) return 'is not in Unicode NFC';
-  if (/[\ud800-\udfff]/u.test(path.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) return 'has a lone surrogate';
+  if (/[\ud800-\udfff]/u.test(path.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))
+    return 'has a lone surrogate';
   return null;
 }
 

@@ -35,9 +35,12 @@ export async function walkDataset(root: string): Promise<WalkedFile[]> {
     });
   });
   if (!rootStat.isDirectory()) {
-    throw new ValidationError(`${root} is not a directory${rootStat.isSymbolicLink() ? ' (it is a symbolic link; give the real path)' : ''}`, {
-      details: [{ path: root, message: 'not a directory' }],
-    });
+    throw new ValidationError(
+      `${root} is not a directory${rootStat.isSymbolicLink() ? ' (it is a symbolic link; give the real path)' : ''}`,
+      {
+        details: [{ path: root, message: 'not a directory' }],
+      },
+    );
   }
   const files: Array<Omit<WalkedFile, 'size'>> = [];
   const stack: Array<{ abs: string; rel: string }> = [{ abs: rootAbs, rel: '' }];
@@ -63,15 +66,21 @@ export async function walkDataset(root: string): Promise<WalkedFile[]> {
         continue;
       }
       if (!entry.isFile()) {
-        throw new ValidationError(`${rel} is not a regular file or directory (a socket, FIFO or device); remove it from the dataset`, {
-          details: [{ path: rel, message: 'special file refused' }],
-        });
+        throw new ValidationError(
+          `${rel} is not a regular file or directory (a socket, FIFO or device); remove it from the dataset`,
+          {
+            details: [{ path: rel, message: 'special file refused' }],
+          },
+        );
       }
       const problem = manifestPathProblem(rel);
       if (problem) {
-        throw new ValidationError(`File name ${JSON.stringify(rel)} cannot be recorded in a manifest: it ${problem}; rename it`, {
-          details: [{ path: rel, message: problem }],
-        });
+        throw new ValidationError(
+          `File name ${JSON.stringify(rel)} cannot be recorded in a manifest: it ${problem}; rename it`,
+          {
+            details: [{ path: rel, message: problem }],
+          },
+        );
       }
       files.push({ path: rel, absPath: abs });
     }
@@ -80,9 +89,12 @@ export async function walkDataset(root: string): Promise<WalkedFile[]> {
   for (let i = 1; i < files.length; i++) {
     if (files[i]!.path === files[i - 1]!.path) {
       const rel = files[i]!.path;
-      throw new ValidationError(`Two files are both named ${JSON.stringify(rel)} once normalised to Unicode NFC; rename one of them`, {
-        details: [{ path: rel, message: 'duplicate after NFC normalisation' }],
-      });
+      throw new ValidationError(
+        `Two files are both named ${JSON.stringify(rel)} once normalised to Unicode NFC; rename one of them`,
+        {
+          details: [{ path: rel, message: 'duplicate after NFC normalisation' }],
+        },
+      );
     }
   }
   return statAll(files);
@@ -96,7 +108,14 @@ function decodeName(raw: Buffer, parent: string): string {
     const where = parent === '' ? 'the dataset root' : parent;
     throw new ValidationError(
       `A file name in ${where} is not valid UTF-8 (bytes ${raw.toString('hex')}); manifests record UTF-8 names only, rename it`,
-      { details: [{ path: `${parent === '' ? '' : `${parent}/`}<hex:${raw.toString('hex')}>`, message: 'file name is not UTF-8' }] },
+      {
+        details: [
+          {
+            path: `${parent === '' ? '' : `${parent}/`}<hex:${raw.toString('hex')}>`,
+            message: 'file name is not UTF-8',
+          },
+        ],
+      },
     );
   }
 }
@@ -108,7 +127,11 @@ async function symlinkError(rootAbs: string, abs: string, rel: string): Promise<
   const outside = back === '..' || back.startsWith(`..${'/'}`) || isAbsolute(back);
   return new ValidationError(
     `${rel} is a symbolic link to ${target}${outside ? ', which points outside the dataset' : ''}; symbolic links are refused (replace it with a copy of the file)`,
-    { details: [{ path: rel, message: outside ? 'symbolic link pointing outside the dataset' : 'symbolic link' }] },
+    {
+      details: [
+        { path: rel, message: outside ? 'symbolic link pointing outside the dataset' : 'symbolic link' },
+      ],
+    },
   );
 }
 

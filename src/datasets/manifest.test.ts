@@ -1,6 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  ftruncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,7 +51,12 @@ describe('buildManifest', () => {
     write('\uff21.txt', 'fullwidth A\n'); // U+FF21 sorts before U+1D400 by code point, after it by UTF-16 unit
     write('\u{1d400}.txt', 'math A\n');
     write('empty', '');
-    const m = await buildManifest(dir, { name: 'train', supplier: 'ACME Labs', license: 'CC-BY-4.0', collectedAt: '2026-01-31' });
+    const m = await buildManifest(dir, {
+      name: 'train',
+      supplier: 'ACME Labs',
+      license: 'CC-BY-4.0',
+      collectedAt: '2026-01-31',
+    });
     expect(m.files.map((f) => f.path)).toEqual([
       'B.txt',
       'b.txt',
@@ -53,7 +68,13 @@ describe('buildManifest', () => {
     ]);
     expect(m.files[0]).toEqual({ path: 'B.txt', size: 4, sha256: sha('Bee\n') });
     expect(m.files[3]).toEqual({ path: 'empty', size: 0, sha256: sha('') });
-    expect(m).toMatchObject({ name: 'train', supplier: 'ACME Labs', license: 'CC-BY-4.0', collectedAt: '2026-01-31', totalBytes: 44 });
+    expect(m).toMatchObject({
+      name: 'train',
+      supplier: 'ACME Labs',
+      license: 'CC-BY-4.0',
+      collectedAt: '2026-01-31',
+      totalBytes: 44,
+    });
     expect(m.rootDigest).toBe(sha(m.files.map((f) => `${f.sha256}  ${f.path}\n`).join('')));
   });
 
@@ -62,10 +83,14 @@ describe('buildManifest', () => {
     write('d/b.bin', Buffer.from([0, 1, 2, 255]));
     write('d/c d.txt', 'with a space\n');
     const m = await buildManifest(dir, { supplier: 'x' });
-    const out = execFileSync('sh', ['-c', "find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'sh',
+      ['-c', "find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
     expect(m.rootDigest).toBe(out.split(' ')[0]);
     expect(rootDigest([])).toBe(sha(''));
   });
@@ -93,7 +118,9 @@ describe('buildManifest', () => {
     expect(err.message).toBe(
       'sub/passwd is a symbolic link to /etc/passwd, which points outside the dataset; symbolic links are refused (replace it with a copy of the file)',
     );
-    expect(err.details).toEqual([{ path: 'sub/passwd', message: 'symbolic link pointing outside the dataset' }]);
+    expect(err.details).toEqual([
+      { path: 'sub/passwd', message: 'symbolic link pointing outside the dataset' },
+    ]);
   });
 
   it('refuses a symbolic link inside the dataset too', async () => {
@@ -105,18 +132,28 @@ describe('buildManifest', () => {
 
   it('refuses a file name that is not UTF-8, giving its bytes in hex', async () => {
     mkdirSync(join(dir, 'sub'));
-    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'sub') + '/'), Buffer.from([0x66, 0xff, 0xfe, 0x2e])]), 'x');
+    writeFileSync(
+      Buffer.concat([Buffer.from(join(dir, 'sub') + '/'), Buffer.from([0x66, 0xff, 0xfe, 0x2e])]),
+      'x',
+    );
     const err = await refusal(buildManifest(dir, { supplier: 'x' }));
-    expect(err.message).toBe('A file name in sub is not valid UTF-8 (bytes 66fffe2e); manifests record UTF-8 names only, rename it');
+    expect(err.message).toBe(
+      'A file name in sub is not valid UTF-8 (bytes 66fffe2e); manifests record UTF-8 names only, rename it',
+    );
     expect(err.details).toEqual([{ path: 'sub/<hex:66fffe2e>', message: 'file name is not UTF-8' }]);
   });
 
   it('refuses names that cannot be recorded: backslash, newline, two names equal after NFC', async () => {
     write('a\\b.txt', 'x');
-    expect((await refusal(buildManifest(dir, { supplier: 'x' }))).details[0]).toEqual({ path: 'a\\b.txt', message: 'contains a backslash' });
+    expect((await refusal(buildManifest(dir, { supplier: 'x' }))).details[0]).toEqual({
+      path: 'a\\b.txt',
+      message: 'contains a backslash',
+    });
     rmSync(join(dir, 'a\\b.txt'));
     write('line\nbreak', 'x');
-    expect((await refusal(buildManifest(dir, { supplier: 'x' }))).details[0]!.message).toBe('contains a control character (NUL, newline, ...)');
+    expect((await refusal(buildManifest(dir, { supplier: 'x' }))).details[0]!.message).toBe(
+      'contains a control character (NUL, newline, ...)',
+    );
     rmSync(join(dir, 'line\nbreak'));
     write('caf\u00e9', 'x');
     write('cafe\u0301', 'y');
@@ -131,21 +168,28 @@ describe('buildManifest', () => {
     expect(err.details).toEqual([{ path: 'pipe', message: 'special file refused' }]);
   });
 
-  it.skipIf(isRoot)('names an unreadable file and returns no manifest (skipped as root: chmod 000 does not stop root)', async () => {
-    write('a.txt', 'x');
-    write('secret.txt', 'y');
-    chmodSync(join(dir, 'secret.txt'), 0o000);
-    const err = await refusal(buildManifest(dir, { supplier: 'x' }));
-    expect(err.message).toContain(`Cannot read ${join(dir, 'secret.txt')}: permission denied (EACCES)`);
-  });
+  it.skipIf(isRoot)(
+    'names an unreadable file and returns no manifest (skipped as root: chmod 000 does not stop root)',
+    async () => {
+      write('a.txt', 'x');
+      write('secret.txt', 'y');
+      chmodSync(join(dir, 'secret.txt'), 0o000);
+      const err = await refusal(buildManifest(dir, { supplier: 'x' }));
+      expect(err.message).toContain(`Cannot read ${join(dir, 'secret.txt')}: permission denied (EACCES)`);
+    },
+  );
 
   it('validates the provenance options, naming the field', async () => {
     write('a.txt', 'x');
     expect((await refusal(buildManifest(dir, { supplier: '  ' }))).details).toEqual([
       { path: 'supplier', message: 'is required (who supplied the dataset)' },
     ]);
-    expect((await refusal(buildManifest(dir, { supplier: 'x', collectedAt: 'last tuesday' }))).details[0]!.path).toBe('collectedAt');
-    expect((await refusal(buildManifest(join(dir, 'a.txt'), { supplier: 'x' }))).message).toBe(`${join(dir, 'a.txt')} is not a directory`);
+    expect(
+      (await refusal(buildManifest(dir, { supplier: 'x', collectedAt: 'last tuesday' }))).details[0]!.path,
+    ).toBe('collectedAt');
+    expect((await refusal(buildManifest(join(dir, 'a.txt'), { supplier: 'x' }))).message).toBe(
+      `${join(dir, 'a.txt')} is not a directory`,
+    );
   });
 
   it(`hashes ${slow ? '100k' : '20k'} small files in reasonable time`, { timeout: 120_000 }, async () => {

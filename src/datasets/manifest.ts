@@ -43,10 +43,16 @@ export interface BuildManifestOptions {
 export async function buildManifest(dir: string, opts: BuildManifestOptions): Promise<Manifest> {
   const parsed = provenanceSchema.safeParse(opts);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => ({ path: i.path.join('.') || 'options', message: i.message }));
-    throw new ValidationError(`Invalid manifest options: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`, {
-      details,
-    });
+    const details = parsed.error.issues.map((i) => ({
+      path: i.path.join('.') || 'options',
+      message: i.message,
+    }));
+    throw new ValidationError(
+      `Invalid manifest options: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+      {
+        details,
+      },
+    );
   }
   const walked = await walkDataset(dir);
   const totalBytes = walked.reduce((n, f) => n + f.size, 0);
@@ -61,7 +67,11 @@ export async function buildManifest(dir: string, opts: BuildManifestOptions): Pr
     walked.map((f) => f.absPath),
     { workers: opts.workers, onBytes, sizes: walked.map((f) => f.size), workerModule: opts.workerModule },
   );
-  const files: ManifestFile[] = walked.map((f, i) => ({ path: f.path, size: digests[i]!.size, sha256: digests[i]!.sha256 }));
+  const files: ManifestFile[] = walked.map((f, i) => ({
+    path: f.path,
+    size: digests[i]!.size,
+    sha256: digests[i]!.sha256,
+  }));
   const p = parsed.data;
   return {
     name: p.name ?? (basename(resolve(dir)).normalize('NFC') || 'dataset'),
