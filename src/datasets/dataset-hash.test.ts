@@ -81,10 +81,11 @@ describe('hashFiles', () => {
     expect(hashWorkerModule()).toBeNull();
   });
 
-  it('gives the same digests, in order, on the calling thread and on 2 or 3 workers', async () => {
+  it('gives the same digests, in order, on the calling thread and on 1, 2 or 3 workers', async () => {
     const single = await hashFiles(paths());
     expect(single[5]).toEqual({ size: 7, sha256: sha('file 5\n') });
     expect(single).toHaveLength(601);
+    expect(await hashFiles(paths(), { workers: 1, workerModule })).toEqual(single);
     expect(await hashFiles(paths(), { workers: 2, workerModule })).toEqual(single);
     expect(await hashFiles(paths(), { workers: 3, workerModule })).toEqual(single);
   });

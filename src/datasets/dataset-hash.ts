@@ -1,6 +1,7 @@
 /**
  * SHA-256 of files, streamed in large reads. On the calling thread reads are asynchronous (a few files in flight,
- * each with its own reused buffer); with `workers >= 2` files are spread over worker threads in batches.
+ * each with its own reused buffer); with `workers >= 1` files are spread over worker threads in batches (one worker already helps with many small
+ * files: it reads synchronously, without a trip through the libuv pool per call).
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -17,7 +18,7 @@ export interface FileDigest {
 
 /** Options of {@link hashFiles}. */
 export interface HashFilesOptions {
-  /** Worker threads to use; 0 or 1 hashes on the calling thread. */
+  /** Worker threads to use; 0 (the default) hashes on the calling thread. */
   workers?: number;
   /** Called with the number of bytes just hashed (not a running total). */
   onBytes?: (bytes: number) => void;
@@ -76,7 +77,7 @@ export async function hashFiles(
 ): Promise<FileDigest[]> {
   const workers = opts.workers ?? 0;
   const module = opts.workerModule === undefined ? hashWorkerModule() : opts.workerModule;
-  if (workers >= 2 && module && paths.length > 1) return hashOnWorkers(paths, workers, module, opts);
+  if (workers >= 1 && module && paths.length > 0) return hashOnWorkers(paths, workers, module, opts);
   const out = new Array<FileDigest>(paths.length);
   let next = 0;
   const lane = async (): Promise<void> => {

@@ -21,7 +21,7 @@ import { walkDataset } from './manifest-walk.js';
 export interface VerifyDatasetOptions {
   /** Ed25519 public keys (KeyObjects or SPKI PEM texts) whose signatures are accepted. */
   trust: ReadonlyArray<KeyObject | string>;
-  /** Worker threads for hashing (>= 2 to use them; only from the compiled build). */
+  /** Worker threads for hashing (0 = the calling thread; only used from the compiled build). */
   workers?: number;
   /** The compiled hashing worker (tests); defaults to the one beside the module. */
   workerModule?: URL | null;

@@ -27,7 +27,7 @@ export interface BuildManifestOptions {
   license?: string;
   /** When the data was collected: ISO 8601 date or date-time. Never filled in automatically. */
   collectedAt?: string;
-  /** Worker threads for hashing (>= 2 to use them; only from the compiled build). */
+  /** Worker threads for hashing (0 = the calling thread; only used from the compiled build). */
   workers?: number;
   /** Called as bytes are hashed with the running total and the total size found by the walk. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
