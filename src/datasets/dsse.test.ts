@@ -125,3 +125,11 @@ describe('parseEnvelope', () => {
     expect(e('[1]')![0]!.path).toBe('envelope');
   });
 });
+
+describe('parseEnvelope on a large payload', () => {
+  it('reads a 15 MB payload (a manifest of ~100k files) without overflowing the stack', () => {
+    const body = Buffer.alloc(15e6, 'x');
+    const env = signEnvelope('x', body, generateSigningKey().privateKey);
+    expect(parseEnvelope(JSON.stringify(env)).payload.length).toBe(20e6);
+  });
+});
