@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/errors.js';
 import { hashFile, hashFiles } from './dataset-hash.js';
 import { hashWorkerModule } from './dataset-hash-pool.js';
-import { buildManifest } from './manifest.js';
+import { generateSigningKey } from './dataset-keys.js';
+import { verifyDataset } from './dataset-verify.js';
+import { buildManifest, toStatement } from './manifest.js';
+import { envelopeText, signManifest } from './manifest-sign.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let dir: string;
@@ -121,5 +124,34 @@ describe('hashFiles', () => {
     });
     expect(b).toEqual(a);
     expect(last).toEqual([a.totalBytes, a.totalBytes]);
+  });
+
+  it('verifies a changed dataset the same way with workers as without', async () => {
+    const key = generateSigningKey();
+    const env = envelopeText(
+      signManifest(toStatement(await buildManifest(join(dir, 'data'), { supplier: 'ACME' })), key.privateKey),
+    );
+    writeFileSync(join(dir, 'data', 'f7.txt'), 'file 8\n');
+    writeFileSync(join(dir, 'data', 'new.txt'), 'new\n');
+    try {
+      const one = await verifyDataset(join(dir, 'data'), env, { trust: [key.publicKey] });
+      const two = await verifyDataset(join(dir, 'data'), env, {
+        trust: [key.publicKey],
+        workers: 2,
+        workerModule,
+      });
+      expect(one).toMatchObject({
+        ok: false,
+        signer: key.keyid,
+        modified: ['f7.txt'],
+        added: ['new.txt'],
+        missing: [],
+        renamed: [],
+      });
+      expect(two).toEqual(one);
+    } finally {
+      writeFileSync(join(dir, 'data', 'f7.txt'), 'file 7\n');
+      rmSync(join(dir, 'data', 'new.txt'));
+    }
   });
 });
