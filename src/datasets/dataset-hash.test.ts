@@ -113,6 +113,24 @@ describe('hashFiles', () => {
     }
   });
 
+  it('reads files hinted small synchronously, with the same digests and errors (a stale hint is harmless)', async () => {
+    const list = paths();
+    const hinted = await hashFiles(list, { sizes: list.map(() => 1) });
+    expect(hinted).toEqual(await hashFiles(list));
+    const link = join(dir, 'data-link');
+    symlinkSync(join(dir, 'data', 'f1.txt'), link);
+    try {
+      await expect(hashFiles([link], { sizes: [7] })).rejects.toThrow(
+        `Cannot read ${link}: it is a symbolic link`,
+      );
+      await expect(hashFiles([join(dir, 'data', 'gone.txt')], { sizes: [7] })).rejects.toThrow(
+        'it no longer exists',
+      );
+    } finally {
+      rmSync(link);
+    }
+  });
+
   it('builds the same manifest with workers as without', async () => {
     const a = await buildManifest(join(dir, 'data'), { supplier: 'ACME' });
     let last: [number, number] = [0, 0];
