@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSecretBox } from '../core/secret-box.js';
-import { DATASET_KEY_SETTING, managedDatasetKey, publicKeyPem } from './dataset-managed-key.js';
+import { publicKeyPem } from './dataset-keys.js';
+import { DATASET_KEY_SETTING, managedDatasetKey } from './dataset-managed-key.js';
 
 function memoryStore() {
   const settings = new Map<string, string>();

@@ -3,7 +3,7 @@
  * PKCS#8 PEM sealed under the master key (AES-256-GCM, purpose `signing-keys`), so it never sits in a file in
  * the clear. `keyward dataset sign` uses it when no `--key` is given; its public key is what verifiers trust.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { SecretBox } from '../core/secret-box.js';
 import type { Store } from '../store/index.js';
 
@@ -26,9 +26,4 @@ export async function managedDatasetKey(
     sealed = await store.setSettingIfAbsent(DATASET_KEY_SETTING, box.seal(pem, DATASET_KEY_SETTING));
   }
   return createPrivateKey(box.openText(sealed, DATASET_KEY_SETTING));
-}
-
-/** The public half of a signing key as SPKI PEM (what `--trust` takes). */
-export function publicKeyPem(key: KeyObject): string {
-  return createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
 }
