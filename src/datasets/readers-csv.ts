@@ -1,0 +1,89 @@
+/**
+ * CSV and TSV: csv-parse in streaming mode with the first row as header. Records and refused rows are collected
+ * in file order through csv-parse's synchronous hooks, so a malformed row is reported (and copied on redaction)
+ * where it stands and parsing goes on.
+ */
+import { createReadStream } from 'node:fs';
+import { parse, type CastingContext, type Info } from 'csv-parse';
+import type { DatasetRecord, DatasetValue } from './readers-types.js';
+
+type Queued =
+  | { kind: 'record'; cells: string[]; quoted: boolean[]; raw: string; lines: number }
+  | { kind: 'skip'; raw: string; line: number; message: string };
+
+/** Reads a delimited file (`,` for CSV, tab for TSV) as records: header first, then one per row. */
+export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t'): AsyncGenerator<DatasetRecord> {
+  const queue: Queued[] = [];
+  let quotedNow: boolean[] = [];
+  const parser = parse({
+    delimiter,
+    bom: true,
+    raw: true,
+    info: true,
+    relax_quotes: delimiter === '\t',
+    skip_records_with_error: true,
+    cast: (value: string, ctx: CastingContext) => {
+      if (ctx.index === 0) quotedNow = [];
+      quotedNow[ctx.index] = ctx.quoting;
+      return value;
+    },
+    // With `raw` and `info` on, csv-parse hands the hook `{ record, raw, info }`.
+    on_record: ((ext: { record: string[]; raw?: string; info: Info }) => {
+      queue.push({ kind: 'record', cells: ext.record, quoted: quotedNow, raw: ext.raw ?? '', lines: ext.info.lines });
+      quotedNow = [];
+      return null;
+    }) as unknown as (record: string[]) => null,
+    on_skip: (err: (Error & { lines?: number }) | undefined, raw: string | undefined) => {
+      queue.push({ kind: 'skip', raw: raw ?? '', line: err?.lines ?? 0, message: err?.message ?? 'malformed row' });
+    },
+  });
+  let header: string[] | null = null;
+  let row = 0;
+  let offset = 0;
+  let pendingError: unknown = null;
+  parser.on('error', (e) => (pendingError = e));
+  parser.resume();
+  const drain = function* (): Generator<DatasetRecord> {
+    for (const q of queue.splice(0)) {
+      if (q.kind === 'skip') {
+        yield { raw: Buffer.from(q.raw, 'utf8'), values: [], malformed: { line: q.line, message: q.message }, offset };
+        continue;
+      }
+      const raw = Buffer.from(q.raw, 'utf8');
+      if (header === null) {
+        header = q.cells;
+        yield { raw, values: [], fields: { cells: q.cells, quoted: q.quoted }, offset };
+        continue;
+      }
+      row++;
+      const values: DatasetValue[] = [];
+      q.cells.forEach((text, i) => {
+        if (text.length === 0) return;
+        const name = header![i] || `#${i + 1}`;
+        values.push({ text, key: name, field: name, isString: true, loc: { row, column: name, line: q.lines } });
+      });
+      yield { raw, values, fields: { cells: q.cells, quoted: q.quoted }, offset };
+    }
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    await new Promise<void>((resolve, reject) => parser.write(chunk, (e) => (e ? reject(e) : resolve())));
+    if (pendingError) throw pendingError;
+    offset += chunk.length;
+    yield* drain();
+  }
+  await new Promise<void>((resolve) => parser.end(resolve));
+  if (pendingError) throw pendingError;
+  yield* drain();
+}
+
+/** Serialises a row the way the file writes rows: same delimiter, a field quoted when it was or must be. */
+export function formatDelimitedRow(cells: string[], quoted: boolean[], delimiter: string, eol: string): string {
+  return (
+    cells
+      .map((c, i) => {
+        const must = c.includes(delimiter) || c.includes('"') || c.includes('\n') || c.includes('\r');
+        return quoted[i] || must ? `"${c.replace(/"/g, '""')}"` : c;
+      })
+      .join(delimiter) + eol
+  );
+}
