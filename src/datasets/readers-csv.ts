@@ -60,7 +60,7 @@ export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t')
       q.cells.forEach((text, i) => {
         if (text.length === 0) return;
         const name = header![i] || `#${i + 1}`;
-        values.push({ text, key: name, field: name, isString: true, loc: { row, column: name, line: q.lines } });
+        values.push({ text, key: name, field: name, isString: true, index: i, loc: { row, column: name, line: q.lines } });
       });
       yield { raw, values, fields: { cells: q.cells, quoted: q.quoted }, offset };
     }

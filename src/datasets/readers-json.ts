@@ -45,3 +45,18 @@ export async function readJsonDocument(path: string): Promise<DatasetRecord | nu
   }
   return { raw, values: jsonValues(doc, {}), json: doc, offset: raw.length };
 }
+
+/** A copy of `doc` where the scalars whose key path (as `jsonValues` names it) is in `replace` are replaced. */
+export function replaceJsonValues(doc: unknown, replace: ReadonlyMap<string, string>): unknown {
+  const walk = (v: unknown, path: string): unknown => {
+    if (v === null || typeof v !== 'object') {
+      const r = replace.get(path || '$');
+      return r === undefined ? v : r;
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, `${path}[${i}]`));
+    const out: Record<string, unknown> = {};
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) out[k] = walk(child, childPath(path, k));
+    return out;
+  };
+  return walk(doc, '');
+}

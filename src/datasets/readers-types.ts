@@ -24,6 +24,8 @@ export interface DatasetValue {
   field: string | null;
   /** Whether the value was a JSON string (false: a number or boolean printed as text). */
   isString: boolean;
+  /** CSV/TSV: the cell's index in its row. */
+  index?: number;
   loc: ValueLocation;
 }
 
