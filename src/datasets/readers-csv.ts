@@ -46,6 +46,8 @@ export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t')
   const drain = function* (): Generator<DatasetRecord> {
     for (const q of queue.splice(0)) {
       if (q.kind === 'skip') {
+        // A refused row still takes its place in the row numbering.
+        if (header !== null) row++;
         yield { raw: Buffer.from(q.raw, 'utf8'), values: [], malformed: { line: q.line, message: q.message }, offset };
         continue;
       }

@@ -8,8 +8,8 @@ export const MAX_WHOLE_JSON_BYTES = 64 * 1024 * 1024;
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function childPath(parent: string, key: string): string {
-  const part = IDENT.test(key) ? key : JSON.stringify(key);
-  return parent === '' ? part : IDENT.test(key) ? `${parent}.${part}` : `${parent}[${part}]`;
+  if (!IDENT.test(key)) return `${parent}[${JSON.stringify(key)}]`;
+  return parent === '' ? key : `${parent}.${key}`;
 }
 
 /** Every string, number and boolean in `doc`, with its key path (`a.b[2].c`) and field (`a.b[].c`). */
