@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { detectPii, ibanChecksumValid, isCredentialFieldName, luhnValid, type PiiType } from './pii-detectors.js';
+import {
+  detectPii,
+  ibanChecksumValid,
+  isCredentialFieldName,
+  luhnValid,
+  type PiiType,
+} from './pii-detectors.js';
 
 /** The (type, matched text, sample) triples found in `text`. */
 function found(text: string): Array<[PiiType, string, string]> {
@@ -39,8 +45,12 @@ describe('phone', () => {
 
 describe('payment card', () => {
   it('finds Luhn-valid numbers with plausible issuer prefixes', () => {
-    expect(found('card 4242 4242 4242 4242 ok')).toEqual([['payment-card', '4242 4242 4242 4242', '**** **** **** 4242']]);
-    expect(found('5555-5555-5555-4444')).toEqual([['payment-card', '5555-5555-5555-4444', '****-****-****-4444']]);
+    expect(found('card 4242 4242 4242 4242 ok')).toEqual([
+      ['payment-card', '4242 4242 4242 4242', '**** **** **** 4242'],
+    ]);
+    expect(found('5555-5555-5555-4444')).toEqual([
+      ['payment-card', '5555-5555-5555-4444', '****-****-****-4444'],
+    ]);
     expect(found('378282246310005')).toEqual([['payment-card', '378282246310005', '***********0005']]);
   });
   it('ignores Luhn-invalid numbers, unknown prefixes and mixed separators', () => {
@@ -72,14 +82,17 @@ describe('US SSN', () => {
     expect(found('ssn 123-45-6789')).toEqual([['us-ssn', '123-45-6789', '***-**-****']]);
   });
   it('ignores SSA-invalid ranges', () => {
-    for (const v of ['000-12-3456', '666-12-3456', '912-34-5678', '123-00-4567', '123-45-0000']) expect(found(v)).toEqual([]);
+    for (const v of ['000-12-3456', '666-12-3456', '912-34-5678', '123-00-4567', '123-45-0000'])
+      expect(found(v)).toEqual([]);
   });
 });
 
 describe('IP addresses', () => {
   it('finds IPv4 and IPv6', () => {
     expect(found('from 192.168.1.20 via')).toEqual([['ipv4', '192.168.1.20', '192.*.*.*']]);
-    expect(found('host 2001:db8:85a3::8a2e:370:7334')).toEqual([['ipv6', '2001:db8:85a3::8a2e:370:7334', '2001:*:*::*:*:*']]);
+    expect(found('host 2001:db8:85a3::8a2e:370:7334')).toEqual([
+      ['ipv6', '2001:db8:85a3::8a2e:370:7334', '2001:*:*::*:*:*'],
+    ]);
     // A bare four-part dotted number is reported as IPv4: without a version marker it cannot be told apart.
     expect(found('1.2.3.4')).toEqual([['ipv4', '1.2.3.4', '1.*.*.*']]);
   });
@@ -95,11 +108,37 @@ describe('IP addresses', () => {
 
 describe('credential field names', () => {
   it('recognises credential-bearing keys', () => {
-    for (const k of ['password', 'passwd', 'user_password', 'secret', 'api_key', 'apiKey', 'x-api-key', 'token', 'access_token', 'accessToken', 'private_key', 'client_secret', 'Authorization', 'cookie', 'session', 'session_id'])
+    for (const k of [
+      'password',
+      'passwd',
+      'user_password',
+      'secret',
+      'api_key',
+      'apiKey',
+      'x-api-key',
+      'token',
+      'access_token',
+      'accessToken',
+      'private_key',
+      'client_secret',
+      'Authorization',
+      'cookie',
+      'session',
+      'session_id',
+    ])
       expect(isCredentialFieldName(k), k).toBe(true);
   });
   it('ignores lookalikes', () => {
-    for (const k of ['num_tokens', 'tokens', 'token_count', 'key', 'primary_key', 'secretary', 'passage', 'text'])
+    for (const k of [
+      'num_tokens',
+      'tokens',
+      'token_count',
+      'key',
+      'primary_key',
+      'secretary',
+      'passage',
+      'text',
+    ])
       expect(isCredentialFieldName(k), k).toBe(false);
   });
 });

@@ -60,7 +60,8 @@ function acceptEmail(text: string, start: number, end: number): number {
   if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) return -1;
   const labels = domain.split('.');
   if (labels.length < 2) return -1;
-  for (const l of labels) if (l.length === 0 || l.length > 63 || l.startsWith('-') || l.endsWith('-')) return -1;
+  for (const l of labels)
+    if (l.length === 0 || l.length > 63 || l.startsWith('-') || l.endsWith('-')) return -1;
   if (!/^[A-Za-z]{2,24}$/.test(labels[labels.length - 1]!)) return -1;
   return start + at + 1 + domain.length;
 }
@@ -151,12 +152,83 @@ function acceptCard(text: string, start: number, end: number): number {
 
 /** IBAN length per country (ISO 13616 registry). */
 const IBAN_LENGTHS: Record<string, number> = {
-  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22,
-  CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22,
-  GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30,
-  KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31,
-  MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24,
-  SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+  AD: 24,
+  AE: 23,
+  AL: 28,
+  AT: 20,
+  AZ: 28,
+  BA: 20,
+  BE: 16,
+  BG: 22,
+  BH: 22,
+  BR: 29,
+  BY: 28,
+  CH: 21,
+  CR: 22,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  DO: 28,
+  EE: 20,
+  EG: 29,
+  ES: 24,
+  FI: 18,
+  FO: 18,
+  FR: 27,
+  GB: 22,
+  GE: 22,
+  GI: 23,
+  GL: 18,
+  GR: 27,
+  GT: 28,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IQ: 23,
+  IS: 26,
+  IT: 27,
+  JO: 30,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LC: 32,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MD: 24,
+  ME: 22,
+  MK: 19,
+  MR: 27,
+  MT: 31,
+  MU: 30,
+  NL: 18,
+  NO: 15,
+  PK: 24,
+  PL: 28,
+  PS: 29,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  RS: 22,
+  SA: 24,
+  SC: 31,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  ST: 25,
+  SV: 28,
+  TL: 23,
+  TN: 24,
+  TR: 26,
+  UA: 29,
+  VA: 22,
+  VG: 24,
+  XK: 20,
 };
 
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}/g;
@@ -243,11 +315,46 @@ const DETECTORS: readonly PiiDetector[] = [
     accept: acceptCard,
     redact: (v) => maskDigits(v, 4),
   },
-  { type: 'us-ssn', priority: 2, prefilter: (t) => t.includes('-'), pattern: SSN, accept: acceptSsn, redact: () => '***-**-****' },
-  { type: 'email', priority: 3, prefilter: (t) => t.includes('@'), pattern: EMAIL, accept: acceptEmail, redact: redactEmail },
-  { type: 'ipv6', priority: 4, prefilter: (t) => t.includes(':'), pattern: IPV6, accept: acceptIpv6, redact: (v) => redactIp(v, ':') },
-  { type: 'ipv4', priority: 5, prefilter: (t) => t.includes('.'), pattern: IPV4, accept: acceptIpv4, redact: (v) => redactIp(v, '.') },
-  { type: 'phone', priority: 6, prefilter: hasDigit, pattern: PHONE, accept: acceptPhone, redact: (v) => maskDigits(v, 2) },
+  {
+    type: 'us-ssn',
+    priority: 2,
+    prefilter: (t) => t.includes('-'),
+    pattern: SSN,
+    accept: acceptSsn,
+    redact: () => '***-**-****',
+  },
+  {
+    type: 'email',
+    priority: 3,
+    prefilter: (t) => t.includes('@'),
+    pattern: EMAIL,
+    accept: acceptEmail,
+    redact: redactEmail,
+  },
+  {
+    type: 'ipv6',
+    priority: 4,
+    prefilter: (t) => t.includes(':'),
+    pattern: IPV6,
+    accept: acceptIpv6,
+    redact: (v) => redactIp(v, ':'),
+  },
+  {
+    type: 'ipv4',
+    priority: 5,
+    prefilter: (t) => t.includes('.'),
+    pattern: IPV4,
+    accept: acceptIpv4,
+    redact: (v) => redactIp(v, '.'),
+  },
+  {
+    type: 'phone',
+    priority: 6,
+    prefilter: hasDigit,
+    pattern: PHONE,
+    accept: acceptPhone,
+    redact: (v) => maskDigits(v, 2),
+  },
 ];
 
 const ANY_DIGIT_OR_AT = /[\d@]/;
@@ -266,7 +373,13 @@ export function detectPii(text: string): PiiMatch[] {
     for (let m = d.pattern.exec(text); m !== null; m = d.pattern.exec(text)) {
       const end = d.accept(text, m.index, m.index + m[0].length);
       if (end < 0) continue;
-      found.push({ type: d.type, start: m.index, end, sample: d.redact(text.slice(m.index, end)), priority: d.priority });
+      found.push({
+        type: d.type,
+        start: m.index,
+        end,
+        sample: d.redact(text.slice(m.index, end)),
+        priority: d.priority,
+      });
     }
   }
   if (found.length === 0) return [];
@@ -282,11 +395,40 @@ export function detectPii(text: string): PiiMatch[] {
 // ---- credential-bearing field names ----------------------------------------------------------------------
 
 const CREDENTIAL_LAST = new Set([
-  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'apikey', 'authorization', 'cookie', 'cookies',
-  'session', 'sessionid', 'credential', 'credentials', 'privatekey', 'secretkey', 'accesskey', 'clientsecret',
-  'setcookie', 'bearer',
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'token',
+  'apikey',
+  'authorization',
+  'cookie',
+  'cookies',
+  'session',
+  'sessionid',
+  'credential',
+  'credentials',
+  'privatekey',
+  'secretkey',
+  'accesskey',
+  'clientsecret',
+  'setcookie',
+  'bearer',
 ]);
-const CREDENTIAL_SUFFIXES = ['password', 'passwd', 'apikey', 'privatekey', 'secretkey', 'clientsecret', 'accesstoken', 'refreshtoken', 'authtoken', 'sessiontoken', 'idtoken'];
+const CREDENTIAL_SUFFIXES = [
+  'password',
+  'passwd',
+  'apikey',
+  'privatekey',
+  'secretkey',
+  'clientsecret',
+  'accesstoken',
+  'refreshtoken',
+  'authtoken',
+  'sessiontoken',
+  'idtoken',
+];
 
 /**
  * True when a CSV header or JSON key names a credential (`password`, `api_key`, `accessToken`, `client-secret`,

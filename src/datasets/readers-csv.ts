@@ -12,7 +12,10 @@ type Queued =
   | { kind: 'skip'; raw: string; line: number; message: string };
 
 /** Reads a delimited file (`,` for CSV, tab for TSV) as records: header first, then one per row. */
-export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t'): AsyncGenerator<DatasetRecord> {
+export async function* readDelimitedRecords(
+  path: string,
+  delimiter: ',' | '\t',
+): AsyncGenerator<DatasetRecord> {
   const queue: Queued[] = [];
   let quotedNow: boolean[] = [];
   const parser = parse({
@@ -29,12 +32,23 @@ export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t')
     },
     // With `raw` and `info` on, csv-parse hands the hook `{ record, raw, info }`.
     on_record: ((ext: { record: string[]; raw?: string; info: Info }) => {
-      queue.push({ kind: 'record', cells: ext.record, quoted: quotedNow, raw: ext.raw ?? '', lines: ext.info.lines });
+      queue.push({
+        kind: 'record',
+        cells: ext.record,
+        quoted: quotedNow,
+        raw: ext.raw ?? '',
+        lines: ext.info.lines,
+      });
       quotedNow = [];
       return null;
     }) as unknown as (record: string[]) => null,
     on_skip: (err: (Error & { lines?: number }) | undefined, raw: string | undefined) => {
-      queue.push({ kind: 'skip', raw: raw ?? '', line: err?.lines ?? 0, message: err?.message ?? 'malformed row' });
+      queue.push({
+        kind: 'skip',
+        raw: raw ?? '',
+        line: err?.lines ?? 0,
+        message: err?.message ?? 'malformed row',
+      });
     },
   });
   let header: string[] | null = null;
@@ -48,7 +62,12 @@ export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t')
       if (q.kind === 'skip') {
         // A refused row still takes its place in the row numbering.
         if (header !== null) row++;
-        yield { raw: Buffer.from(q.raw, 'utf8'), values: [], malformed: { line: q.line, message: q.message }, offset };
+        yield {
+          raw: Buffer.from(q.raw, 'utf8'),
+          values: [],
+          malformed: { line: q.line, message: q.message },
+          offset,
+        };
         continue;
       }
       const raw = Buffer.from(q.raw, 'utf8');
@@ -62,7 +81,14 @@ export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t')
       q.cells.forEach((text, i) => {
         if (text.length === 0) return;
         const name = header![i] || `#${i + 1}`;
-        values.push({ text, key: name, field: name, isString: true, index: i, loc: { row, column: name, line: q.lines } });
+        values.push({
+          text,
+          key: name,
+          field: name,
+          isString: true,
+          index: i,
+          loc: { row, column: name, line: q.lines },
+        });
       });
       yield { raw, values, fields: { cells: q.cells, quoted: q.quoted }, offset };
     }
@@ -79,7 +105,12 @@ export async function* readDelimitedRecords(path: string, delimiter: ',' | '\t')
 }
 
 /** Serialises a row the way the file writes rows: same delimiter, a field quoted when it was or must be. */
-export function formatDelimitedRow(cells: string[], quoted: boolean[], delimiter: string, eol: string): string {
+export function formatDelimitedRow(
+  cells: string[],
+  quoted: boolean[],
+  delimiter: string,
+  eol: string,
+): string {
   return (
     cells
       .map((c, i) => {

@@ -18,7 +18,13 @@ export function jsonValues(doc: unknown, base: ValueLocation): DatasetValue[] {
   const walk = (v: unknown, path: string, field: string, key: string | null): void => {
     if (v === null || v === undefined) return;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
-      out.push({ text: String(v), key, field: field || null, isString: typeof v === 'string', loc: { ...base, keyPath: path || '$' } });
+      out.push({
+        text: String(v),
+        key,
+        field: field || null,
+        isString: typeof v === 'string',
+        loc: { ...base, keyPath: path || '$' },
+      });
       return;
     }
     if (Array.isArray(v)) {
@@ -55,7 +61,8 @@ export function replaceJsonValues(doc: unknown, replace: ReadonlyMap<string, str
     }
     if (Array.isArray(v)) return v.map((item, i) => walk(item, `${path}[${i}]`));
     const out: Record<string, unknown> = {};
-    for (const [k, child] of Object.entries(v as Record<string, unknown>)) out[k] = walk(child, childPath(path, k));
+    for (const [k, child] of Object.entries(v as Record<string, unknown>))
+      out[k] = walk(child, childPath(path, k));
     return out;
   };
   return walk(doc, '');

@@ -6,7 +6,9 @@ import { jsonValues } from './readers-json.js';
 const NL = 10;
 
 /** Yields each line of a file (terminator included) with its 1-based number and the bytes read so far. */
-export async function* readLines(path: string): AsyncGenerator<{ raw: Buffer; line: number; offset: number }> {
+export async function* readLines(
+  path: string,
+): AsyncGenerator<{ raw: Buffer; line: number; offset: number }> {
   let carry: Buffer | null = null;
   let line = 0;
   let offset = 0;

@@ -32,10 +32,20 @@ export async function* readParquetRecords(path: string): AsyncGenerator<DatasetR
         if (v === null || v === undefined) continue;
         if (typeof v === 'object' && !(v instanceof Date)) {
           for (const inner of jsonValues(v, {}))
-            values.push({ ...inner, field: `${column}${inner.field ? `.${inner.field}` : ''}`, loc: { row, column, keyPath: inner.loc.keyPath } });
+            values.push({
+              ...inner,
+              field: `${column}${inner.field ? `.${inner.field}` : ''}`,
+              loc: { row, column, keyPath: inner.loc.keyPath },
+            });
         } else {
           const text = v instanceof Date ? v.toISOString() : String(v);
-          values.push({ text, key: column, field: column, isString: typeof v === 'string', loc: { row, column } });
+          values.push({
+            text,
+            key: column,
+            field: column,
+            isString: typeof v === 'string',
+            loc: { row, column },
+          });
         }
       }
       yield { raw: null, values, offset };

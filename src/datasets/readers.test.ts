@@ -23,9 +23,11 @@ async function read(name: string, content: string | Buffer, format: DatasetForma
 
 describe('formatOf', () => {
   it('chooses by extension; big .json is read as text', () => {
-    expect(['a.jsonl', 'a.ndjson', 'a.json', 'a.csv', 'a.TSV', 'a.parquet', 'a.md', 'a'].map((p) => formatOf(p, 10))).toEqual([
-      'jsonl', 'jsonl', 'json', 'csv', 'tsv', 'parquet', 'text', 'text',
-    ]);
+    expect(
+      ['a.jsonl', 'a.ndjson', 'a.json', 'a.csv', 'a.TSV', 'a.parquet', 'a.md', 'a'].map((p) =>
+        formatOf(p, 10),
+      ),
+    ).toEqual(['jsonl', 'jsonl', 'json', 'csv', 'tsv', 'parquet', 'text', 'text']);
     expect(formatOf('big.json', 64 * 1024 * 1024 + 1)).toBe('text');
   });
 });
@@ -33,7 +35,12 @@ describe('formatOf', () => {
 describe('JSONL reader', () => {
   it('gives scalar values with key paths and lines; a non-JSON line is text', async () => {
     const recs = await read('a.jsonl', '{"a":{"b":["x",2]},"c d":true}\n\nnot json\n{"z":null}', 'jsonl');
-    expect(recs.map((r) => r.raw!.toString())).toEqual(['{"a":{"b":["x",2]},"c d":true}\n', '\n', 'not json\n', '{"z":null}']);
+    expect(recs.map((r) => r.raw!.toString())).toEqual([
+      '{"a":{"b":["x",2]},"c d":true}\n',
+      '\n',
+      'not json\n',
+      '{"z":null}',
+    ]);
     expect(recs[0]!.values.map((v) => [v.text, v.key, v.field, v.isString, v.loc])).toEqual([
       ['x', 'b', 'a.b[]', true, { line: 1, keyPath: 'a.b[0]' }],
       ['2', 'b', 'a.b[]', false, { line: 1, keyPath: 'a.b[1]' }],
@@ -92,15 +99,18 @@ describe('CSV/TSV readers', () => {
   });
   it('reports a malformed row with its line and keeps reading', async () => {
     const recs = await read('m.csv', 'a,b\n1,2\n3,4,5\nx"y,1\n6,7\n', 'csv');
-    expect(recs.map((r) => (r.malformed ? `bad@${r.malformed.line}` : r.values.map((v) => v.text).join('|')))).toEqual([
-      '', '1|2', 'bad@3', 'bad@4', '6|7',
-    ]);
+    expect(
+      recs.map((r) => (r.malformed ? `bad@${r.malformed.line}` : r.values.map((v) => v.text).join('|'))),
+    ).toEqual(['', '1|2', 'bad@3', 'bad@4', '6|7']);
     expect(recs[2]!.raw!.toString()).toBe('3,4,5\n');
     expect(recs[4]!.values[0]!.loc).toEqual({ row: 4, column: 'a', line: 5 });
   });
   it('reads TSV with tabs, stray quotes allowed', async () => {
     const recs = await read('a.tsv', 'id\ttext\n1\tsays "hi" to a@b.io\n', 'tsv');
-    expect(recs[1]!.values.map((v) => [v.text, v.loc.column])).toEqual([['1', 'id'], ['says "hi" to a@b.io', 'text']]);
+    expect(recs[1]!.values.map((v) => [v.text, v.loc.column])).toEqual([
+      ['1', 'id'],
+      ['says "hi" to a@b.io', 'text'],
+    ]);
   });
 });
 

@@ -56,7 +56,10 @@ function isReport(x: DatasetScanReport | RedactOptions): x is DatasetScanReport 
 }
 
 /** New text per value of a record (only changed values), and the number of replacements. */
-function redactValues(scanner: SecretScanner, values: DatasetValue[]): { changed: Map<DatasetValue, string>; count: number } {
+function redactValues(
+  scanner: SecretScanner,
+  values: DatasetValue[],
+): { changed: Map<DatasetValue, string>; count: number } {
   const changed = new Map<DatasetValue, string>();
   let count = 0;
   for (const v of values) {
@@ -95,15 +98,21 @@ function replaceBytes(buf: Buffer, from: Buffer, to: Buffer): Buffer {
 }
 
 function eolOf(raw: Buffer): string {
-  if (raw.length > 0 && raw[raw.length - 1] === 10) return raw.length > 1 && raw[raw.length - 2] === 13 ? '\r\n' : '\n';
+  if (raw.length > 0 && raw[raw.length - 1] === 10)
+    return raw.length > 1 && raw[raw.length - 2] === 13 ? '\r\n' : '\n';
   return '';
 }
 
 /** A line of text with each changed span replaced in its bytes (other bytes, even invalid UTF-8, kept). */
-function redactTextLine(raw: Buffer, v: DatasetValue, scanner: SecretScanner): { out: Buffer; count: number } {
+function redactTextLine(
+  raw: Buffer,
+  v: DatasetValue,
+  scanner: SecretScanner,
+): { out: Buffer; count: number } {
   const hits = scanValue(scanner, v.text, null);
   let out = raw;
-  for (const h of hits) out = replaceBytes(out, Buffer.from(v.text.slice(h.start, h.end)), Buffer.from(placeholder(h.type)));
+  for (const h of hits)
+    out = replaceBytes(out, Buffer.from(v.text.slice(h.start, h.end)), Buffer.from(placeholder(h.type)));
   return { out, count: hits.length };
 }
 
@@ -130,7 +139,11 @@ function redactJson(record: DatasetRecord, changed: Map<DatasetValue, string>, p
 }
 
 /** The bytes a record is written as in the redacted copy. */
-function redactRecord(record: DatasetRecord, format: DatasetFormat, scanner: SecretScanner): { out: Buffer; count: number } {
+function redactRecord(
+  record: DatasetRecord,
+  format: DatasetFormat,
+  scanner: SecretScanner,
+): { out: Buffer; count: number } {
   const raw = record.raw ?? Buffer.alloc(0);
   if (record.malformed || record.values.length === 0) return { out: raw, count: 0 };
   if (record.json === undefined && !record.fields) return redactTextLine(raw, record.values[0]!, scanner);
@@ -140,12 +153,21 @@ function redactRecord(record: DatasetRecord, format: DatasetFormat, scanner: Sec
     const cells = [...record.fields.cells];
     for (const [v, text] of changed) cells[v.index!] = text;
     const delimiter = format === 'tsv' ? '\t' : ',';
-    return { out: Buffer.from(formatDelimitedRow(cells, record.fields.quoted, delimiter, eolOf(raw)), 'utf8'), count };
+    return {
+      out: Buffer.from(formatDelimitedRow(cells, record.fields.quoted, delimiter, eolOf(raw)), 'utf8'),
+      count,
+    };
   }
   return { out: redactJson(record, changed, format === 'json'), count };
 }
 
-async function writeRedacted(abs: string, dest: string, format: DatasetFormat, scanner: SecretScanner, progress: (d: number) => void): Promise<number> {
+async function writeRedacted(
+  abs: string,
+  dest: string,
+  format: DatasetFormat,
+  scanner: SecretScanner,
+  progress: (d: number) => void,
+): Promise<number> {
   const ws = createWriteStream(dest);
   const closed = once(ws, 'close');
   let replacements = 0;
@@ -174,7 +196,11 @@ async function writeRedacted(abs: string, dest: string, format: DatasetFormat, s
  * const report = await scanDataset('data/');
  * await redactDataset('data/', 'data-redacted/', report);
  */
-export async function redactDataset(dir: string, outDir: string, reportOrOptions: DatasetScanReport | RedactOptions = {}): Promise<RedactResult> {
+export async function redactDataset(
+  dir: string,
+  outDir: string,
+  reportOrOptions: DatasetScanReport | RedactOptions = {},
+): Promise<RedactResult> {
   const opts: RedactOptions = isReport(reportOrOptions) ? { report: reportOrOptions } : reportOrOptions;
   const root = resolve(dir);
   const out = resolve(outDir);
@@ -193,7 +219,8 @@ export async function redactDataset(dir: string, outDir: string, reportOrOptions
   };
   const clean = new Set<string>();
   if (opts.report)
-    for (const f of opts.report.files) if (f.findings.length === 0 && f.credentialFields.length === 0) clean.add(f.path);
+    for (const f of opts.report.files)
+      if (f.findings.length === 0 && f.credentialFields.length === 0) clean.add(f.path);
   const result: RedactResult = { outDir, files: [], skipped: [...walk.skipped], errors: [...walk.errors] };
   for (const file of walk.files) {
     let fileDone = 0;
@@ -204,10 +231,20 @@ export async function redactDataset(dir: string, outDir: string, reportOrOptions
       const reason = await skipReason(file, format);
       if (clean.has(file.rel) || reason) {
         await copyFile(file.abs, dest);
-        result.files.push({ path: file.rel, action: 'copied', replacements: 0, ...(reason ? { note: `${reason}: copied unchanged` } : {}) });
+        result.files.push({
+          path: file.rel,
+          action: 'copied',
+          replacements: 0,
+          ...(reason ? { note: `${reason}: copied unchanged` } : {}),
+        });
       } else if (format === 'parquet') {
         await copyFile(file.abs, dest);
-        result.files.push({ path: file.rel, action: 'not-redacted', replacements: 0, note: 'not redacted (Parquet writing unsupported)' });
+        result.files.push({
+          path: file.rel,
+          action: 'not-redacted',
+          replacements: 0,
+          note: 'not redacted (Parquet writing unsupported)',
+        });
       } else {
         const replacements = await writeRedacted(file.abs, dest, format, scanner, (d) => {
           fileDone += d;

@@ -19,7 +19,11 @@ async function writeJsonl(path: string, bytes: number): Promise<number> {
     const rec = {
       id: lines,
       messages: [
-        { role: 'user', content: lines % 1000 === 0 ? `reach me at user${lines}@example.com` : `question ${lines}: ${filler}` },
+        {
+          role: 'user',
+          content:
+            lines % 1000 === 0 ? `reach me at user${lines}@example.com` : `question ${lines}: ${filler}`,
+        },
         { role: 'assistant', content: filler },
       ],
     };
@@ -48,10 +52,14 @@ describe('scanDataset on a large file', () => {
     let peak = before;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
     const started = Date.now();
-    const report = await scanDataset(dir, { onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)) });
+    const report = await scanDataset(dir, {
+      onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)),
+    });
     clearInterval(timer);
     const seconds = (Date.now() - started) / 1000;
-    console.log(`scanned ${(report.totals.bytes / MB).toFixed(0)} MB in ${seconds.toFixed(1)} s (${(report.totals.bytes / MB / seconds).toFixed(1)} MB/s), rss growth ${((peak - before) / MB).toFixed(0)} MB`);
+    console.log(
+      `scanned ${(report.totals.bytes / MB).toFixed(0)} MB in ${seconds.toFixed(1)} s (${(report.totals.bytes / MB / seconds).toFixed(1)} MB/s), rss growth ${((peak - before) / MB).toFixed(0)} MB`,
+    );
     expect(report.files[0]!.records).toBe(lines);
     expect(report.totals.byType).toEqual({ email: Math.ceil(lines / 1000) });
     expect(peak - before).toBeLessThan(150 * MB);

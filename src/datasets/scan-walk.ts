@@ -12,7 +12,11 @@ export interface DatasetFile {
 /** Lists the files under `root` (sorted by relative path, `/` separated); symlinks are not followed. */
 export async function walkDataset(
   root: string,
-): Promise<{ files: DatasetFile[]; skipped: Array<{ path: string; reason: string }>; errors: Array<{ path: string; message: string }> }> {
+): Promise<{
+  files: DatasetFile[];
+  skipped: Array<{ path: string; reason: string }>;
+  errors: Array<{ path: string; message: string }>;
+}> {
   const files: DatasetFile[] = [];
   const skipped: Array<{ path: string; reason: string }> = [];
   const errors: Array<{ path: string; message: string }> = [];
@@ -21,7 +25,10 @@ export async function walkDataset(
     try {
       names = (await readdir(dir)).sort();
     } catch (e) {
-      errors.push({ path: rel || '.', message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      errors.push({
+        path: rel || '.',
+        message: `cannot read directory: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      });
       return;
     }
     for (const name of names) {

@@ -34,7 +34,10 @@ const PROGRESS_STEP = 1 << 20;
 
 /** The default scanner: built-in rules, fingerprints keyed for this run only. */
 export function defaultDatasetScanner(): SecretScanner {
-  return createSecretScanner({ rules: BUILTIN_SECRET_RULES, fingerprint: hmacFingerprint(ephemeralFingerprintKey()) });
+  return createSecretScanner({
+    rules: BUILTIN_SECRET_RULES,
+    fingerprint: hmacFingerprint(ephemeralFingerprintKey()),
+  });
 }
 
 /** Why a file is skipped instead of scanned, or null when it is scanned. */
@@ -67,7 +70,8 @@ export async function scanDatasetFile(
   for await (const record of readRecords(file.abs, format, (n) => report.notes.push(n))) {
     if (record.malformed) {
       report.malformedRows.count++;
-      if (report.malformedRows.first.length < MAX_MALFORMED_LISTED) report.malformedRows.first.push(record.malformed);
+      if (report.malformedRows.first.length < MAX_MALFORMED_LISTED)
+        report.malformedRows.first.push(record.malformed);
     } else if (record.values.length > 0 || record.raw === null) report.records++;
     for (const v of record.values) {
       if (v.key !== null && v.field !== null && v.text.length > 0 && isCredentialFieldName(v.key))
@@ -95,7 +99,8 @@ export async function scanDatasetFile(
   progress(file.size - reported);
   report.findings = [...byType.values()].sort((a, b) => b.count - a.count || a.type.localeCompare(b.type));
   report.credentialFields = [...fields].map(([field, nonEmptyValues]) => ({ field, nonEmptyValues }));
-  if (format === 'text' && formatOf(file.rel, 0) === 'json') report.notes.push('larger than 64 MiB: scanned as text lines');
+  if (format === 'text' && formatOf(file.rel, 0) === 'json')
+    report.notes.push('larger than 64 MiB: scanned as text lines');
   return report;
 }
 
@@ -115,7 +120,9 @@ export async function scanDataset(dir: string, opts: DatasetScanOptions = {}): P
     doneBytes += delta;
     opts.onProgress?.(doneBytes, totalBytes);
   };
-  const results: Array<DatasetFileReport | null> = new Array<DatasetFileReport | null>(walk.files.length).fill(null);
+  const results: Array<DatasetFileReport | null> = new Array<DatasetFileReport | null>(
+    walk.files.length,
+  ).fill(null);
   const skipped = [...walk.skipped];
   const errors = [...walk.errors];
   let next = 0;
@@ -160,6 +167,7 @@ export async function scanDataset(dir: string, opts: DatasetScanOptions = {}): P
 /** A one-line description of a read error (an errno code and message, or the error's message). */
 export function errorMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  if (err && typeof err === 'object' && 'message' in err) return err.code ? `${err.code}: ${err.message}` : err.message;
+  if (err && typeof err === 'object' && 'message' in err)
+    return err.code ? `${err.code}: ${err.message}` : err.message;
   return String(e);
 }
