@@ -435,6 +435,19 @@ const CREDENTIAL_SUFFIXES = [
  * `Authorization`); counts such as `num_tokens` or `token_count` are not.
  */
 export function isCredentialFieldName(name: string): boolean {
+  let known = credentialNameCache.get(name);
+  if (known === undefined) {
+    known = credentialName(name);
+    if (credentialNameCache.size >= 10_000) credentialNameCache.clear();
+    credentialNameCache.set(name, known);
+  }
+  return known;
+}
+
+/** Field names already judged (datasets repeat the same few keys on every record). */
+const credentialNameCache = new Map<string, boolean>();
+
+function credentialName(name: string): boolean {
   const words = name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()

@@ -34,8 +34,8 @@ export interface DatasetRecord {
   /** The record's bytes as in the file, terminator included (null for Parquet). */
   raw: Buffer | null;
   values: DatasetValue[];
-  /** CSV/TSV: the parsed fields and whether each was quoted, for re-serialising a changed row. */
-  fields?: { cells: string[]; quoted: boolean[] };
+  /** CSV/TSV: the parsed fields, for re-serialising a changed row. */
+  fields?: { cells: string[] };
   /** JSONL/JSON: the parsed document, for re-serialising when raw replacement cannot be used. */
   json?: unknown;
   /** A row the parser refused: it is reported and copied unchanged. */

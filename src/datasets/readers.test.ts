@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatOf, looksBinary, readRecords } from './readers.js';
+import { quotedFields } from './readers-csv.js';
 import type { DatasetFormat, DatasetRecord } from './readers-types.js';
 
 let dir: string;
@@ -88,14 +89,16 @@ describe('JSON reader', () => {
 describe('CSV/TSV readers', () => {
   it('reads a header and rows with row, column and quoting', async () => {
     const recs = await read('a.csv', 'name,"e mail",\n"Bob, Jr",bob@x.io,3\n', 'csv');
-    expect(recs[0]!.fields).toEqual({ cells: ['name', 'e mail', ''], quoted: [false, true, false] });
+    expect(recs[0]!.fields).toEqual({ cells: ['name', 'e mail', ''] });
+    expect(quotedFields('name,"e mail",\n', ',')).toEqual([false, true, false]);
     expect(recs[1]!.values.map((v) => [v.text, v.key, v.index, v.loc])).toEqual([
       ['Bob, Jr', 'name', 0, { row: 1, column: 'name', line: 2 }],
       ['bob@x.io', 'e mail', 1, { row: 1, column: 'e mail', line: 2 }],
       ['3', '#3', 2, { row: 1, column: '#3', line: 2 }],
     ]);
     expect(recs[1]!.raw!.toString()).toBe('"Bob, Jr",bob@x.io,3\n');
-    expect(recs[1]!.fields!.quoted).toEqual([true, false, false]);
+    expect(quotedFields(recs[1]!.raw!.toString(), ',')).toEqual([true, false, false]);
+    expect(quotedFields('"a""b"\t""\tc\t"x\ty"', '\t')).toEqual([true, true, false, true]);
   });
   it('reports a malformed row with its line and keeps reading', async () => {
     const recs = await read('m.csv', 'a,b\n1,2\n3,4,5\nx"y,1\n6,7\n', 'csv');

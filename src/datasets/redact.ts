@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { formatOf, readRecords } from './readers.js';
-import { formatDelimitedRow } from './readers-csv.js';
+import { formatDelimitedRow, quotedFields } from './readers-csv.js';
 import { replaceJsonValues } from './readers-json.js';
 import { isCredentialFieldName } from './pii-detectors.js';
 import { scanValue } from './scan-values.js';
@@ -154,7 +154,10 @@ function redactRecord(
     for (const [v, text] of changed) cells[v.index!] = text;
     const delimiter = format === 'tsv' ? '\t' : ',';
     return {
-      out: Buffer.from(formatDelimitedRow(cells, record.fields.quoted, delimiter, eolOf(raw)), 'utf8'),
+      out: Buffer.from(
+        formatDelimitedRow(cells, quotedFields(raw.toString('utf8'), delimiter), delimiter, eolOf(raw)),
+        'utf8',
+      ),
       count,
     };
   }

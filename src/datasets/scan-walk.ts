@@ -10,9 +10,7 @@ export interface DatasetFile {
 }
 
 /** Lists the files under `root` (sorted by relative path, `/` separated); symlinks are not followed. */
-export async function walkDataset(
-  root: string,
-): Promise<{
+export async function walkDataset(root: string): Promise<{
   files: DatasetFile[];
   skipped: Array<{ path: string; reason: string }>;
   errors: Array<{ path: string; message: string }>;
