@@ -6,6 +6,7 @@
 import { looksBinary, formatOf, readRecords } from './readers.js';
 import { scanValue } from './scan-values.js';
 import { walkDataset, type DatasetFile } from './scan-walk.js';
+import { datasetWorkerModule, startDatasetWorker, type DatasetWorker } from './scan-pool.js';
 import { isCredentialFieldName } from './pii-detectors.js';
 import {
   BUILTIN_SECRET_RULES,
@@ -19,25 +20,25 @@ import type { DatasetFormat } from './readers-types.js';
 
 /** Options of `scanDataset`. */
 export interface DatasetScanOptions {
-  /** Files scanned at the same time (default 2). Files are interleaved on one thread; this overlaps I/O. */
+  /**
+   * Files scanned at the same time (default 1). Above 1, each file is scanned on a worker thread when the compiled
+   * worker module is present (a built package); from TypeScript sources the files are interleaved on this thread.
+   */
   workers?: number;
   /** Called as bytes are read: bytes done so far and the dataset's total, for a progress bar. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Redacted samples kept per file and type (default 3). */
   maxSamplesPerType?: number;
-  /** The secret scanner to use (default: built-in rules, a fingerprint key for this run only). */
-  scanner?: SecretScanner;
+  /** Key of secret fingerprints (default: a key for this run only, so fingerprints compare within the run). */
+  fingerprintKey?: Buffer;
 }
 
 const MAX_MALFORMED_LISTED = 100;
 const PROGRESS_STEP = 1 << 20;
 
 /** The default scanner: built-in rules, fingerprints keyed for this run only. */
-export function defaultDatasetScanner(): SecretScanner {
-  return createSecretScanner({
-    rules: BUILTIN_SECRET_RULES,
-    fingerprint: hmacFingerprint(ephemeralFingerprintKey()),
-  });
+export function defaultDatasetScanner(fingerprintKey: Buffer = ephemeralFingerprintKey()): SecretScanner {
+  return createSecretScanner({ rules: BUILTIN_SECRET_RULES, fingerprint: hmacFingerprint(fingerprintKey) });
 }
 
 /** Why a file is skipped instead of scanned, or null when it is scanned. */
@@ -110,7 +111,10 @@ export async function scanDatasetFile(
  * const report = await scanDataset('data/', { onProgress: (done, total) => bar.update(done / total) });
  */
 export async function scanDataset(dir: string, opts: DatasetScanOptions = {}): Promise<DatasetScanReport> {
-  const scanner = opts.scanner ?? defaultDatasetScanner();
+  const fingerprintKey = opts.fingerprintKey ?? ephemeralFingerprintKey();
+  const scanner = defaultDatasetScanner(fingerprintKey);
+  const threads = Math.max(1, opts.workers ?? 1);
+  const module = threads > 1 ? datasetWorkerModule() : null;
   const maxSamples = opts.maxSamplesPerType ?? 3;
   const walk = await walkDataset(dir);
   const totalBytes = walk.files.reduce((s, f) => s + f.size, 0);
@@ -126,7 +130,7 @@ export async function scanDataset(dir: string, opts: DatasetScanOptions = {}): P
   const skipped = [...walk.skipped];
   const errors = [...walk.errors];
   let next = 0;
-  const worker = async (): Promise<void> => {
+  const runner = async (pool: DatasetWorker | null): Promise<void> => {
     for (let i = next++; i < walk.files.length; i = next++) {
       const file = walk.files[i]!;
       const format = formatOf(file.rel, file.size);
@@ -137,13 +141,22 @@ export async function scanDataset(dir: string, opts: DatasetScanOptions = {}): P
           progress(file.size);
           continue;
         }
-        results[i] = await scanDatasetFile(file, format, scanner, maxSamples, progress);
+        results[i] = pool
+          ? await pool.scan({ file, format, maxSamples }, progress)
+          : await scanDatasetFile(file, format, scanner, maxSamples, progress);
       } catch (e) {
         errors.push({ path: file.rel, message: errorMessage(e) });
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.workers ?? 2) }, worker));
+  const pools = module
+    ? Array.from({ length: threads }, () => startDatasetWorker(module, fingerprintKey))
+    : [];
+  try {
+    await Promise.all(Array.from({ length: threads }, (_, i) => runner(pools[i] ?? null)));
+  } finally {
+    await Promise.all(pools.map((p) => p.close()));
+  }
   if (doneBytes < totalBytes) progress(totalBytes - doneBytes);
   const files = results.filter((r): r is DatasetFileReport => r !== null);
   const byType: Record<string, number> = {};
