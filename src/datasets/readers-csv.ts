@@ -11,6 +11,30 @@ type Queued =
   | { kind: 'record'; cells: string[]; raw: string; lines: number }
   | { kind: 'skip'; raw: string; line: number; message: string };
 
+/**
+ * What is wrong with a refused row, by csv-parse's error code: its own messages can quote field contents, which a
+ * report must not carry.
+ */
+function malformedMessage(code: string | undefined): string {
+  switch (code) {
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS':
+      return 'wrong number of fields';
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return 'text after a closing quote';
+    case 'INVALID_OPENING_QUOTE':
+    case 'CSV_INVALID_OPENING_QUOTE':
+      return 'quote inside an unquoted field';
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'quote not closed before the end of the file';
+    case 'CSV_MAX_RECORD_SIZE':
+      return 'row too large';
+    default:
+      return code ? `malformed row (${code})` : 'malformed row';
+  }
+}
+
 /** Reads a delimited file (`,` for CSV, tab for TSV) as records: header first, then one per row. */
 export async function* readDelimitedRecords(
   path: string,
@@ -33,12 +57,12 @@ export async function* readDelimitedRecords(
       });
       return null;
     }) as unknown as (record: string[]) => null,
-    on_skip: (err: (Error & { lines?: number }) | undefined, raw: string | undefined) => {
+    on_skip: (err: (Error & { lines?: number; code?: string }) | undefined, raw: string | undefined) => {
       queue.push({
         kind: 'skip',
         raw: raw ?? '',
         line: err?.lines ?? 0,
-        message: err?.message ?? 'malformed row',
+        message: malformedMessage(err?.code),
       });
     },
   });

@@ -106,6 +106,10 @@ describe('CSV/TSV readers', () => {
       recs.map((r) => (r.malformed ? `bad@${r.malformed.line}` : r.values.map((v) => v.text).join('|'))),
     ).toEqual(['', '1|2', 'bad@3', 'bad@4', '6|7']);
     expect(recs[2]!.raw!.toString()).toBe('3,4,5\n');
+    expect([recs[2]!.malformed!.message, recs[3]!.malformed!.message]).toEqual([
+      'wrong number of fields',
+      'quote inside an unquoted field',
+    ]);
     expect(recs[4]!.values[0]!.loc).toEqual({ row: 4, column: 'a', line: 5 });
   });
   it('reads TSV with tabs, stray quotes allowed', async () => {
