@@ -35,14 +35,38 @@ export function lineText(raw: Buffer): string {
   return raw.toString('utf8', 0, end);
 }
 
-/** Plain text: one record per line, its text the one value. */
+/** Longest PEM block (in lines) kept together as one record. */
+const MAX_BLOCK_LINES = 256;
+
+/**
+ * Plain text: one record per line, its text the one value. A PEM block (`-----BEGIN …` to `-----END …`, at most
+ * 256 lines) is one record located at its first line, so multi-line keys are seen whole.
+ */
 export async function* readTextRecords(path: string): AsyncGenerator<DatasetRecord> {
-  for await (const { raw, line, offset } of readLines(path)) {
+  let block: { raws: Buffer[]; line: number } | null = null;
+  const record = (raw: Buffer, line: number, offset: number): DatasetRecord => {
     const text = lineText(raw);
     const values: DatasetValue[] =
       text.length === 0 ? [] : [{ text, key: null, field: null, isString: true, loc: { line } }];
-    yield { raw, values, offset };
+    return { raw, values, offset };
+  };
+  for await (const { raw, line, offset } of readLines(path)) {
+    if (block) {
+      // Lines are views of the reader's chunk: copy the ones a block keeps across chunks.
+      block.raws.push(Buffer.from(raw));
+      if (raw.includes('-----END ') || block.raws.length >= MAX_BLOCK_LINES) {
+        yield record(Buffer.concat(block.raws), block.line, offset);
+        block = null;
+      }
+      continue;
+    }
+    if (raw.includes('-----BEGIN ') && !raw.includes('-----END ')) {
+      block = { raws: [Buffer.from(raw)], line };
+      continue;
+    }
+    yield record(raw, line, offset);
   }
+  if (block) yield record(Buffer.concat(block.raws), block.line, 0);
 }
 
 /** JSONL: one record per line; a line that is JSON gives its scalar values with key paths, else its text. */

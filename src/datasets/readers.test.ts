@@ -72,6 +72,17 @@ describe('text reader', () => {
   });
 });
 
+describe('text reader, PEM blocks', () => {
+  it('keeps a BEGIN…END block together as one record at its first line', async () => {
+    const recs = await read('k.pem', 'a\n-----BEGIN X-----\nAAAA\n-----END X-----\nb', 'text');
+    expect(recs.map((r) => r.values.map((v) => [v.text, v.loc]))).toEqual([
+      [['a', { line: 1 }]],
+      [['-----BEGIN X-----\nAAAA\n-----END X-----', { line: 2 }]],
+      [['b', { line: 5 }]],
+    ]);
+  });
+});
+
 describe('JSON reader', () => {
   it('parses a whole document; invalid JSON falls back to text lines', async () => {
     const recs = await read('a.json', '{\n  "k": ["v"]\n}\n', 'json');

@@ -3,12 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCaseGen } from '../secrets/index.js';
+import { BUILTIN_SECRET_RULES, createCaseGen } from '../secrets/index.js';
 import { scanDataset } from './scan.js';
 import { redactDataset } from './redact.js';
 
 const g = createCaseGen(11);
 const token = g.githubToken('ghp_');
+const pem = BUILTIN_SECRET_RULES.find((r) => r.id === 'private-key-pem')!
+  .cases.positives(g)[0]!
+  .trimEnd();
 let base: string;
 let dir: string;
 
@@ -30,6 +33,7 @@ const files: Record<string, string | Buffer> = {
   ]),
   'doc.json': '{\n  "contact": {"email": "x@corp.io"},\n  "n": 2\n}\n',
   'clean.md': '# nothing\r\nhere\n',
+  'keys.txt': `before\n${pem}\nafter\n`,
   'data.parquet': 'PAR1 pretend',
   'blob.bin': Buffer.from([1, 0, 2]),
 };
@@ -65,6 +69,7 @@ describe('redactDataset', () => {
         note: 'not redacted (Parquet writing unsupported)',
       },
       { path: 'doc.json', action: 'redacted', replacements: 1 },
+      { path: 'keys.txt', action: 'redacted', replacements: 1 },
       { path: 'notes.txt', action: 'redacted', replacements: 2 },
       { path: 'sub/people.csv', action: 'redacted', replacements: 2 },
     ]);
@@ -105,6 +110,7 @@ describe('redactDataset', () => {
     expect((await read('doc.json')).toString()).toBe(
       '{\n  "contact": {"email": "[REDACTED:email]"},\n  "n": 2\n}\n',
     );
+    expect((await read('keys.txt')).toString()).toBe('before\n[REDACTED:secret:private-key-pem]\nafter\n');
     for (const same of ['clean.md', 'data.parquet', 'blob.bin'])
       expect((await read(same)).equals(Buffer.from(files[same]!))).toBe(true);
   });
@@ -122,6 +128,7 @@ describe('redactDataset', () => {
       'calls.tsv',
       'chat.jsonl',
       'doc.json',
+      'keys.txt',
       'notes.txt',
       'sub/people.csv',
     ]);
