@@ -53,18 +53,27 @@ export function startDatasetWorker(module: URL, fingerprintKey: Buffer): Dataset
       else c.reject(new Error(msg.message));
     }
   });
-  worker.on('error', (err) => {
+  let dead: unknown = null;
+  const fail = (err: unknown): void => {
+    dead = err;
     current?.reject(err);
     current = null;
-  });
+  };
+  worker.on('error', fail);
+  worker.on('exit', (code) => fail(new Error(`dataset scan worker exited (code ${code})`)));
   return {
     scan(req, progress) {
       return new Promise((resolve, reject) => {
+        if (dead) {
+          reject(dead instanceof Error ? dead : new Error(String(dead)));
+          return;
+        }
         current = { resolve, reject, progress };
         worker.postMessage(req);
       });
     },
     async close() {
+      worker.removeAllListeners('exit');
       await worker.terminate();
     },
   };
