@@ -1,0 +1,147 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_SECRET_RULES, createCaseGen } from '../secrets/index.js';
+import { scanDataset } from './scan.js';
+import { redactDataset } from './redact.js';
+
+const g = createCaseGen(11);
+const token = g.githubToken('ghp_');
+const pem = BUILTIN_SECRET_RULES.find((r) => r.id === 'private-key-pem')!
+  .cases.positives(g)[0]!
+  .trimEnd();
+let base: string;
+let dir: string;
+
+const files: Record<string, string | Buffer> = {
+  'chat.jsonl': [
+    '{"user": "jane@example.com", "n": 1.0, "tags": ["a"]}',
+    JSON.stringify({ messages: [{ content: `use ${token} please`, role: 'user' }], password: 'hunter2' }),
+    '{"plain": "nothing to see"}',
+    'not json 10.1.2.3',
+    '',
+  ].join('\r\n'),
+  'sub/people.csv':
+    'name,"email",note\n"Bob, Jr",bob@corp.io,"card 4242-4242-4242-4242"\nx,y\nAl,plain,"say ""hi"""\n',
+  'calls.tsv': 'id\tphone\n1\tcall +14155552671 now\n',
+  'notes.txt': Buffer.concat([
+    Buffer.from('keep \xe9 me\nssn 123-45-6789 '.replace('\xe9', 'é')),
+    Buffer.from([0xe9, 0xff]),
+    Buffer.from(' end\nlast line without newline a@b.de'),
+  ]),
+  'doc.json': '{\n  "contact": {"email": "x@corp.io"},\n  "n": 2\n}\n',
+  'clean.md': '# nothing\r\nhere\n',
+  'keys.txt': `before\n${pem}\nafter\n`,
+  'data.parquet': 'PAR1 pretend',
+  'blob.bin': Buffer.from([1, 0, 2]),
+};
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'kw-redact-'));
+  dir = join(base, 'in');
+  await mkdir(join(dir, 'sub'), { recursive: true });
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+});
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe('redactDataset', () => {
+  it('writes the same files with typed placeholders, keeping each format', async () => {
+    const out = join(base, 'out');
+    const result = await redactDataset(dir, out);
+    expect(result.files).toEqual([
+      {
+        path: 'blob.bin',
+        action: 'copied',
+        replacements: 0,
+        note: 'binary file (NUL bytes in its first 8 KiB): copied unchanged',
+      },
+      { path: 'calls.tsv', action: 'redacted', replacements: 1 },
+      { path: 'chat.jsonl', action: 'redacted', replacements: 4 },
+      { path: 'clean.md', action: 'copied', replacements: 0 },
+      {
+        path: 'data.parquet',
+        action: 'not-redacted',
+        replacements: 0,
+        note: 'not redacted (Parquet writing unsupported)',
+      },
+      { path: 'doc.json', action: 'redacted', replacements: 1 },
+      { path: 'keys.txt', action: 'redacted', replacements: 1 },
+      { path: 'notes.txt', action: 'redacted', replacements: 2 },
+      { path: 'sub/people.csv', action: 'redacted', replacements: 2 },
+    ]);
+    const read = (p: string): Promise<Buffer> => readFile(join(out, p));
+
+    const chat = (await read('chat.jsonl')).toString();
+    expect(chat.split('\r\n')).toEqual([
+      '{"user": "[REDACTED:email]", "n": 1.0, "tags": ["a"]}',
+      JSON.stringify({
+        messages: [{ content: 'use [REDACTED:secret:github-pat-classic] please', role: 'user' }],
+        password: '[REDACTED:credential-field]',
+      }),
+      '{"plain": "nothing to see"}',
+      'not json [REDACTED:ipv4]',
+      '',
+    ]);
+
+    const csv = (await read('sub/people.csv')).toString();
+    expect(csv).toBe(
+      'name,"email",note\n"Bob, Jr",[REDACTED:email],"card [REDACTED:payment-card]"\nx,y\nAl,plain,"say ""hi"""\n',
+    );
+    expect(parse(csv, { relax_column_count: true })).toEqual([
+      ['name', 'email', 'note'],
+      ['Bob, Jr', '[REDACTED:email]', 'card [REDACTED:payment-card]'],
+      ['x', 'y'],
+      ['Al', 'plain', 'say "hi"'],
+    ]);
+    expect((await read('calls.tsv')).toString()).toBe('id\tphone\n1\tcall [REDACTED:phone] now\n');
+    expect(
+      (await read('notes.txt')).equals(
+        Buffer.concat([
+          Buffer.from('keep é me\nssn [REDACTED:us-ssn] '),
+          Buffer.from([0xe9, 0xff]),
+          Buffer.from(' end\nlast line without newline [REDACTED:email]'),
+        ]),
+      ),
+    ).toBe(true);
+    expect((await read('doc.json')).toString()).toBe(
+      '{\n  "contact": {"email": "[REDACTED:email]"},\n  "n": 2\n}\n',
+    );
+    expect((await read('keys.txt')).toString()).toBe('before\n[REDACTED:secret:private-key-pem]\nafter\n');
+    for (const same of ['clean.md', 'data.parquet', 'blob.bin'])
+      expect((await read(same)).equals(Buffer.from(files[same]!))).toBe(true);
+  });
+
+  it('copies files the report found nothing in without reading them again', async () => {
+    const report = await scanDataset(dir);
+    const out = join(base, 'out2');
+    const result = await redactDataset(dir, out, report);
+    expect(result.files.find((f) => f.path === 'clean.md')).toEqual({
+      path: 'clean.md',
+      action: 'copied',
+      replacements: 0,
+    });
+    expect(result.files.filter((f) => f.action === 'redacted').map((f) => f.path)).toEqual([
+      'calls.tsv',
+      'chat.jsonl',
+      'doc.json',
+      'keys.txt',
+      'notes.txt',
+      'sub/people.csv',
+    ]);
+    // The redacted copy scans clean.
+    const again = await scanDataset(out);
+    expect(again.totals.findings).toBe(0);
+    expect(again.totals.credentialFields).toBe(1);
+  });
+
+  it('refuses an output directory inside the dataset', async () => {
+    await expect(redactDataset(dir, join(dir, 'redacted'))).rejects.toMatchObject({
+      code: 'KW_VALIDATION',
+      details: [{ path: 'outDir', message: expect.stringContaining('lies inside') }],
+    });
+  });
+});
