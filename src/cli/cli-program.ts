@@ -9,6 +9,7 @@ import { registerBrokerCommands } from './cli-broker-commands.js';
 import { registerAlertCommands, registerDetectCommands } from './cli-detect-commands.js';
 import { registerSecretsCommands } from './cli-secrets-commands.js';
 import { registerNpmCommands } from './cli-npm-commands.js';
+import { registerDatasetCommands } from './cli-dataset-commands.js';
 
 /** The version `keyward --version` prints. */
 export const CLI_VERSION = '0.1.0';
@@ -55,6 +56,7 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
   registerAlertCommands(program, action);
   registerSecretsCommands(program, action);
   registerNpmCommands(program, action);
+  registerDatasetCommands(program, action);
   return program;
 }
 

@@ -21,6 +21,8 @@ import { walkDataset } from './manifest-walk.js';
 export interface VerifyDatasetOptions {
   /** Ed25519 public keys (KeyObjects or SPKI PEM texts) whose signatures are accepted. */
   trust: ReadonlyArray<KeyObject | string>;
+  /** How errors name the manifest (its file name); default `envelope`. */
+  source?: string;
   /** Worker threads for hashing (0 = the calling thread; only used from the compiled build). */
   workers?: number;
   /** The compiled hashing worker (tests); defaults to the one beside the module. */
@@ -56,7 +58,7 @@ export async function verifyDataset(
   envelopeText: string,
   opts: VerifyDatasetOptions,
 ): Promise<DatasetVerification> {
-  const envelope = parseEnvelope(envelopeText);
+  const envelope = parseEnvelope(envelopeText, opts.source);
   const trusted = toTrustedKeys(opts.trust);
   const result: DatasetVerification = {
     ok: false,

@@ -194,6 +194,7 @@ export function buildOpenApiDocument(): object {
       { name: 'imports', description: 'Importing export files' },
       { name: 'events', description: 'The hash-chained event log' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
+      { name: 'datasets', description: 'Training-data integrity: verification against signed manifests' },
     ],
     paths,
     components: {

@@ -12,6 +12,7 @@ import type { IdentityInput } from '../core/inventory-batch.js';
 import { POSTURE_RULES } from '../inventory/index.js';
 import { BROKER_API_ROUTES } from './broker-routes.js';
 import { DETECT_API_ROUTES } from './detect-routes.js';
+import { DATASET_API_ROUTES } from './dataset-routes.js';
 import type { Metrics } from './server-metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import {
@@ -465,4 +466,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // ── Credential broker (src/server/broker-routes.ts) ────────────────────────────────────────────────────
   ...BROKER_API_ROUTES,
   ...DETECT_API_ROUTES,
+  ...DATASET_API_ROUTES,
 ];
