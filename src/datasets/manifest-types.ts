@@ -1,7 +1,7 @@
 /**
  * The dataset manifest, the in-toto Statement v1 that carries it and their zod schemas. The layout follows the
  * OpenSSF model-signing format (sigstore/model-transparency): one subject named after the dataset whose sha256 is a
- * root digest over every file, and the per-file digests in the predicate. See docs/datasets-format.md.
+ * root digest over every file, and the per-file digests in the predicate. See docs/datasets.md.
  */
 import { z } from 'zod';
 import { manifestPathProblem } from './manifest-path.js';

@@ -1,6 +1,6 @@
 /**
  * Builds a dataset manifest (every regular file's path, size and SHA-256, a root digest and provenance) and wraps
- * it as a canonical in-toto Statement v1. See docs/datasets-format.md for the exact construction.
+ * it as a canonical in-toto Statement v1. See docs/datasets.md for the exact construction.
  */
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
