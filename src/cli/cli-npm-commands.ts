@@ -24,7 +24,7 @@ import {
   NPM_SEVERITIES,
   parseSuppressions,
   planInstall,
-  scanNpmInputs,
+  scanNpmInputsIsolated,
   suppressionsFor,
   writeFeed,
   type NpmScanReport,
@@ -133,13 +133,23 @@ async function finish(
 
 async function runScan(ctx: CliContext, paths: string[], o: Record<string, unknown>): Promise<number> {
   const targets = paths.length > 0 ? paths : ['.'];
-  const analyse = createNpmAnalyseContext({ dataDir: dataDir(ctx) });
-  const report = await scanNpmInputs(targets, {
-    ctx: analyse,
-    fetch: o.fetch === true,
-    ...(o.fetch === true ? { registry: registryFor(ctx) } : {}),
-    cwd: process.cwd(),
-  });
+  const home = ctx.io.env.HOME ?? homedir();
+  const report = await scanNpmInputsIsolated(
+    {
+      paths: targets,
+      cwd: process.cwd(),
+      dataDir: dataDir(ctx),
+      fetch: o.fetch === true,
+      home,
+      env: { ...ctx.io.env },
+    },
+    () => ({
+      ctx: createNpmAnalyseContext({ dataDir: dataDir(ctx) }),
+      fetch: o.fetch === true,
+      ...(o.fetch === true ? { registry: registryFor(ctx) } : {}),
+      cwd: process.cwd(),
+    }),
+  );
   return finish(ctx, report, o, 'npm scan');
 }
 

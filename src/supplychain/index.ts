@@ -21,6 +21,7 @@ export {
   scanNpmInputs,
   type NpmScanOptions,
 } from './npm-gate-service.js';
+export { scanNpmInputsIsolated, type IsolatedScanRequest } from './npm-scan-thread.js';
 export { decideInstall, planInstall, type InstallDecision, type InstallPlan } from './npm-install.js';
 export { npmReportEvents, npmReportToInventoryBatch, NPM_RESOURCE } from './npm-record.js';
 export { importOsvDirectory, writeFeed } from './feed/index.js';
