@@ -3,7 +3,7 @@
  * ingestion, and a credential and PII scan with an optional redacted copy. Exit 1 when a manifest does not
  * verify or a scan finds credentials; 2 for bad usage or input.
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
@@ -27,7 +27,7 @@ import {
 import type { App } from '../app/app.js';
 import type { CliAction, CliContext } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
-import { parseIntOption, usageError } from './cli-options.js';
+import { parseIntOption, readInputFile, usageError } from './cli-options.js';
 
 /** A one-line progress bar on stderr when stdout is a terminal; silent when piped. */
 function progress(
@@ -103,49 +103,29 @@ async function runSign(ctx: CliContext, args: string[], o: Record<string, unknow
     );
     return keyIdOf(key);
   };
-  const details = (signer: string) => ({ files: manifest.files.length, bytes: manifest.totalBytes, signer });
-  if (typeof o.key === 'string') {
-    const key = await loadSigningKey(o.key);
-    const signer = await sign(key);
-    if (o.record === true)
-      await ctx.withApp((app) =>
-        record(ctx, app, {
-          action: 'signed',
-          name,
-          supplier: manifest.supplier,
-          rootDigest: manifest.rootDigest,
-          result: 'ok',
-          details: details(signer),
-        }),
-      );
-    return EXIT.ok;
-  }
-  // No --key: the key Keyward manages (sealed in its store); signing with it is always recorded.
-  await ctx.withApp(async (app) => {
-    const signer = await sign(await managedDatasetKey(app.store, app.signingKeyBox));
-    await record(ctx, app, {
+  const recordSigning = (app: App, signer: string): Promise<void> =>
+    record(ctx, app, {
       action: 'signed',
       name,
       supplier: manifest.supplier,
       rootDigest: manifest.rootDigest,
       result: 'ok',
-      details: details(signer),
+      details: { files: manifest.files.length, bytes: manifest.totalBytes, signer },
     });
-  });
+  if (typeof o.key === 'string') {
+    const signer = await sign(await loadSigningKey(o.key));
+    if (o.record === true) await ctx.withApp((app) => recordSigning(app, signer));
+    return EXIT.ok;
+  }
+  // No --key: the key Keyward manages (sealed in its store); signing with it is always recorded.
+  await ctx.withApp(async (app) =>
+    recordSigning(app, await sign(await managedDatasetKey(app.store, app.signingKeyBox))),
+  );
   return EXIT.ok;
 }
 
 function readTrust(files: string[]): string[] {
-  return files.map((f) => {
-    try {
-      return readFileSync(f, 'utf8');
-    } catch (err) {
-      usageError(
-        `cannot read trusted key ${f}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-        '--trust',
-      );
-    }
-  });
+  return files.map((f) => readInputFile(f, '--trust', 'trusted key'));
 }
 
 function verificationText(v: DatasetVerification): string {
@@ -167,15 +147,7 @@ function verificationText(v: DatasetVerification): string {
 async function runVerify(ctx: CliContext, args: string[], o: Record<string, unknown>): Promise<number> {
   const dir = datasetDir(args[0]!);
   if (typeof o.manifest !== 'string') usageError('--manifest <file> is required', '--manifest');
-  let envelope: string;
-  try {
-    envelope = readFileSync(o.manifest, 'utf8');
-  } catch (err) {
-    usageError(
-      `cannot read manifest ${o.manifest}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      '--manifest',
-    );
-  }
+  const envelope = readInputFile(o.manifest, '--manifest', 'manifest');
   const trustFiles = (o.trust as string[] | undefined) ?? [];
   const verify = async (trust: string[]): Promise<DatasetVerification> =>
     verifyDataset(dir, envelope, {

@@ -3,7 +3,7 @@
  * code runs, and `npm install` runs only after the packages it would add have been analysed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -33,7 +33,7 @@ import {
 } from '../supplychain/index.js';
 import type { CliContext, CliAction } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
-import { REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
+import { readInputFile, REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
 import { CLI_VERSION } from './cli-program.js';
 
 function parseFailOn(o: Record<string, unknown>): NpmSeverity | 'none' {
@@ -56,18 +56,12 @@ function registryFor(ctx: CliContext): RegistryClient {
 }
 
 function readSuppressions(file: string): ReturnType<typeof parseSuppressions> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    usageError(
-      code === 'ENOENT'
-        ? `suppressions file ${file} does not exist; create it with --write-suppressions ${file} --reason "<why>"`
-        : `cannot read suppressions file ${file}: ${code ?? String(err)}`,
-      '--suppressions',
-    );
-  }
+  const text = readInputFile(
+    file,
+    '--suppressions',
+    'suppressions file',
+    `create it with --write-suppressions ${file} --reason "<why>"`,
+  );
   return parseSuppressions(text, file);
 }
 

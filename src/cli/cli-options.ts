@@ -1,4 +1,5 @@
 /** Option parsers shared by the commands; a bad value becomes commander's usage error (exit 2). */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { ValidationError } from '../core/errors.js';
 
@@ -34,4 +35,22 @@ export function reportFormat(json: boolean, format: unknown): ReportFormat {
   if (!(REPORT_FORMATS as readonly string[]).includes(chosen))
     usageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${chosen}")`, '--format');
   return chosen as ReportFormat;
+}
+
+/**
+ * Reads a file an option names, as UTF-8; a missing or unreadable file is a usage error naming the option
+ * (`what` says what the file is; `ifMissing` adds how to create it).
+ */
+export function readInputFile(file: string, option: string, what: string, ifMissing?: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    usageError(
+      code === 'ENOENT'
+        ? `${what} ${file} does not exist${ifMissing ? `; ${ifMissing}` : ''}`
+        : `cannot read ${what} ${file}: ${code ?? String(err)}`,
+      option,
+    );
+  }
 }

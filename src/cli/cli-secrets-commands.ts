@@ -23,7 +23,7 @@ import {
 } from '../secrets/index.js';
 import type { CliAction, CliContext } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
-import { REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
+import { readInputFile, REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
 import { CLI_VERSION } from './cli-program.js';
 
 /** Parses `10MB`, `512k`, `1048576` into bytes. */
@@ -50,18 +50,7 @@ function severityRank(s: SecretSeverity): number {
 }
 
 function readBaseline(file: string): ReturnType<typeof parseBaseline> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    usageError(
-      code === 'ENOENT'
-        ? `baseline ${file} does not exist; create it with --write-baseline ${file}`
-        : `cannot read baseline ${file}: ${code ?? String(err)}`,
-      '--baseline',
-    );
-  }
+  const text = readInputFile(file, '--baseline', 'baseline', `create it with --write-baseline ${file}`);
   return parseBaseline(text, file);
 }
 
