@@ -20,6 +20,7 @@ import {
   signManifest,
   toStatement,
   verifyDataset,
+  verificationRun,
   type DatasetRun,
   type DatasetScanReport,
   type DatasetVerification,
@@ -159,24 +160,7 @@ async function runVerify(ctx: CliContext, args: string[], o: Record<string, unkn
     if (ctx.globals.json)
       ctx.json({ ...v, statement: undefined, dataset: v.statement?.subject[0]?.name ?? null });
     else ctx.out(verificationText(v));
-    if (app) {
-      const p = v.statement?.predicate;
-      await record(ctx, app, {
-        action: 'verified',
-        name: v.statement?.subject[0]?.name ?? basename(dir),
-        supplier: p?.supplier ?? null,
-        rootDigest: p?.rootDigest ?? null,
-        result: v.ok ? 'ok' : 'failed',
-        details: {
-          signer: v.signer,
-          problems: v.problems.length,
-          added: v.added.length,
-          missing: v.missing.length,
-          modified: v.modified.length,
-          renamed: v.renamed.length,
-        },
-      });
-    }
+    if (app) await record(ctx, app, verificationRun(v, basename(dir)));
     return v.ok ? EXIT.ok : EXIT.failed;
   };
   if (trustFiles.length > 0) {

@@ -13,7 +13,7 @@ import {
   checkRegistryPackages,
   createNpmAnalyseContext,
   createRegistryClient,
-  decideInstall,
+  analyseInstallPlan,
   flaggedPackages,
   importOsvDirectory,
   npmReportEvents,
@@ -168,14 +168,12 @@ function runNpm(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 
 async function runInstall(ctx: CliContext, args: string[], o: Record<string, unknown>): Promise<number> {
   const failOn = parseFailOn(o);
-  const analyse = createNpmAnalyseContext({ dataDir: dataDir(ctx) });
   ctx.err('keyward: resolving the install in a temporary copy (no scripts run)…\n');
   const plan = await planInstall(args, { cwd: process.cwd(), env: ctx.io.env });
   ctx.err(`keyward: the install adds or changes ${plan.changed.length} package(s); analysing them…\n`);
-  const decision = await decideInstall(plan, {
+  const decision = await analyseInstallPlan(plan, {
     registry: registryFor(ctx),
-    ctx: analyse,
-    failOn: failOn === 'none' ? 'critical' : failOn,
+    ctx: createNpmAnalyseContext({ dataDir: dataDir(ctx) }),
   });
   let report = decision.report;
   if (typeof o.suppressions === 'string')

@@ -8,6 +8,7 @@ import { emptyBatch, type InventoryBatch } from '../core/inventory-batch.js';
 import type { NewEvent } from '../core/types.js';
 import { appendEvents } from '../audit/index.js';
 import type { Store } from '../store/index.js';
+import type { DatasetVerification } from './dataset-verify.js';
 
 /** Provider and type of dataset resources. */
 export const DATASET_RESOURCE = { provider: 'dataset', type: 'dataset' } as const;
@@ -24,6 +25,26 @@ export interface DatasetRun {
   time: string;
   /** Facts of the run (counts, signer key id, paths that differ); never values found in the data. */
   details: Record<string, unknown>;
+}
+
+/** The run a verification makes (`name` when the manifest could not be read), without actor and time. */
+export function verificationRun(v: DatasetVerification, name: string): Omit<DatasetRun, 'actor' | 'time'> {
+  const predicate = v.statement?.predicate;
+  return {
+    action: 'verified',
+    name: v.statement?.subject[0]?.name ?? name,
+    supplier: predicate?.supplier ?? null,
+    rootDigest: predicate?.rootDigest ?? null,
+    result: v.ok ? 'ok' : 'failed',
+    details: {
+      signer: v.signer,
+      problems: v.problems.length,
+      added: v.added.length,
+      missing: v.missing.length,
+      modified: v.modified.length,
+      renamed: v.renamed.length,
+    },
+  };
 }
 
 /** The event for a run. */

@@ -29,6 +29,7 @@ export {
   datasetBatch,
   datasetEvent,
   recordDatasetRun,
+  verificationRun,
   DATASET_RESOURCE,
   type DatasetRun,
   type DatasetRecorder,

@@ -7,7 +7,13 @@ import { isAbsolute } from 'node:path';
 import { statSync } from 'node:fs';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { managedDatasetKey, publicKeyPem, recordDatasetRun, verifyDataset } from '../datasets/index.js';
+import {
+  managedDatasetKey,
+  publicKeyPem,
+  recordDatasetRun,
+  verificationRun,
+  verifyDataset,
+} from '../datasets/index.js';
 import { route, type ApiRoute } from './server-routes.js';
 
 const verifyBody = z
@@ -82,23 +88,7 @@ export const DATASET_API_ROUTES: readonly ApiRoute[] = [
       const dataset = v.statement?.subject[0]?.name ?? null;
       await recordDatasetRun(
         { store: app.store, importBatch: (b, a, s) => app.inventory.importBatch(b, a, s) },
-        {
-          action: 'verified',
-          name: dataset ?? body.path,
-          supplier: predicate?.supplier ?? null,
-          rootDigest: predicate?.rootDigest ?? null,
-          result: v.ok ? 'ok' : 'failed',
-          actor,
-          time: app.clock.now().toISOString(),
-          details: {
-            signer: v.signer,
-            problems: v.problems.length,
-            added: v.added.length,
-            missing: v.missing.length,
-            modified: v.modified.length,
-            renamed: v.renamed.length,
-          },
-        },
+        { ...verificationRun(v, body.path), actor, time: app.clock.now().toISOString() },
       );
       return {
         ok: v.ok,

@@ -22,7 +22,7 @@ export {
   type NpmScanOptions,
 } from './npm-gate-service.js';
 export { scanNpmInputsIsolated, type IsolatedScanRequest } from './npm-scan-thread.js';
-export { decideInstall, planInstall, type InstallDecision, type InstallPlan } from './npm-install.js';
+export { analyseInstallPlan, planInstall, type InstallAnalysis, type InstallPlan } from './npm-install.js';
 export { npmReportEvents, npmReportToInventoryBatch, NPM_RESOURCE } from './npm-record.js';
 export { importOsvDirectory, writeFeed } from './feed/index.js';
 export { createRegistryClient, type RegistryClient } from './sources/index.js';

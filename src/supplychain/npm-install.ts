@@ -21,8 +21,7 @@ import { parseLockfile } from './lockfiles/index.js';
 import type { AnalyseContext, PackageVerdict } from './npm-analyse.js';
 import { analyseFromRegistry, mapLimit } from './npm-gate-service.js';
 import { makeReport, type NpmScanReport } from './npm-report.js';
-import { severityRank } from './npm-score.js';
-import type { LockPackage, NpmSeverity } from './npm-types.js';
+import type { LockPackage } from './npm-types.js';
 import type { RegistryClient } from './sources/index.js';
 
 const run = promisify(execFile);
@@ -38,15 +37,12 @@ export interface InstallPlan {
   removed: string[];
 }
 
-/** The gate's decision on an install. */
-export interface InstallDecision {
+/** What analysing an install plan found; the caller decides (after suppressions) whether to install. */
+export interface InstallAnalysis {
   plan: InstallPlan;
   report: NpmScanReport;
-  /** Packages at or above the failure level. */
-  blocking: PackageVerdict[];
-  /** New packages that could not be analysed (fetch failed, git/url/file sources). */
+  /** New packages that could not be analysed (fetch failed, git/url/file sources): they block unless allowed. */
   unverified: { package: string; reason: string }[];
-  allowed: boolean;
 }
 
 function lockOf(dir: string): LockPackage[] {
@@ -135,13 +131,13 @@ export async function planInstall(
   }
 }
 
-/** Fetches and analyses every package the plan adds, and decides. */
-export async function decideInstall(
+/** Fetches and analyses every package the plan adds (integrity checked against the new lockfile). */
+export async function analyseInstallPlan(
   plan: InstallPlan,
-  opts: { registry: RegistryClient; ctx: AnalyseContext; failOn: NpmSeverity; concurrency?: number },
-): Promise<InstallDecision> {
+  opts: { registry: RegistryClient; ctx: AnalyseContext; concurrency?: number },
+): Promise<InstallAnalysis> {
   const started = performance.now();
-  const unverified: InstallDecision['unverified'] = [];
+  const unverified: InstallAnalysis['unverified'] = [];
   const errors: NpmScanReport['errors'] = [];
   const verdicts = await mapLimit(plan.changed, opts.concurrency ?? 8, async (p) => {
     const id = `${p.name}@${p.version}`;
@@ -162,14 +158,11 @@ export async function decideInstall(
     }
   });
   const packages = verdicts.filter((v): v is PackageVerdict => v !== null);
-  const blocking = packages.filter(
-    (v) => v.level !== 'none' && severityRank(v.level) >= severityRank(opts.failOn),
-  );
   const report = makeReport(
     packages,
     [{ path: 'npm install', kind: 'install-plan', packages: packages.length }],
     errors,
     started,
   );
-  return { plan, report, blocking, unverified, allowed: blocking.length === 0 && unverified.length === 0 };
+  return { plan, report, unverified };
 }

@@ -6,6 +6,7 @@
  *   addon (npm runs `node-gyp rebuild` for any package with a binding.gyp and no install script).
  */
 import { visit } from 'jsonc-parser';
+import { lineOfOffset } from './lockfiles/lockfile-errors.js';
 import type { Signal } from './npm-types.js';
 
 /** Top-level package.json keys whose duplication hides what npm will use. */
@@ -22,13 +23,6 @@ const SENSITIVE_KEYS = new Set([
   'exports',
   'gypfile',
 ]);
-
-/** 1-based line of a character offset. */
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
 
 /**
  * Duplicate keys in package.json, at the top level and inside `scripts`; the later one is what npm uses.
@@ -70,7 +64,7 @@ export function duplicateManifestKeys(text: string): Signal[] {
           severity: hides ? 'high' : 'medium',
           message: `package.json has ${where} twice; npm uses the second, so a reader of the first is misled`,
           file: 'package.json',
-          line: lineAt(text, offset),
+          line: lineOfOffset(text, offset),
           column: null,
           snippet: null,
         });
@@ -102,7 +96,7 @@ export function gypCommandExpansions(text: string): { command: string; line: num
       else if (c === ')' && --depth === 0) break;
       else if (c === '\n') break;
     }
-    out.push({ command: text.slice(i + 1, j).trim(), line: lineAt(text, at) });
+    out.push({ command: text.slice(i + 1, j).trim(), line: lineOfOffset(text, at) });
     from = j + 1;
   }
   return out;
