@@ -25,9 +25,9 @@ import type {
   Signal,
 } from './npm-types.js';
 
-/** Extensions of files analysed as JavaScript (type declarations and sources of other languages are not run). */
+/** Extensions of files analysed as JavaScript (`.ts`/`.d.ts` and other languages are not run by npm). */
 const JS_EXTENSIONS = ['.js', '.cjs', '.mjs', '.jsx'];
-/** JavaScript files larger than this are not parsed (a note says so); the token scan still runs inside the analyser. */
+/** JavaScript files larger than this are not analysed (a note says so); the package readers refuse larger files anyway. */
 export const MAX_JS_FILE_BYTES = 64 * 1024 * 1024;
 
 /** The verdict on one package. */
@@ -67,7 +67,6 @@ function sha256(bytes: Uint8Array | string): string {
 }
 
 function isJavaScript(path: string): boolean {
-  if (path.endsWith('.d.ts')) return false;
   const dot = path.lastIndexOf('.');
   return dot >= 0 && JS_EXTENSIONS.includes(path.slice(dot));
 }
@@ -88,14 +87,6 @@ function resolveImport(from: string, spec: string, files: ReadonlyMap<string, Pa
     if (files.has(candidate)) return candidate;
   }
   return null;
-}
-
-function hasInstallScript(manifest: Record<string, unknown>): boolean {
-  const scripts = manifest.scripts;
-  if (!scripts || typeof scripts !== 'object') return false;
-  return ['preinstall', 'install', 'postinstall'].some(
-    (k) => typeof (scripts as Record<string, unknown>)[k] === 'string',
-  );
 }
 
 /**
@@ -155,7 +146,12 @@ export function analysePackage(
   signals.push(...install.signals);
   signals.push(...duplicateManifestKeys(manifestText));
   const gyp = files.get('binding.gyp');
-  if (gyp && !hasInstallScript(pkg.manifest)) signals.push(...gypSignals(decode(gyp.read())));
+  // The install-script analyser decides when npm runs `node-gyp rebuild` for it (no install/preinstall script,
+  // `gypfile` not false): only then do the file's command expansions run at install.
+  const implicitBuild = install.signals.some(
+    (s) => s.category === 'install-script' && s.file === 'binding.gyp',
+  );
+  if (gyp && implicitBuild) signals.push(...gypSignals(decode(gyp.read())));
 
   // JavaScript.
   const importsByFile = new Map<string, string[]>();
