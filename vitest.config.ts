@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'web/src/**/*.test.{ts,tsx}'],
+    // Dashboard component tests declare `// @vitest-environment jsdom` in their first line.
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // PostgreSQL suites share one server: each creates its own schema, so files may run in parallel.

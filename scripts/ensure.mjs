@@ -48,13 +48,14 @@ function walk(dir, out) {
     const p = join(dir, name);
     const st = statSync(p);
     if (st.isDirectory()) walk(p, out);
-    else if (/\.(ts|json|sql|yml|yaml)$/.test(name)) out.push(p);
+    else if (/\.(ts|tsx|json|sql|yml|yaml|css|html)$/.test(name)) out.push(p);
   }
   return out;
 }
 const sources = [
   ...walk(join(root, 'src'), []),
   ...walk(join(root, 'bench'), []),
+  ...walk(join(root, 'web'), []),
   join(root, 'tsconfig.json'),
   join(root, 'tsconfig.build.json'),
   lock,
@@ -64,7 +65,11 @@ for (const f of sources) h.update(f.slice(root.length)).update('\0').update(read
 const srcHash = h.digest('hex');
 const buildStamp = join(root, 'dist', '.build-stamp');
 const built = existsSync(buildStamp) ? readFileSync(buildStamp, 'utf8').trim() : '';
-if (built !== srcHash || !existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+if (
+  built !== srcHash ||
+  !existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) ||
+  !existsSync(join(root, 'dist', 'web', 'index.html'))
+) {
   say('building…');
   run(npm, ['run', '--silent', 'build']);
   writeFileSync(buildStamp, srcHash + '\n');

@@ -295,6 +295,7 @@ describe('serve', () => {
     const file = join(dir, 'admin.token');
     expect(f.out().split('\n').slice(1)).toEqual([
       `admin token: created on first start and written to ${file} (mode 0600)`,
+      `dashboard: ${url}/ (sign in with the admin token)`,
       `try: curl -H "Authorization: Bearer $(cat ${file})" '${url}/api/v1/findings?minSeverity=high'`,
       '',
     ]);

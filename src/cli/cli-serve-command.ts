@@ -56,6 +56,7 @@ export function serveBanner(args: {
     );
   }
   const base = url.replace(/\/$/, '');
+  lines.push(`dashboard: ${base}/ (sign in with the admin token)`);
   lines.push(
     `try: curl -H "Authorization: Bearer $(cat ${shellQuote(tokenFile)})" '${base}/api/v1/findings?minSeverity=high'`,
   );

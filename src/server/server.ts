@@ -14,12 +14,15 @@ import { createMetrics, type Metrics } from './server-metrics.js';
 import { buildOpenApiDocument } from './server-openapi.js';
 import { API_ACTOR, API_ROUTES, IMPORT_ROUTE_PATH, type ApiRoute } from './server-routes.js';
 import { noQuery } from './server-schemas.js';
+import { registerWebUi, type WebUi } from './web-ui.js';
 import type { z } from 'zod';
 
 /** Options of `buildServer`. */
 export interface BuildServerOptions {
   /** `true` for pino logging at the configured level, an object for pino options, `false` (default) for none. */
   logger?: boolean | object;
+  /** Directory of the built dashboard (default dist/web); `false` serves no dashboard. */
+  webRoot?: string | false;
 }
 
 /** Options of `startServer`. */
@@ -231,8 +234,10 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
     reply.header('x-request-id', request.id);
     // Proxied answers keep the upstream's caching headers; everything else is no-store.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    const { 'cache-control': _cacheControl, ...always } = SECURITY_HEADERS;
+    const { 'cache-control': _cacheControl, 'content-security-policy': csp, ...always } = SECURITY_HEADERS;
     reply.headers(always);
+    // The dashboard's page sets its own policy (web-ui.ts); everything else gets the API's.
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', csp);
     return payload;
   });
 
@@ -249,7 +254,9 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
     return reply.code(r.status).headers(r.headers).type('application/json; charset=utf-8').send(r.body);
   });
 
+  let webUi: WebUi | null = null;
   server.setNotFoundHandler((request, reply) => {
+    if (webUi?.fallback(request, reply)) return reply;
     const path = request.url.split('?')[0] ?? '/';
     return reply.code(404).send({
       code: 'KW_NOT_FOUND',
@@ -320,6 +327,8 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
   await server.register(async (scope) => registerBrokerOAuth(scope, app, { verifyAdminToken }));
   await server.register(async (scope) => registerBrokerProxy(scope, app));
 
+  if (options.webRoot !== false) webUi = await registerWebUi(server, options.webRoot);
+
   await server.ready();
   return server;
 }
@@ -339,7 +348,7 @@ function urlOf(address: AddressInfo): string {
  * const { url, close } = await startServer(app, { host: '127.0.0.1', port: 0 });
  */
 export async function startServer(app: App, options: StartServerOptions): Promise<RunningServer> {
-  const server = await buildServer(app, { logger: options.logger ?? true });
+  const server = await buildServer(app, { ...options, logger: options.logger ?? true });
   try {
     await server.listen({ host: options.host, port: options.port });
   } catch (err) {

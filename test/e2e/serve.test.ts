@@ -40,6 +40,7 @@ describe('keyward serve (SQLite)', () => {
     expect(serve.stdout().split('\n')).toEqual([
       `keyward listening on ${url}`,
       `admin token: created on first start and written to ${tokenFile} (mode 0600)`,
+      `dashboard: ${url}/ (sign in with the admin token)`,
       `try: curl -H "Authorization: Bearer $(cat ${tokenFile})" '${url}/api/v1/findings?minSeverity=high'`,
       '',
     ]);

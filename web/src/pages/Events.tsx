@@ -1,0 +1,4 @@
+/** TEMPORARY scaffold: replaced by the page's owner. */
+export function Events() {
+  return <h1>Events</h1>;
+}
