@@ -1,4 +1,174 @@
-/** TEMPORARY scaffold: replaced by the page's owner. */
+/**
+ * One alert: its rule, level, tags, group key, window, event count and summary; the contributing events the
+ * event log holds (and the ids it does not, e.g. events that came from imported files); and acknowledgement
+ * with an optional note.
+ */
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { Check } from 'lucide-react';
+import { ReasonDialog } from '../components/ReasonDialog.js';
+import { Loadable, SeverityBadge } from '../components/ui.js';
+import { apiGet, apiPost } from '../lib/api.js';
+import { formatTime } from '../lib/format.js';
+import type { Alert, AlertDetail as AlertDetailData } from '../lib/types-ops.js';
+import { useApi } from '../lib/use-api.js';
+
 export function AlertDetail() {
-  return <h1>AlertDetail</h1>;
+  const { id = '' } = useParams();
+  const alert = useApi(() => apiGet<AlertDetailData>(`detect/alerts/${encodeURIComponent(id)}`), [id]);
+  const [acking, setAcking] = useState(false);
+  const [result, setResult] = useState<string | null>(null);
+
+  async function acknowledge(note: string) {
+    await apiPost<Alert>(`detect/alerts/${encodeURIComponent(id)}/ack`, note ? { note } : {});
+    setResult('Alert acknowledged.');
+    alert.reload();
+  }
+
+  return (
+    <section aria-labelledby="alert-title">
+      <p>
+        <Link to="/alerts">← Alerts</Link>
+      </p>
+      <Loadable state={alert}>
+        {(a) => {
+          const events = a.events ?? [];
+          const found = new Set(events.map((e) => e.id));
+          const missing = a.eventIds.filter((e) => !found.has(e));
+          return (
+            <>
+              <div className="finding-head">
+                <SeverityBadge level={a.level} />
+                <h1 id="alert-title">{a.ruleTitle}</h1>
+              </div>
+              <p role="status" className="ops-result">
+                {result}
+              </p>
+              <div className="card">
+                <dl className="kv">
+                  <div>
+                    <dt>Rule</dt>
+                    <dd className="mono">{a.ruleId}</dd>
+                  </div>
+                  <div>
+                    <dt>Level</dt>
+                    <dd>{a.level}</dd>
+                  </div>
+                  <div>
+                    <dt>Tags</dt>
+                    <dd>
+                      {a.tags.length === 0
+                        ? '—'
+                        : a.tags.map((t) => (
+                            <span key={t} className="badge tag">
+                              {t}
+                            </span>
+                          ))}
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>Group key</dt>
+                    <dd className="mono">
+                      {a.groupKey
+                        ? Object.entries(a.groupKey)
+                            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+                            .join(', ')
+                        : '—'}
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>Window</dt>
+                    <dd>
+                      {formatTime(a.windowStart)} – {formatTime(a.windowEnd)}
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>Events</dt>
+                    <dd>{a.eventCount}</dd>
+                  </div>
+                  <div>
+                    <dt>Status</dt>
+                    <dd>
+                      {a.acknowledgedAt
+                        ? `acknowledged by ${a.acknowledgedBy ?? 'unknown'} on ${formatTime(a.acknowledgedAt)}${
+                            a.ackNote ? `: ${a.ackNote}` : ''
+                          }`
+                        : 'not acknowledged'}
+                    </dd>
+                  </div>
+                </dl>
+                <p>{a.summary}</p>
+                {!a.acknowledgedAt && (
+                  <button type="button" className="button" onClick={() => setAcking(true)}>
+                    <Check aria-hidden size={16} /> Acknowledge
+                  </button>
+                )}
+              </div>
+
+              <h2 className="section-title">Contributing events</h2>
+              {events.length === 0 ? (
+                <p className="muted">None of the contributing events is in the event log.</p>
+              ) : (
+                <div className="table-wrap card">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">#</th>
+                        <th scope="col">Time</th>
+                        <th scope="col">Type</th>
+                        <th scope="col">Actor</th>
+                        <th scope="col">Subject</th>
+                        <th scope="col">Data</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {events.map((e) => (
+                        <tr key={e.id}>
+                          <td>{e.seq}</td>
+                          <td>{formatTime(e.time)}</td>
+                          <td className="mono">{e.type}</td>
+                          <td className="mono">{e.actor}</td>
+                          <td className="mono">{e.subject ?? '—'}</td>
+                          <td className="mono small data-cell">{JSON.stringify(e.data)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+              {missing.length > 0 && (
+                <div className="card">
+                  <h3>Not in the event log ({missing.length})</h3>
+                  <p className="muted">
+                    These events were evaluated (for example from an imported file) but are not stored here.
+                  </p>
+                  <ul className="mono small">
+                    {missing.map((m) => (
+                      <li key={m}>{m}</li>
+                    ))}
+                  </ul>
+                </div>
+              )}
+              {a.eventCount > a.eventIds.length && (
+                <p className="muted">
+                  The alert keeps the ids of {a.eventIds.length} of its {a.eventCount} events.
+                </p>
+              )}
+              {acking && (
+                <ReasonDialog
+                  title="Acknowledge alert"
+                  description={<p>{a.summary}</p>}
+                  label="Note (optional)"
+                  actionLabel="Acknowledge"
+                  required={false}
+                  onConfirm={acknowledge}
+                  onClose={() => setAcking(false)}
+                />
+              )}
+            </>
+          );
+        }}
+      </Loadable>
+    </section>
+  );
 }
