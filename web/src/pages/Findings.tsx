@@ -3,7 +3,7 @@
  * severity (kept in the URL query), with counts per category. Each finding can be accepted or resolved (or
  * reopened) with a reason, which the event log records.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { CheckCircle2, RotateCcw, ShieldCheck } from 'lucide-react';
 import { ReasonDialog } from '../components/ReasonDialog.js';
@@ -61,12 +61,20 @@ export function Findings() {
   const [shown, setShown] = useState(PAGE);
   const [pending, setPending] = useState<{ finding: Finding; to: FindingStatus } | null>(null);
   const [result, setResult] = useState<string | null>(null);
+  const resultRef = useRef<HTMLParagraphElement>(null);
+  /** Set after a change: the changed finding may leave the list, so focus goes to the result line. */
+  const focusResult = useRef(false);
 
   const findings = useApi(
     () => apiGetAll<Finding>('findings', { status, minSeverity: severity }),
     [status, severity],
   );
   useStream(['finding'], () => findings.reload());
+  useEffect(() => {
+    if (!focusResult.current) return;
+    focusResult.current = false;
+    resultRef.current?.focus();
+  }, [findings.data]);
 
   const counts = useMemo(() => {
     const c = new Map<string, number>();
@@ -89,6 +97,7 @@ export function Findings() {
   async function changeStatus(finding: Finding, to: FindingStatus, reason: string) {
     await apiPost<Finding>(`findings/${encodeURIComponent(finding.id)}/status`, { status: to, reason });
     setResult(`Finding “${finding.title}” ${ACTIONS[to].done}.`);
+    focusResult.current = true;
     findings.reload();
   }
 
@@ -134,7 +143,7 @@ export function Findings() {
         </div>
       </div>
 
-      <p role="status" className="ops-result">
+      <p role="status" className="ops-result" ref={resultRef} tabIndex={-1}>
         {result}
       </p>
 
