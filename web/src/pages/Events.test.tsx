@@ -32,16 +32,16 @@ describe('Events', () => {
     );
     let verify: unknown = { ok: true, checked: 250, lastSeq: 250, lastHash: 'c'.repeat(64) };
     const { requests } = mockFetch([
-      on('GET', /^\/api\/v1\/events\?order=desc/, () => ({
+      on('GET', /^\/api\/v1\/events\?order=desc&limit=100$/, () => ({
         body: { items: newest, total: 250, limit: 100, offset: 0, next: null },
       })),
-      on('GET', /^\/api\/v1\/events\?after=50&limit=100$/, () => ({
+      on('GET', /^\/api\/v1\/events\?order=desc&before=151&limit=100$/, () => ({
         body: {
-          items: Array.from({ length: 100 }, (_, i) => event(51 + i, 'identity.created')),
+          items: Array.from({ length: 100 }, (_, i) => event(150 - i, 'identity.created')),
           total: 250,
           limit: 100,
-          offset: 50,
-          next: 150,
+          offset: 0,
+          next: 51,
         },
       })),
       on('GET', '/api/v1/audit/verify', () => ({ body: verify })),

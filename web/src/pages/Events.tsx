@@ -20,19 +20,18 @@ interface Loaded {
 }
 
 /**
- * Page `page` (0 = newest) of the log. The first page asks for the newest records; older pages count back
- * from the newest sequence number seen then (sequence numbers have no gaps), so new records arriving while
- * paging do not shift the pages.
+ * Page `page` (0 = newest) of the log, newest first. Older pages count back from the newest sequence number
+ * seen on the first page (sequence numbers have no gaps): `before` that number minus the pages shown, so
+ * records arriving while paging do not shift the pages.
  */
 async function loadPage(page: number, newest: number | null): Promise<Loaded> {
   if (page === 0 || newest === null) {
     const first = await apiGet<EventPage>('events', { order: 'desc', limit: EVENT_PAGE_SIZE });
-    return { items: first.items, newest: Math.max(first.total, first.items[0]?.seq ?? 0), page: 0 };
+    return { items: first.items, newest: first.items[0]?.seq ?? 0, page: 0 };
   }
-  const top = newest - page * EVENT_PAGE_SIZE;
-  const after = Math.max(0, top - EVENT_PAGE_SIZE);
-  const res = await apiGet<EventPage>('events', { after, limit: top - after });
-  return { items: [...res.items].reverse(), newest, page };
+  const before = newest - page * EVENT_PAGE_SIZE + 1;
+  const res = await apiGet<EventPage>('events', { order: 'desc', before, limit: EVENT_PAGE_SIZE });
+  return { items: res.items, newest, page };
 }
 
 function dataLine(data: Record<string, unknown>): string {
