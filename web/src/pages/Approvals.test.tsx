@@ -59,6 +59,15 @@ describe('Approvals', () => {
     });
     let approved: Approval | null = null;
     const { requests } = mockFetch([
+      on('GET', '/api/v1/broker/agents', () => ({
+        body: page([
+          { id: 'agt_release_bot', name: 'release-bot' },
+          { id: 'agt_support_bot', name: 'support-bot' },
+        ]),
+      })),
+      on('GET', '/api/v1/broker/agent-types', () => ({
+        body: page([{ id: 'release-agent', name: 'releaser' }]),
+      })),
       on('GET', /^\/api\/v1\/broker\/approvals\?status=pending/, () => ({
         body: page(approved ? [second] : [first, second]),
       })),
@@ -81,28 +90,28 @@ describe('Approvals', () => {
       </MemoryRouter>,
     );
     const pendingTable = await screen.findByRole('table', { name: 'Pending approval requests' });
-    const row = within(pendingTable).getByText('agt_release_bot').closest('tr')!;
-    expect(row.textContent).toContain('type release-agent');
+    const row = (await within(pendingTable).findByText('release-bot')).closest('tr')!;
+    expect(row.textContent).toContain('agt_release_bot');
+    expect(row.textContent).toContain('type releaser');
     expect(row.textContent).toContain('github:acme/payments');
     expect(row.textContent).toContain('Publish v2.3.0 of @acme/payments');
     expect(row.textContent).toMatch(/(9|10) min \d\d s left/);
     const decidedTable = await screen.findByRole('table', { name: 'Decided approval requests' });
     expect(within(decidedTable).getAllByRole('row')).toHaveLength(2);
 
-    fireEvent.click(screen.getByRole('button', { name: 'Approve apr_01JDEMO1 for agt_release_bot' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Approve apr_01JDEMO1 for release-bot' }));
     await waitFor(() =>
-      expect(screen.getByRole('status').textContent).toBe(
-        'Request apr_01JDEMO1 of agt_release_bot approved.',
-      ),
+      expect(screen.getByRole('status').textContent).toBe('Request apr_01JDEMO1 of release-bot approved.'),
     );
     expect(requests.filter((r) => r.method === 'POST')).toEqual([
       { method: 'POST', url: '/api/v1/broker/approvals/apr_01JDEMO1/approve', body: {} },
     ]);
-    await waitFor(() => expect(within(pendingTable).queryByText('agt_release_bot')).toBeNull());
-    expect(within(pendingTable).getByText('agt_support_bot')).toBeTruthy();
+    await waitFor(() => expect(within(pendingTable).queryByText('release-bot')).toBeNull());
+    expect(within(pendingTable).getByText('support-bot')).toBeTruthy();
     const decidedRow = within(screen.getByRole('table', { name: 'Decided approval requests' }))
       .getByText('apr_01JDEMO1')
       .closest('tr')!;
+    expect(decidedRow.textContent).toContain('release-bot');
     expect(decidedRow.textContent).toContain('approved');
     expect(decidedRow.textContent).toContain('api:admin');
   });

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react';
 import { Check, X } from 'lucide-react';
 import { Loadable } from '../components/ui.js';
-import { apiGet, apiPost } from '../lib/api.js';
+import { apiGet, apiGetAll, apiPost } from '../lib/api.js';
 import type { Page } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useStream } from '../lib/stream.js';
@@ -32,7 +32,23 @@ function useNow(intervalMs = 1000): number {
   return now;
 }
 
+/** Names of agents and agent types by id; empty when they cannot be read (the ids are shown then). */
+async function loadNames(): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  try {
+    const [agents, types] = await Promise.all([
+      apiGetAll<{ id: string; name: string }>('broker/agents'),
+      apiGetAll<{ id: string; name: string }>('broker/agent-types'),
+    ]);
+    for (const x of [...agents, ...types]) names.set(x.id, x.name);
+  } catch {
+    // names are a convenience: the ids stay
+  }
+  return names;
+}
+
 export function Approvals() {
+  const names = useApi(loadNames, []);
   const pending = useApi(
     () => apiGet<Page<Approval>>('broker/approvals', { status: 'pending', limit: 200 }),
     [],
@@ -54,7 +70,10 @@ export function Approvals() {
     try {
       const decided = await apiPost<Approval>(`broker/approvals/${encodeURIComponent(a.id)}/${decision}`, {});
       setJustDecided((prev) => [decided, ...prev.filter((p) => p.id !== decided.id)]);
-      setResult({ ok: true, text: `Request ${a.id} of ${a.agentId} ${decided.status}.` });
+      setResult({
+        ok: true,
+        text: `Request ${a.id} of ${names.data?.get(a.agentId) ?? a.agentId} ${decided.status}.`,
+      });
       pending.reload();
       recent.reload();
     } catch (e) {
@@ -100,8 +119,11 @@ export function Approvals() {
                   .map((a) => (
                     <tr key={a.id} data-approval={a.id}>
                       <td>
-                        <span className="mono">{a.agentId}</span>
-                        <div className="muted small">type {a.agentTypeId}</div>
+                        <strong>{names.data?.get(a.agentId) ?? a.agentId}</strong>
+                        {names.data?.has(a.agentId) && <div className="mono small">{a.agentId}</div>}
+                        <div className="muted small">
+                          type {names.data?.get(a.agentTypeId) ?? a.agentTypeId}
+                        </div>
                       </td>
                       <td>
                         {a.scopes.map((s) => (
@@ -127,7 +149,7 @@ export function Approvals() {
                             className="button"
                             disabled={busy !== null}
                             onClick={() => void decide(a, 'approve')}
-                            aria-label={`Approve ${a.id} for ${a.agentId}`}
+                            aria-label={`Approve ${a.id} for ${names.data?.get(a.agentId) ?? a.agentId}`}
                           >
                             <Check aria-hidden size={16} /> Approve
                           </button>
@@ -136,7 +158,7 @@ export function Approvals() {
                             className="button danger"
                             disabled={busy !== null}
                             onClick={() => void decide(a, 'deny')}
-                            aria-label={`Deny ${a.id} for ${a.agentId}`}
+                            aria-label={`Deny ${a.id} for ${names.data?.get(a.agentId) ?? a.agentId}`}
                           >
                             <X aria-hidden size={16} /> Deny
                           </button>
@@ -177,7 +199,7 @@ export function Approvals() {
                   {rows.map((a) => (
                     <tr key={a.id} data-approval={a.id}>
                       <td className="mono">{a.id}</td>
-                      <td className="mono">{a.agentId}</td>
+                      <td>{names.data?.get(a.agentId) ?? <span className="mono">{a.agentId}</span>}</td>
                       <td className="mono">{a.scopes.join(' ')}</td>
                       <td>
                         <span className={`badge decision-${a.status}`}>{a.status}</span>

@@ -36,7 +36,7 @@ async function loadPage(page: number, newest: number | null): Promise<Loaded> {
 
 function dataLine(data: Record<string, unknown>): string {
   const s = JSON.stringify(data);
-  return s.length > 240 ? `${s.slice(0, 240)}…` : s;
+  return s.length > 160 ? `${s.slice(0, 160)}…` : s;
 }
 
 export function Events() {

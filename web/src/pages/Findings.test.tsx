@@ -41,7 +41,7 @@ const LEAK = finding({
   title: 'Secret committed to a repository',
   identityId: 'idn_billing_api',
   credentialId: null,
-  evidence: { file: 'config/prod.env', line: 12, rule: 'stripe-live-key' },
+  evidence: { identity: 'billing-api', file: 'config/prod.env', line: 12, rule: 'stripe-live-key' },
 });
 const ROTATE = finding({});
 
@@ -72,6 +72,10 @@ describe('Findings', () => {
       'maxAgeDays90',
     ]);
     expect(item.textContent).toContain('First seen 2026-11-01 08:00 UTC');
+    const leak = screen.getByRole('listitem', { name: 'Secret committed to a repository' });
+    expect(within(leak).getByRole('link', { name: 'billing-api' }).getAttribute('href')).toBe(
+      '/identities/idn_billing_api',
+    );
     expect(item.textContent).toContain('Rotate the key and move the workload');
     const counts = screen.getByRole('navigation', { name: 'Findings by OWASP NHI category' });
     expect(within(counts).getByRole('button', { name: /NHI2 Secret Leakage 1/ })).toBeTruthy();

@@ -233,7 +233,10 @@ function FindingItem({ finding: f, onAction }: { finding: Finding; onAction: (to
         <h2 id={`f-${f.id}`}>{f.title}</h2>
       </div>
       <p>
-        Identity: <Link to={`/identities/${encodeURIComponent(f.identityId)}`}>{f.identityId}</Link>
+        Identity:{' '}
+        <Link to={`/identities/${encodeURIComponent(f.identityId)}`}>
+          {typeof f.evidence?.identity === 'string' ? f.evidence.identity : f.identityId}
+        </Link>
         {f.credentialId && (
           <>
             {' '}
