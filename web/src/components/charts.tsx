@@ -34,7 +34,10 @@ export interface BarDatum {
   href?: string;
 }
 
-const VIEW_WIDTH = 600;
+/** Width of the bar charts' drawing: about their width on screen in a two-column grid. */
+const VIEW_WIDTH = 440;
+/** Width of the column chart's drawing (it spans the page). */
+const COLUMN_VIEW_WIDTH = 900;
 const ROW_HEIGHT = 22;
 const ROW_GAP = 8;
 const CHAR_WIDTH = 6.6;
@@ -302,7 +305,7 @@ export function ColumnChart({
   const bottom = 22;
   const top = 8;
   const plotH = height - top - bottom;
-  const plotW = VIEW_WIDTH - left - 4;
+  const plotW = COLUMN_VIEW_WIDTH - left - 4;
   const totals = columns.map((c) => total(c, series));
   const sum = totals.reduce((s, v) => s + v, 0);
   const max = niceMax(Math.max(0, ...totals));
@@ -319,44 +322,48 @@ export function ColumnChart({
   const y = (v: number) => top + plotH - (v / max) * plotH;
   return (
     <figure className="chart">
-      <svg
-        role="img"
-        aria-label={label}
-        viewBox={`0 0 ${VIEW_WIDTH} ${height}`}
-        width="100%"
-        preserveAspectRatio="xMinYMin meet"
-      >
-        {[0, max / 2, max].map((t) => (
-          <g key={t}>
-            <line x1={left} x2={VIEW_WIDTH - 4} y1={y(t)} y2={y(t)} className="chart-grid" />
-            <text x={left - 6} y={y(t)} className="chart-label" textAnchor="end">
-              {Number.isInteger(t) ? t : t.toFixed(1)}
-            </text>
-          </g>
-        ))}
-        {columns.map((c, i) => {
-          const x = left + i * slot + (slot - barW) / 2;
-          let acc = 0;
-          return (
-            <g key={c.key}>
-              <title>{`${c.title ?? c.label}: ${describeParts(c, series)}`}</title>
-              {series.map((s) => {
-                const v = c.values[s.key] ?? 0;
-                if (v <= 0) return null;
-                const y1 = y(acc + v);
-                const h = y(acc) - y1;
-                acc += v;
-                return <rect key={s.key} x={x} y={y1} width={barW} height={h} className={`tone-${s.tone}`} />;
-              })}
-              {i % labelEvery === 0 && (
-                <text x={x + barW / 2} y={height - 10} className="chart-label" textAnchor="middle">
-                  {formatLabel(c.label)}
-                </text>
-              )}
+      <div className="chart-scroll">
+        <svg
+          role="img"
+          aria-label={label}
+          viewBox={`0 0 ${COLUMN_VIEW_WIDTH} ${height}`}
+          width="100%"
+          preserveAspectRatio="xMinYMin meet"
+        >
+          {[0, max / 2, max].map((t) => (
+            <g key={t}>
+              <line x1={left} x2={COLUMN_VIEW_WIDTH - 4} y1={y(t)} y2={y(t)} className="chart-grid" />
+              <text x={left - 6} y={y(t)} className="chart-label" textAnchor="end">
+                {Number.isInteger(t) ? t : t.toFixed(1)}
+              </text>
             </g>
-          );
-        })}
-      </svg>
+          ))}
+          {columns.map((c, i) => {
+            const x = left + i * slot + (slot - barW) / 2;
+            let acc = 0;
+            return (
+              <g key={c.key}>
+                <title>{`${c.title ?? c.label}: ${describeParts(c, series)}`}</title>
+                {series.map((s) => {
+                  const v = c.values[s.key] ?? 0;
+                  if (v <= 0) return null;
+                  const y1 = y(acc + v);
+                  const h = y(acc) - y1;
+                  acc += v;
+                  return (
+                    <rect key={s.key} x={x} y={y1} width={barW} height={h} className={`tone-${s.tone}`} />
+                  );
+                })}
+                {i % labelEvery === 0 && (
+                  <text x={x + barW / 2} y={height - 10} className="chart-label" textAnchor="middle">
+                    {formatLabel(c.label)}
+                  </text>
+                )}
+              </g>
+            );
+          })}
+        </svg>
+      </div>
       <Legend series={series} />
       <DataTable
         caption={title}

@@ -157,6 +157,21 @@ describe('layoutGraph', () => {
     expect(holds.path).toBe(`M105,${identity.y + 10} C130,${identity.y + 10} 130,45 155,45`);
   });
 
+  it('routes an edge that skips the credentials column along a lane above or below it', () => {
+    const { edges } = layoutGraph(graph, opts);
+    // Credentials span y 35–85; lanes at 30 (above) and 90 (below); their column runs x 155–255.
+    const toAdmin = edges.find((e) => e.key === 'idn_1->grt_admin')!; // grant centre y 30: above the centre 60
+    expect(toAdmin.path).toBe('M105,60 C130,60 130,30 155,30 L255,30 C280,30 280,30 305,30');
+    const toDeny = edges.find((e) => e.key === 'idn_1->grt_deny')!; // centre y 90: below
+    expect(toDeny.path).toBe('M105,60 C130,60 130,90 155,90 L255,90 C280,90 280,90 305,90');
+    // Without credentials the edge is a plain curve.
+    const bare = layoutGraph(
+      { ...graph, nodes: graph.nodes.filter((n) => n.type !== 'credential') },
+      opts,
+    ).edges.find((e) => e.key === 'idn_1->grt_admin')!;
+    expect(bare.path).toBe('M105,60 C205,60 205,30 305,30');
+  });
+
   it('draws an identity alone when it has nothing attached, and keeps the first of duplicate nodes', () => {
     const alone = layoutGraph(
       { identityId: 'idn_1', nodes: [graph.nodes[0]!, graph.nodes[0]!], edges: [] },

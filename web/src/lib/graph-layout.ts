@@ -42,7 +42,10 @@ export interface PlacedNode {
   height: number;
 }
 
-/** An edge with its two ends (right middle of `from`, left middle of `to`) and an SVG path between them. */
+/**
+ * An edge with its two ends (right middle of `from`, left middle of `to`) and an SVG path between them; an
+ * edge that skips a column runs along a lane above or below that column's nodes.
+ */
 export interface PlacedEdge {
   edge: GraphEdge;
   /** `from->to`, unique in a graph. */
@@ -153,6 +156,15 @@ export function layoutGraph(graph: IdentityGraph, options: Partial<GraphLayoutOp
     });
   });
 
+  // Column extents, for edges that skip a column (identity → grant runs past the credentials).
+  const extent = columns.map((col, c) => {
+    const inCol = placed.filter((p) => p.column === c);
+    return inCol.length === 0
+      ? null
+      : { top: inCol[0]!.y, bottom: inCol[inCol.length - 1]!.y + o.nodeHeight, centre: 0 };
+  });
+  for (const e of extent) if (e) e.centre = (e.top + e.bottom) / 2;
+
   const edges: PlacedEdge[] = [];
   for (const edge of graph.edges) {
     const a = byId.get(edge.from);
@@ -162,16 +174,23 @@ export function layoutGraph(graph: IdentityGraph, options: Partial<GraphLayoutOp
     const y1 = a.y + a.height / 2;
     const x2 = b.x;
     const y2 = b.y + b.height / 2;
-    const mx = (x1 + x2) / 2;
-    edges.push({
-      edge,
-      key: `${edge.from}->${edge.to}`,
-      x1,
-      y1,
-      x2,
-      y2,
-      path: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
-    });
+    let path: string;
+    const skipped = b.column - a.column === 2 ? extent[a.column + 1] : null;
+    if (skipped) {
+      // Run along a lane just above or below the skipped column instead of through its nodes.
+      const lane = y2 <= skipped.centre ? skipped.top - o.gapY / 2 : skipped.bottom + o.gapY / 2;
+      const left = columnX[a.column + 1]!;
+      const right = left + o.nodeWidth;
+      const m1 = (x1 + left) / 2;
+      const m2 = (right + x2) / 2;
+      path =
+        `M${x1},${y1} C${m1},${y1} ${m1},${lane} ${left},${lane} L${right},${lane} ` +
+        `C${m2},${lane} ${m2},${y2} ${x2},${y2}`;
+    } else {
+      const mx = (x1 + x2) / 2;
+      path = `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
+    }
+    edges.push({ edge, key: `${edge.from}->${edge.to}`, x1, y1, x2, y2, path });
   }
 
   return {

@@ -80,11 +80,13 @@ function Counts({ counts }: { counts: OverviewAnswer['counts'] }) {
         <li key={i.label} className="card stat">
           {i.to.startsWith('#') ? (
             <a href={i.to}>
-              <span className="value">{i.value}</span> <span className="label">{i.label}</span>
+              <span className="value">{i.value.toLocaleString('en')}</span>{' '}
+              <span className="label">{i.label}</span>
             </a>
           ) : (
             <Link to={i.to}>
-              <span className="value">{i.value}</span> <span className="label">{i.label}</span>
+              <span className="value">{i.value.toLocaleString('en')}</span>{' '}
+              <span className="label">{i.label}</span>
             </Link>
           )}
         </li>
