@@ -157,13 +157,12 @@ export function layoutGraph(graph: IdentityGraph, options: Partial<GraphLayoutOp
   });
 
   // Column extents, for edges that skip a column (identity → grant runs past the credentials).
-  const extent = columns.map((col, c) => {
-    const inCol = placed.filter((p) => p.column === c);
-    return inCol.length === 0
-      ? null
-      : { top: inCol[0]!.y, bottom: inCol[inCol.length - 1]!.y + o.nodeHeight, centre: 0 };
+  const extent = columns.map((col) => {
+    if (col.length === 0) return null;
+    const top = byId.get(col[0]!.id)!.y;
+    const bottom = byId.get(col[col.length - 1]!.id)!.y + o.nodeHeight;
+    return { top, bottom, centre: (top + bottom) / 2 };
   });
-  for (const e of extent) if (e) e.centre = (e.top + e.bottom) / 2;
 
   const edges: PlacedEdge[] = [];
   for (const edge of graph.edges) {
