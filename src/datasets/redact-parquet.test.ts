@@ -404,6 +404,44 @@ describe('redactParquetFile', () => {
     }
   });
 
+  it('keeps a finding in a number (no placeholder fits) and says so; with nothing else found, copies as not-redacted', async () => {
+    const schema: SchemaElement[] = [
+      { name: 'root', num_children: 3 },
+      { name: 'email', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'card', type: 'INT64', repetition_type: 'REQUIRED' },
+      { name: 'at', type: 'INT64', converted_type: 'TIMESTAMP_MICROS', repetition_type: 'REQUIRED' },
+    ];
+    const row = { card: 4242424242424242n, at: 4242424242424242n };
+    const withEmail = join(base, 'card-email.parquet');
+    await writeFile(withEmail, parquetBytes(schema, [{ ...row, email: 'a@example.com' }], 1));
+    const note =
+      '1 finding(s) in numeric columns kept (a number cannot hold a placeholder): card (payment-card)';
+    expect(
+      await redactParquetFile(withEmail, join(base, 'card-email.out.parquet'), scanner, noProgress),
+    ).toEqual({
+      action: 'redacted',
+      replacements: 1,
+      note,
+    });
+    const only = join(base, 'card-only.parquet');
+    const original = parquetBytes(schema, [{ ...row, email: 'none' }], 1);
+    await writeFile(only, original);
+    const dir = join(base, 'card-out');
+    await mkdir(dir);
+    const dest = join(dir, 'card-only.parquet');
+    expect(await redactParquetFile(only, dest, scanner, noProgress)).toEqual({
+      action: 'not-redacted',
+      replacements: 0,
+      note,
+    });
+    expect((await readFile(dest)).equals(original)).toBe(true);
+    // The scanner finds what the note names (and nothing in the timestamp, which it reads as a date).
+    const again = await scanDataset(dir);
+    expect(again.files[0]!.findings.map((f) => [f.type, f.count, f.samples[0]!.location.column])).toEqual([
+      ['payment-card', 1, 'card'],
+    ]);
+  });
+
   it('copies a file with a column it cannot write back as not-redacted, naming the column and type', async () => {
     const schema: SchemaElement[] = [
       { name: 'root', num_children: 2 },

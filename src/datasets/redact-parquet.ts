@@ -3,8 +3,9 @@
  * inside lists, structs and maps) exactly as the other formats are redacted, and write the group with
  * hyparquet-writer under the original schema, row-group boundaries and key-value metadata. Values are read in
  * their stored form (timestamps and dates as integers, text that is not UTF-8 as bytes), so every value that is
- * not redacted is written back unchanged. A schema with a type that cannot be written back unchanged (INT96,
- * wide DECIMAL, VARIANT, geospatial, …) is found before anything is read, and the file is copied with a note.
+ * not redacted is written back unchanged. A number cannot hold a placeholder: a finding in one is kept and counted
+ * in the note. A schema with a type that cannot be written back unchanged (INT96, wide DECIMAL, VARIANT,
+ * geospatial, …) is found before any row is read, and the file is copied with a note.
  */
 import { randomUUID } from 'node:crypto';
 import { copyFile, rename, rm } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import {
 } from 'hyparquet-writer';
 import { isCredentialFieldName } from './pii-detectors.js';
 import { placeholder, redactBytes, redactText, type RedactedFile } from './redact-values.js';
+import { scanValue } from './scan-values.js';
 import type { SecretScanner } from '../secrets/index.js';
 
 /** Text that is not valid UTF-8, kept as its bytes so that it is written back byte for byte. */
@@ -197,63 +199,117 @@ function codecsOf(metadata: FileMetaData): Map<string, CompressionCodec> {
   return out;
 }
 
-/** Redacts the strings of one value (nested values walked like JSON); counts replacements into `n`. */
-function redactParquetValue(
+/** What redacting a row group's values found: replacements made, and findings left in numbers. */
+interface RedactTally {
+  count: number;
+  /** Findings in numeric values, which cannot hold a placeholder: types per top-level column. */
+  kept: Map<string, Set<string>>;
+  keptCount: number;
+}
+
+const TEMPORAL = new Set([
+  'DATE',
+  'TIME',
+  'TIME_MILLIS',
+  'TIME_MICROS',
+  'TIMESTAMP',
+  'TIMESTAMP_MILLIS',
+  'TIMESTAMP_MICROS',
+]);
+
+/** A string value redacted (text that is not UTF-8 in its bytes). */
+function redactString(
+  scanner: SecretScanner,
+  v: string | NotUtf8,
+  key: string | null,
+  tally: RedactTally,
+): string | Uint8Array {
+  if (typeof v === 'string') {
+    const r = redactText(scanner, v, key, key !== null);
+    tally.count += r.count;
+    return r.text;
+  }
+  if (key !== null && v.bytes.length > 0 && isCredentialFieldName(key)) {
+    tally.count++;
+    return placeholder('credential-field');
+  }
+  const raw = Buffer.from(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
+  const r = redactBytes(scanner, raw, raw.toString('utf8'), key);
+  tally.count += r.count;
+  return r.count === 0 ? v.bytes : new Uint8Array(r.out);
+}
+
+/**
+ * A parsed JSON value redacted like a JSON file: every string, and a credential-named field's number or boolean
+ * (a JSON column has no schema to keep), becomes its placeholder.
+ */
+function redactJsonValue(
   scanner: SecretScanner,
   v: unknown,
   key: string | null,
-  json: boolean,
-  n: { count: number },
+  tally: RedactTally,
 ): unknown {
   if (v === null || v === undefined) return v;
-  if (typeof v === 'string') {
-    const r = redactText(scanner, v, key, key !== null);
-    n.count += r.count;
-    return r.text;
-  }
-  if (v instanceof NotUtf8) {
-    if (key !== null && v.bytes.length > 0 && isCredentialFieldName(key)) {
-      n.count++;
-      return placeholder('credential-field');
-    }
-    const raw = Buffer.from(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
-    const r = redactBytes(scanner, raw, raw.toString('utf8'), key);
-    n.count += r.count;
-    return r.count === 0 ? v.bytes : new Uint8Array(r.out);
-  }
+  if (typeof v === 'string' || v instanceof NotUtf8) return redactString(scanner, v, key, tally);
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') {
-    // A JSON column is schemaless: a credential field's number or boolean becomes the placeholder, as in JSON files.
-    if (json && key !== null && isCredentialFieldName(key)) {
-      n.count++;
-      return placeholder('credential-field');
-    }
-    return v;
+    if (key === null || !isCredentialFieldName(key)) return v;
+    tally.count++;
+    return placeholder('credential-field');
   }
-  if (Array.isArray(v)) return v.map((item) => redactParquetValue(scanner, item, key, json, n));
-  if (v instanceof Uint8Array || v instanceof Date || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((item) => redactJsonValue(scanner, item, key, tally));
+  if (typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
   for (const [k, child] of Object.entries(v as Record<string, unknown>))
-    out[k] = redactParquetValue(scanner, child, k, json, n);
+    out[k] = redactJsonValue(scanner, child, k, tally);
   return out;
 }
 
 /**
- * Redacts one cell. The keys match the scanner's (`readers-parquet.ts`) so that both find the same: a scalar sits
- * under its column; inside a list or struct, a value sits under its nearest field name (none at the top of a list).
+ * One value redacted, walked with its schema node. Keys match the scanner's (`readers-parquet.ts`), so both find
+ * the same: a scalar column's value sits under its column; inside a list or struct, a value sits under its
+ * nearest field name (none at the top of a list). Strings are redacted; a finding in a number is tallied as kept.
  */
-function redactCell(
+function redactNode(
   scanner: SecretScanner,
   v: unknown,
+  node: SchemaTree,
+  key: string | null,
   column: string,
-  json: boolean,
-  n: { count: number },
+  tally: RedactTally,
 ): unknown {
-  const nested = Array.isArray(v) || (isPlainObject(v) && !(v instanceof NotUtf8));
-  return redactParquetValue(scanner, v, nested ? null : column, json, n);
-}
-
-function isPlainObject(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !(v instanceof Date);
+  if (v === null || v === undefined) return v;
+  const e = node.element;
+  if (node.children.length === 0) {
+    if (e.converted_type === 'JSON') return redactJsonValue(scanner, v, key, tally);
+    if (typeof v === 'string' || v instanceof NotUtf8) return redactString(scanner, v, key, tally);
+    const temporal = TEMPORAL.has(e.converted_type ?? '') || TEMPORAL.has(e.logical_type?.type ?? '');
+    if ((typeof v === 'number' || typeof v === 'bigint') && !temporal) {
+      const hits = scanValue(scanner, String(v), key);
+      if (hits.length > 0) {
+        const types = tally.kept.get(column) ?? new Set<string>();
+        for (const h of hits) types.add(h.type);
+        tally.kept.set(column, types);
+        tally.keptCount += hits.length;
+      }
+    }
+    return v;
+  }
+  if (e.converted_type === 'LIST' && Array.isArray(v)) {
+    const entry = node.children[0]!;
+    const item = entry.children[0] ?? entry;
+    return v.map((x) => redactNode(scanner, x, item, key, column, tally));
+  }
+  if (typeof v !== 'object') return v;
+  const valueNode =
+    e.converted_type === 'MAP'
+      ? node.children[0]!.children.find((c) => c.element.name === 'value')
+      : undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+    const childNode = valueNode ?? node.children.find((c) => c.element.name === k);
+    out[k] = childNode ? redactNode(scanner, child, childNode, k, column, tally) : child;
+  }
+  return out;
 }
 
 function readGroup(
@@ -308,11 +364,11 @@ export async function redactParquetFile(
       replaced.add(codec);
       codec = 'SNAPPY';
     }
-    return { name, codec, json: c.element.converted_type === 'JSON' };
+    return { name, codec, node: c };
   });
 
   const tmp = join(dirname(dest), `.${basename(dest)}.${randomUUID()}.tmp`);
-  const n = { count: 0 };
+  const tally: RedactTally = { count: 0, kept: new Map(), keptCount: 0 };
   try {
     const writer = new ParquetWriter({
       writer: fileWriter(tmp),
@@ -330,10 +386,16 @@ export async function redactParquetFile(
       // A row group without rows holds no values; the writer cannot write one, and dropping it loses nothing.
       if (rowEnd > rowStart) {
         const rows = await readGroup(file, metadata, rowStart, rowEnd);
-        const columnData: ColumnSource[] = columns.map(({ name, codec, json }) => ({
+        const columnData: ColumnSource[] = columns.map(({ name, codec, node }) => ({
           name,
           codec,
-          data: rows.map((row) => redactCell(scanner, row[name], name, json, n)),
+          data: rows.map((row) => {
+            const v = row[name];
+            // The scanner reads a nested value as a JSON document: no key at its top.
+            const nested =
+              node.children.length > 0 || (node.element.converted_type === 'JSON' && typeof v === 'object');
+            return redactNode(scanner, v, node, nested ? null : name, name, tally);
+          }),
         }));
         await writer.write({ columnData, rowGroupSize: rows.length });
       }
@@ -347,23 +409,32 @@ export async function redactParquetFile(
       reported += delta;
     }
     await writer.finish();
-    if (n.count === 0) {
+    if (tally.count === 0) {
       await rm(tmp, { force: true });
       await copyFile(src, dest);
-      return { action: 'copied', replacements: 0 };
-    }
-    await rename(tmp, dest);
+    } else await rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
   }
+  const notes: string[] = [];
+  if (tally.keptCount > 0) {
+    const where = [...tally.kept].map(([column, types]) => `${column} (${[...types].join(', ')})`).join(', ');
+    notes.push(
+      `${tally.keptCount} finding(s) in numeric columns kept (a number cannot hold a placeholder): ${where}`,
+    );
+  }
+  if (tally.count === 0)
+    return tally.keptCount > 0
+      ? { action: 'not-redacted', replacements: 0, note: notes.join('; ') }
+      : { action: 'copied', replacements: 0 };
+  if (replaced.size > 0)
+    notes.push(
+      `${[...replaced].join(', ')} compression cannot be written: the redacted copy uses SNAPPY for those columns`,
+    );
   return {
     action: 'redacted',
-    replacements: n.count,
-    ...(replaced.size > 0
-      ? {
-          note: `${[...replaced].join(', ')} compression cannot be written: the redacted copy uses SNAPPY for those columns`,
-        }
-      : {}),
+    replacements: tally.count,
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
   };
 }
