@@ -62,17 +62,16 @@ describe('redactDataset', () => {
       { path: 'calls.tsv', action: 'redacted', replacements: 1 },
       { path: 'chat.jsonl', action: 'redacted', replacements: 4 },
       { path: 'clean.md', action: 'copied', replacements: 0 },
-      {
-        path: 'data.parquet',
-        action: 'not-redacted',
-        replacements: 0,
-        note: 'not redacted (Parquet writing unsupported)',
-      },
       { path: 'doc.json', action: 'redacted', replacements: 1 },
       { path: 'keys.txt', action: 'redacted', replacements: 1 },
       { path: 'notes.txt', action: 'redacted', replacements: 2 },
       { path: 'sub/people.csv', action: 'redacted', replacements: 2 },
     ]);
+    // Not Parquet: reported as an error, and nothing is written for it.
+    expect(result.errors).toEqual([
+      { path: 'data.parquet', message: 'parquet file invalid (footer != PAR1)' },
+    ]);
+    await expect(readFile(join(out, 'data.parquet'))).rejects.toMatchObject({ code: 'ENOENT' });
     const read = (p: string): Promise<Buffer> => readFile(join(out, p));
 
     const chat = (await read('chat.jsonl')).toString();
@@ -111,7 +110,7 @@ describe('redactDataset', () => {
       '{\n  "contact": {"email": "[REDACTED:email]"},\n  "n": 2\n}\n',
     );
     expect((await read('keys.txt')).toString()).toBe('before\n[REDACTED:secret:private-key-pem]\nafter\n');
-    for (const same of ['clean.md', 'data.parquet', 'blob.bin'])
+    for (const same of ['clean.md', 'blob.bin'])
       expect((await read(same)).equals(Buffer.from(files[same]!))).toBe(true);
   });
 
