@@ -5,6 +5,8 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_SECRET_RULES, createCaseGen } from '../secrets/index.js';
 import { scanDataset } from './scan.js';
+import { readdir } from 'node:fs/promises';
+import { defaultDatasetScanner } from './scan.js';
 import { redactDataset } from './redact.js';
 
 const g = createCaseGen(11);
@@ -135,6 +137,29 @@ describe('redactDataset', () => {
     const again = await scanDataset(out);
     expect(again.totals.findings).toBe(0);
     expect(again.totals.credentialFields).toBe(1);
+  });
+
+  it('leaves no half-written file when redacting a file fails part-way', async () => {
+    const src = join(base, 'failing');
+    await mkdir(src, { recursive: true });
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i, mail: `u${i}@corp.io` }));
+    await writeFile(join(src, 'rows.jsonl'), lines.join('\n') + '\n');
+    const real = defaultDatasetScanner();
+    let calls = 0;
+    const scanner = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'scanText') return Reflect.get(target, prop, receiver);
+        return (...args: Parameters<typeof real.scanText>) => {
+          if (++calls > 20) throw new Error('disk went away');
+          return real.scanText(...args);
+        };
+      },
+    });
+    const out = join(base, 'failing-out');
+    const result = await redactDataset(src, out, { scanner });
+    expect(result.files).toEqual([]);
+    expect(result.errors).toEqual([{ path: 'rows.jsonl', message: 'disk went away' }]);
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('refuses an output directory inside the dataset', async () => {

@@ -7,9 +7,10 @@
  * cannot be written back unchanged is copied as `not-redacted` with a note naming the column.
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { formatOf, readRecords } from './readers.js';
 import { formatDelimitedRow, quotedFields } from './readers-csv.js';
@@ -122,10 +123,13 @@ async function writeRedacted(
   scanner: SecretScanner,
   progress: (d: number) => void,
 ): Promise<number> {
-  const ws = createWriteStream(dest);
+  // Written beside the destination and renamed when complete: a failure leaves no half-written file.
+  const tmp = join(dirname(dest), `.${basename(dest)}.${randomUUID()}.tmp`);
+  const ws = createWriteStream(tmp);
   const closed = once(ws, 'close');
   let replacements = 0;
   let reported = 0;
+  let complete = false;
   try {
     for await (const record of readRecords(abs, format)) {
       const { out, count } = redactRecord(record, format, scanner);
@@ -136,9 +140,12 @@ async function writeRedacted(
         reported = record.offset;
       }
     }
+    complete = true;
   } finally {
     ws.end();
     await closed;
+    if (complete) await rename(tmp, dest);
+    else await rm(tmp, { force: true });
   }
   return replacements;
 }
