@@ -225,6 +225,8 @@ async function runScan(ctx: CliContext, args: string[], o: Record<string, unknow
   bar.end();
   if (ctx.globals.json) ctx.json(report);
   else ctx.out(scanText(report));
+  // A redacted copy missing a file (it could not be read or written) fails the run.
+  let redactErrors = 0;
   if (typeof o.redactTo === 'string') {
     const result = await redactDataset(dir, resolve(o.redactTo), report);
     const notRedacted = result.files.filter((f) => f.action === 'not-redacted');
@@ -232,6 +234,10 @@ async function runScan(ctx: CliContext, args: string[], o: Record<string, unknow
       `keyward: wrote a redacted copy to ${o.redactTo} (${result.files.filter((f) => f.action === 'redacted').length} file(s) redacted)\n`,
     );
     for (const f of notRedacted) ctx.err(`keyward: NOT redacted ${f.path}: ${f.note ?? ''}\n`);
+    for (const f of result.files)
+      if (f.action === 'redacted' && f.note) ctx.err(`keyward: redacted ${f.path}: ${f.note}\n`);
+    for (const e of result.errors) ctx.err(`keyward: NOT written ${e.path}: ${e.message}\n`);
+    redactErrors = result.errors.length;
   }
   const secrets = Object.entries(report.totals.byType)
     .filter(([k]) => k.startsWith('secret:'))
@@ -239,7 +245,10 @@ async function runScan(ctx: CliContext, args: string[], o: Record<string, unknow
   // Credentials: values a secret rule matched, and values under credential-bearing fields (password, token, …).
   const credentials = secrets + report.totals.credentialFields;
   const failed =
-    credentials > 0 || report.errors.length > 0 || (o.failOnPii === true && report.totals.findings > 0);
+    credentials > 0 ||
+    report.errors.length > 0 ||
+    redactErrors > 0 ||
+    (o.failOnPii === true && report.totals.findings > 0);
   if (o.record === true)
     await ctx.withApp((app) =>
       record(ctx, app, {

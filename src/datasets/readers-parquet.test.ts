@@ -6,8 +6,8 @@ import { readParquetRecords } from './readers-parquet.js';
 import { scanDataset } from './scan.js';
 import { redactDataset } from './redact.js';
 
-// No Parquet writer is installed (hyparquet only reads), so this test writes a minimal file itself: required
-// UTF-8 string columns, PLAIN encoding, uncompressed, one data page per column chunk, one or more row groups.
+// This test writes a minimal file itself (not with hyparquet-writer, which the redactor uses): required UTF-8
+// string columns, PLAIN encoding, uncompressed, one data page per column chunk, one or more row groups.
 
 /** Thrift compact protocol, just the parts a Parquet footer and page header need. */
 class Compact {
@@ -198,7 +198,7 @@ describe('Parquet reader', () => {
     ]);
   });
 
-  it('is scanned by scanDataset and copied unredacted by redactDataset', async () => {
+  it('is scanned by scanDataset and redacted by redactDataset', async () => {
     const report = await scanDataset(dir);
     const file = report.files[0]!;
     expect([file.format, file.records]).toEqual(['parquet', 3]);
@@ -215,13 +215,14 @@ describe('Parquet reader', () => {
     ]);
     expect(file.credentialFields).toEqual([{ field: 'password', nonEmptyValues: 3 }]);
     const result = await redactDataset(dir, join(dir, '..', `${dir.split('/').pop()}-out`), report);
-    expect(result.files).toEqual([
-      {
-        path: 'people.parquet',
-        action: 'not-redacted',
-        replacements: 0,
-        note: 'not redacted (Parquet writing unsupported)',
-      },
+    expect(result.files).toEqual([{ path: 'people.parquet', action: 'redacted', replacements: 5 }]);
+    const out: string[][] = [];
+    for await (const r of readParquetRecords(join(result.outDir, 'people.parquet')))
+      out.push(r.values.map((v) => v.text));
+    expect(out).toEqual([
+      ['Ann', '[REDACTED:email]', '[REDACTED:credential-field]'],
+      ['Ben', 'none', '[REDACTED:credential-field]'],
+      ['Cy', '[REDACTED:email]', '[REDACTED:credential-field]'],
     ]);
     await rm(result.outDir, { recursive: true, force: true });
   });

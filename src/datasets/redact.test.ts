@@ -5,6 +5,8 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_SECRET_RULES, createCaseGen } from '../secrets/index.js';
 import { scanDataset } from './scan.js';
+import { readdir } from 'node:fs/promises';
+import { defaultDatasetScanner } from './scan.js';
 import { redactDataset } from './redact.js';
 
 const g = createCaseGen(11);
@@ -62,17 +64,16 @@ describe('redactDataset', () => {
       { path: 'calls.tsv', action: 'redacted', replacements: 1 },
       { path: 'chat.jsonl', action: 'redacted', replacements: 4 },
       { path: 'clean.md', action: 'copied', replacements: 0 },
-      {
-        path: 'data.parquet',
-        action: 'not-redacted',
-        replacements: 0,
-        note: 'not redacted (Parquet writing unsupported)',
-      },
       { path: 'doc.json', action: 'redacted', replacements: 1 },
       { path: 'keys.txt', action: 'redacted', replacements: 1 },
       { path: 'notes.txt', action: 'redacted', replacements: 2 },
       { path: 'sub/people.csv', action: 'redacted', replacements: 2 },
     ]);
+    // Not Parquet: reported as an error, and nothing is written for it.
+    expect(result.errors).toEqual([
+      { path: 'data.parquet', message: 'parquet file invalid (footer != PAR1)' },
+    ]);
+    await expect(readFile(join(out, 'data.parquet'))).rejects.toMatchObject({ code: 'ENOENT' });
     const read = (p: string): Promise<Buffer> => readFile(join(out, p));
 
     const chat = (await read('chat.jsonl')).toString();
@@ -111,7 +112,7 @@ describe('redactDataset', () => {
       '{\n  "contact": {"email": "[REDACTED:email]"},\n  "n": 2\n}\n',
     );
     expect((await read('keys.txt')).toString()).toBe('before\n[REDACTED:secret:private-key-pem]\nafter\n');
-    for (const same of ['clean.md', 'data.parquet', 'blob.bin'])
+    for (const same of ['clean.md', 'blob.bin'])
       expect((await read(same)).equals(Buffer.from(files[same]!))).toBe(true);
   });
 
@@ -136,6 +137,29 @@ describe('redactDataset', () => {
     const again = await scanDataset(out);
     expect(again.totals.findings).toBe(0);
     expect(again.totals.credentialFields).toBe(1);
+  });
+
+  it('leaves no half-written file when redacting a file fails part-way', async () => {
+    const src = join(base, 'failing');
+    await mkdir(src, { recursive: true });
+    const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i, mail: `u${i}@corp.io` }));
+    await writeFile(join(src, 'rows.jsonl'), lines.join('\n') + '\n');
+    const real = defaultDatasetScanner();
+    let calls = 0;
+    const scanner = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'scanText') return Reflect.get(target, prop, receiver);
+        return (...args: Parameters<typeof real.scanText>) => {
+          if (++calls > 20) throw new Error('disk went away');
+          return real.scanText(...args);
+        };
+      },
+    });
+    const out = join(base, 'failing-out');
+    const result = await redactDataset(src, out, { scanner });
+    expect(result.files).toEqual([]);
+    expect(result.errors).toEqual([{ path: 'rows.jsonl', message: 'disk went away' }]);
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('refuses an output directory inside the dataset', async () => {

@@ -2,19 +2,21 @@
  * `redactDataset`: writes a redacted copy of a dataset with the same files and formats. Each secret or personal
  * value found is replaced by a typed placeholder (`[REDACTED:email]`, `[REDACTED:secret:github-pat]`); every value
  * of a credential-named field (`password`, `api_key`) becomes `[REDACTED:credential-field]`. Records with nothing
- * found are written byte for byte, and so are files with nothing found. Parquet files are copied unchanged: no
- * Parquet writer is installed.
+ * found are written byte for byte, and so are files with nothing found. Parquet files are rewritten one row group
+ * at a time under their own schema, row groups and metadata (`redact-parquet.ts`); one with a column type that
+ * cannot be written back unchanged is copied as `not-redacted` with a note naming the column.
  */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { formatOf, readRecords } from './readers.js';
 import { formatDelimitedRow, quotedFields } from './readers-csv.js';
 import { replaceJsonValues } from './readers-json.js';
-import { isCredentialFieldName } from './pii-detectors.js';
-import { scanValue } from './scan-values.js';
+import { redactBytes, redactText, replaceBytes, type RedactedFile } from './redact-values.js';
+import { redactParquetFile } from './redact-parquet.js';
 import { walkDataset } from './scan-walk.js';
 import { defaultDatasetScanner, errorMessage, skipReason } from './scan.js';
 import type { DatasetScanReport } from './scan-types.js';
@@ -29,14 +31,7 @@ export interface RedactOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-/** What happened to one file. */
-export interface RedactedFile {
-  path: string;
-  /** `copied`: byte-for-byte copy; `redacted`: rewritten with placeholders; `not-redacted`: copied although it may hold findings. */
-  action: 'copied' | 'redacted' | 'not-redacted';
-  replacements: number;
-  note?: string;
-}
+export { placeholder, type RedactedFile } from './redact-values.js';
 
 /** The result of `redactDataset` (JSON-serialisable, no values). */
 export interface RedactResult {
@@ -44,11 +39,6 @@ export interface RedactResult {
   files: RedactedFile[];
   skipped: Array<{ path: string; reason: string }>;
   errors: Array<{ path: string; message: string }>;
-}
-
-/** The placeholder a value of `type` (`email`, `secret:github-pat`, `credential-field`) is replaced by. */
-export function placeholder(type: string): string {
-  return `[REDACTED:${type}]`;
 }
 
 function isReport(x: DatasetScanReport | RedactOptions): x is DatasetScanReport {
@@ -63,57 +53,18 @@ function redactValues(
   const changed = new Map<DatasetValue, string>();
   let count = 0;
   for (const v of values) {
-    if (v.key !== null && v.field !== null && v.text.length > 0 && isCredentialFieldName(v.key)) {
-      changed.set(v, placeholder('credential-field'));
-      count++;
-      continue;
-    }
-    const hits = scanValue(scanner, v.text, v.key);
-    if (hits.length === 0) continue;
-    let out = '';
-    let at = 0;
-    for (const h of hits) {
-      if (h.start < at) continue;
-      out += v.text.slice(at, h.start) + placeholder(h.type);
-      at = h.end;
-      count++;
-    }
-    changed.set(v, out + v.text.slice(at));
+    const r = redactText(scanner, v.text, v.key, v.field !== null);
+    if (r.count === 0) continue;
+    changed.set(v, r.text);
+    count += r.count;
   }
   return { changed, count };
-}
-
-/** Replaces every occurrence of `from` by `to` in `buf`. */
-function replaceBytes(buf: Buffer, from: Buffer, to: Buffer): Buffer {
-  if (from.length === 0) return buf;
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (let i = buf.indexOf(from, at); i !== -1; i = buf.indexOf(from, at)) {
-    parts.push(buf.subarray(at, i), to);
-    at = i + from.length;
-  }
-  if (at === 0) return buf;
-  parts.push(buf.subarray(at));
-  return Buffer.concat(parts);
 }
 
 function eolOf(raw: Buffer): string {
   if (raw.length > 0 && raw[raw.length - 1] === 10)
     return raw.length > 1 && raw[raw.length - 2] === 13 ? '\r\n' : '\n';
   return '';
-}
-
-/** A line of text with each changed span replaced in its bytes (other bytes, even invalid UTF-8, kept). */
-function redactTextLine(
-  raw: Buffer,
-  v: DatasetValue,
-  scanner: SecretScanner,
-): { out: Buffer; count: number } {
-  const hits = scanValue(scanner, v.text, null);
-  let out = raw;
-  for (const h of hits)
-    out = replaceBytes(out, Buffer.from(v.text.slice(h.start, h.end)), Buffer.from(placeholder(h.type)));
-  return { out, count: hits.length };
 }
 
 /**
@@ -146,7 +97,8 @@ function redactRecord(
 ): { out: Buffer; count: number } {
   const raw = record.raw ?? Buffer.alloc(0);
   if (record.malformed || record.values.length === 0) return { out: raw, count: 0 };
-  if (record.json === undefined && !record.fields) return redactTextLine(raw, record.values[0]!, scanner);
+  if (record.json === undefined && !record.fields)
+    return redactBytes(scanner, raw, record.values[0]!.text, null);
   const { changed, count } = redactValues(scanner, record.values);
   if (count === 0) return { out: raw, count: 0 };
   if (record.fields) {
@@ -171,10 +123,13 @@ async function writeRedacted(
   scanner: SecretScanner,
   progress: (d: number) => void,
 ): Promise<number> {
-  const ws = createWriteStream(dest);
+  // Written beside the destination and renamed when complete: a failure leaves no half-written file.
+  const tmp = join(dirname(dest), `.${basename(dest)}.${randomUUID()}.tmp`);
+  const ws = createWriteStream(tmp);
   const closed = once(ws, 'close');
   let replacements = 0;
   let reported = 0;
+  let complete = false;
   try {
     for await (const record of readRecords(abs, format)) {
       const { out, count } = redactRecord(record, format, scanner);
@@ -185,9 +140,12 @@ async function writeRedacted(
         reported = record.offset;
       }
     }
+    complete = true;
   } finally {
     ws.end();
     await closed;
+    if (complete) await rename(tmp, dest);
+    else await rm(tmp, { force: true });
   }
   return replacements;
 }
@@ -241,13 +199,11 @@ export async function redactDataset(
           ...(reason ? { note: `${reason}: copied unchanged` } : {}),
         });
       } else if (format === 'parquet') {
-        await copyFile(file.abs, dest);
-        result.files.push({
-          path: file.rel,
-          action: 'not-redacted',
-          replacements: 0,
-          note: 'not redacted (Parquet writing unsupported)',
+        const done = await redactParquetFile(file.abs, dest, scanner, (d) => {
+          fileDone += d;
+          progress(d);
         });
+        result.files.push({ path: file.rel, ...done });
       } else {
         const replacements = await writeRedacted(file.abs, dest, format, scanner, (d) => {
           fileDone += d;

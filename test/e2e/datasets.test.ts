@@ -6,6 +6,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaseGen } from '../../src/secrets/secret-case-gen.js';
 import { openStore } from '../../src/store/index.js';
@@ -180,6 +182,63 @@ describe('keyward dataset scan', () => {
     const chat = readFileSync(join(red, 'chats', 'a.jsonl'), 'utf8').split('\n');
     expect(JSON.parse(chat[0]!)).toEqual({ role: 'user', text: 'mail me at [REDACTED:email]' });
     expect(chat[1]).toBe('{"role":"assistant","text":"ok"}');
+  });
+
+  it('redacts Parquet, names a Parquet file it copies unredacted and one it cannot read, exits 1', async () => {
+    const pq = join(work, 'pq');
+    mkdirSync(pq);
+    writeFileSync(
+      join(pq, 'users.parquet'),
+      new Uint8Array(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'id', data: [1, 2], type: 'INT32' },
+            { name: 'email', data: ['jane.doe@example.org', 'none'], type: 'STRING' },
+          ],
+        }),
+      ),
+    );
+    writeFileSync(
+      join(pq, 'ledger.parquet'),
+      new Uint8Array(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'email', data: ['jane.doe@example.org'] },
+            { name: 'amount', data: [12345678901234567890n] },
+          ],
+          schema: [
+            { name: 'root', num_children: 2 },
+            { name: 'email', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+            {
+              name: 'amount',
+              type: 'FIXED_LEN_BYTE_ARRAY',
+              type_length: 9,
+              converted_type: 'DECIMAL',
+              precision: 20,
+              scale: 0,
+              repetition_type: 'REQUIRED',
+            },
+          ],
+        }),
+      ),
+    );
+    writeFileSync(join(pq, 'broken.parquet'), 'not parquet');
+    const red = join(work, 'pq-redacted');
+    const r = await runKeyward(['dataset', 'scan', pq, '--redact-to', red]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('keyward:'))).toEqual([
+      `keyward: wrote a redacted copy to ${red} (1 file(s) redacted)`,
+      'keyward: NOT redacted ledger.parquet: not redacted: column amount has type DECIMAL(20,0), which cannot be written back unchanged',
+      'keyward: NOT written broken.parquet: parquet file invalid (footer != PAR1)',
+    ]);
+    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(join(red, 'users.parquet')) });
+    expect(rows).toEqual([
+      { id: 1, email: '[REDACTED:email]' },
+      { id: 2, email: 'none' },
+    ]);
+    expect(readFileSync(join(red, 'ledger.parquet')).equals(readFileSync(join(pq, 'ledger.parquet')))).toBe(
+      true,
+    );
   });
 
   it('exits 0 on personal data alone unless --fail-on-pii', async () => {
