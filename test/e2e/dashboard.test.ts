@@ -48,7 +48,7 @@ interface ApiPage<T> {
   total: number;
 }
 
-/** What the browser did that the tests forbid: requests elsewhere, console errors, CSP violations. */
+/** What the browser did that the tests forbid: requests elsewhere, console errors, failed requests. */
 interface Watch {
   requests: string[];
   errors: string[];
@@ -62,8 +62,16 @@ function watch(context: BrowserContext): Watch {
 }
 function attach(page: Page, w: Watch): void {
   page.on('request', (r) => w.requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400)
+      w.errors.push(`${page.url()}: ${r.request().method()} ${r.url()} answered ${r.status()}`);
+  });
   page.on('console', (m) => {
-    if (m.type() === 'error') w.errors.push(`${page.url()}: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    const source = m.location().url;
+    // Chromium asks for /favicon.ico on its own; the dashboard declares no icon (not a request the app makes).
+    if (source.endsWith('/favicon.ico')) return;
+    w.errors.push(`${page.url()}: ${m.text()}${source ? ` (${source})` : ''}`);
   });
   page.on('pageerror', (e) => w.errors.push(`${page.url()}: uncaught ${e.message}`));
 }

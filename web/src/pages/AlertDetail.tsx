@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Check } from 'lucide-react';
 import { ReasonDialog } from '../components/ReasonDialog.js';
+import { EventData } from '../components/EventData.js';
 import { Loadable, SeverityBadge } from '../components/ui.js';
 import { apiGet, apiPost } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
@@ -129,7 +130,9 @@ export function AlertDetail() {
                           <td className="mono">{e.type}</td>
                           <td className="mono">{e.actor}</td>
                           <td className="mono">{e.subject ?? '—'}</td>
-                          <td className="mono small data-cell">{JSON.stringify(e.data)}</td>
+                          <td className="data-cell">
+                            <EventData data={e.data} />
+                          </td>
                         </tr>
                       ))}
                     </tbody>

@@ -4,6 +4,7 @@
  */
 import { useState } from 'react';
 import { ShieldCheck } from 'lucide-react';
+import { EventData } from '../components/EventData.js';
 import { Loadable } from '../components/ui.js';
 import { apiGet } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
@@ -32,11 +33,6 @@ async function loadPage(page: number, newest: number | null): Promise<Loaded> {
   const before = newest - page * EVENT_PAGE_SIZE + 1;
   const res = await apiGet<EventPage>('events', { order: 'desc', before, limit: EVENT_PAGE_SIZE });
   return { items: res.items, newest, page };
-}
-
-function dataLine(data: Record<string, unknown>): string {
-  const s = JSON.stringify(data);
-  return s.length > 160 ? `${s.slice(0, 160)}…` : s;
 }
 
 export function Events() {
@@ -124,7 +120,9 @@ export function Events() {
                         <td className="mono">{e.type}</td>
                         <td className="mono">{e.actor}</td>
                         <td className="mono">{e.subject ?? '—'}</td>
-                        <td className="mono small data-cell">{dataLine(e.data)}</td>
+                        <td className="data-cell">
+                          <EventData data={e.data} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>
