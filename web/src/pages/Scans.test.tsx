@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render, screen, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { mockFetch, on } from '../lib/test-fetch.js';
-import { evidenceLocation, Scans } from './Scans.js';
+import { evidenceLocation, Scans, text } from './Scans.js';
 
 afterEach(() => {
   cleanup();
@@ -16,6 +16,13 @@ describe('Scans', () => {
     expect(evidenceLocation({ package: 'left-pad', version: '1.3.0' })).toBe('left-pad@1.3.0');
     expect(evidenceLocation({ path: 'data/train.jsonl' })).toBe('data/train.jsonl');
     expect(evidenceLocation({ ruleId: 'x' })).toBeNull();
+  });
+
+  it('writes nested counts as short text', () => {
+    expect(text({ credentials: { created: 1, updated: 0 }, files: 3, kinds: ['a', 'b'] })).toBe(
+      'credentials (created 1, updated 0), files 3, kinds (a, b)',
+    );
+    expect(text(null)).toBe('—');
   });
 
   it('shows the newest run of each kind with its evidence, the recent runs and the npm packages', async () => {

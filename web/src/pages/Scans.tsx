@@ -17,9 +17,14 @@ type Scalar = string | number | boolean | null;
 function isScalar(v: unknown): v is Scalar {
   return v === null || ['string', 'number', 'boolean'].includes(typeof v);
 }
-function text(v: unknown): string {
+/** A value as short text: nested counts read `credentials (created 1, updated 0)`. */
+export function text(v: unknown): string {
   if (v === null || v === undefined) return '—';
-  return isScalar(v) ? String(v) : JSON.stringify(v);
+  if (isScalar(v)) return String(v);
+  if (Array.isArray(v)) return v.map(text).join(', ');
+  return Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => (x !== null && typeof x === 'object' ? `${k} (${text(x)})` : `${k} ${text(x)}`))
+    .join(', ');
 }
 
 /** Where an evidence item points: `file:line`, `package@version`, or a path or name it carries. */
