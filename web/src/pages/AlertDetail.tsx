@@ -3,7 +3,7 @@
  * event log holds (and the ids it does not, e.g. events that came from imported files); and acknowledgement
  * with an optional note.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Check } from 'lucide-react';
 import { ReasonDialog } from '../components/ReasonDialog.js';
@@ -19,10 +19,19 @@ export function AlertDetail() {
   const alert = useApi(() => apiGet<AlertDetailData>(`detect/alerts/${encodeURIComponent(id)}`), [id]);
   const [acking, setAcking] = useState(false);
   const [result, setResult] = useState<string | null>(null);
+  const resultRef = useRef<HTMLParagraphElement>(null);
+  /** Set after acknowledging: the button goes away, so focus moves to the result line. */
+  const focusResult = useRef(false);
+  useEffect(() => {
+    if (!focusResult.current) return;
+    focusResult.current = false;
+    resultRef.current?.focus();
+  }, [alert.data]);
 
   async function acknowledge(note: string) {
     await apiPost<Alert>(`detect/alerts/${encodeURIComponent(id)}/ack`, note ? { note } : {});
     setResult('Alert acknowledged.');
+    focusResult.current = true;
     alert.reload();
   }
 
@@ -42,7 +51,7 @@ export function AlertDetail() {
                 <SeverityBadge level={a.level} />
                 <h1 id="alert-title">{a.ruleTitle}</h1>
               </div>
-              <p role="status" className="ops-result">
+              <p role="status" className="ops-result" ref={resultRef} tabIndex={-1}>
                 {result}
               </p>
               <div className="card">

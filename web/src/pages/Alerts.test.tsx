@@ -171,6 +171,8 @@ describe('AlertDetail', () => {
       ),
     );
     expect(screen.queryByRole('button', { name: 'Acknowledge' })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole('status'));
+    expect(screen.getByRole('status').textContent).toBe('Alert acknowledged.');
   });
 
   it('acknowledges without a note with an empty body', async () => {
