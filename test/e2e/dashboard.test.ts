@@ -69,8 +69,6 @@ function attach(page: Page, w: Watch): void {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const source = m.location().url;
-    // Chromium asks for /favicon.ico on its own; the dashboard declares no icon (not a request the app makes).
-    if (source.endsWith('/favicon.ico')) return;
     w.errors.push(`${page.url()}: ${m.text()}${source ? ` (${source})` : ''}`);
   });
   page.on('pageerror', (e) => w.errors.push(`${page.url()}: uncaught ${e.message}`));

@@ -115,14 +115,20 @@ export async function checkToken(token: string): Promise<boolean> {
   }
 }
 
-/** Every item of a listing, fetching pages of `pageSize` (the API's maximum is 1000) in turn. */
+/**
+ * Every item of a listing, fetching pages of `pageSize` (the API's maximum is 1000): the first, then the rest
+ * in parallel. `onFirstPage` gets the first page as soon as it arrives, so a page can draw before the rest.
+ */
 export async function apiGetAll<T>(
   path: string,
   query: Record<string, string | number | boolean | null | undefined> = {},
   pageSize = 1000,
+  onFirstPage?: (items: T[], total: number) => void,
 ): Promise<T[]> {
   const first = await apiGet<Page<T>>(path, { ...query, limit: pageSize, offset: 0 });
   const items = [...first.items];
+  if (items.length >= first.total) return items;
+  onFirstPage?.(first.items, first.total);
   const rest: Array<Promise<Page<T>>> = [];
   for (let offset = pageSize; offset < first.total; offset += pageSize)
     rest.push(apiGet<Page<T>>(path, { ...query, limit: pageSize, offset }));

@@ -115,6 +115,24 @@ describe('Identities', () => {
     expect(link.getAttribute('href')).toBe('/identities/idn_00000');
   });
 
+  it('draws the first page before the other nine arrive, then all of them', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string) => {
+        if (!url.endsWith('offset=0')) await held;
+        return serve(url);
+      }),
+    );
+    renderAt('/identities');
+    await screen.findByText('1,000 of 1,000 identities (loading the rest of 10,000…)');
+    await waitFor(() => expect(names()[0]).toBe('svc-00000'));
+    release();
+    await screen.findByText('10,000 of 10,000 identities');
+    expect(requests).toHaveLength(10);
+  });
+
   it('sorts by a header button, toggles the direction, and says so with aria-sort', async () => {
     renderAt('/identities');
     await screen.findByText('10,000 of 10,000 identities');

@@ -3,13 +3,12 @@
  * table is virtualised (only the rows in view are in the DOM) so 10,000 identities stay smooth; search,
  * filters and sort live in the URL query so a reload or a shared link keeps them.
  */
-import { useDeferredValue, useMemo, useRef } from 'react';
+import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { ArrowDown, ArrowUp, ArrowUpDown } from 'lucide-react';
 import { apiGetAll } from '../lib/api.js';
-import { useApi } from '../lib/use-api.js';
 import { Loadable, RiskBadge } from '../components/ui.js';
 import type { Identity } from '../lib/types-inventory.js';
 
@@ -131,7 +130,7 @@ function Field({ id, label, children }: { id: string; label: string; children: R
   );
 }
 
-function IdentityTable({ all }: { all: Identity[] }) {
+function IdentityTable({ all, total }: { all: Identity[]; total: number }) {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
   const query = readQuery(params);
@@ -259,6 +258,7 @@ function IdentityTable({ all }: { all: Identity[] }) {
       </form>
       <p role="status" aria-live="polite" className="muted">
         {rows.length.toLocaleString('en')} of {all.length.toLocaleString('en')} identities
+        {all.length < total && ` (loading the rest of ${total.toLocaleString('en')}…)`}
       </p>
       <div ref={scrollRef} className="vt-scroll" tabIndex={-1}>
         <table className="vt-table" aria-rowcount={rows.length + 1} aria-label="Identities">
@@ -339,8 +339,44 @@ function IdentityTable({ all }: { all: Identity[] }) {
   );
 }
 
+interface AllIdentities {
+  data: Identity[] | undefined;
+  /** How many the server has; more than data.length while the later pages load. */
+  total: number;
+  error: Error | undefined;
+  loading: boolean;
+}
+
+/** Every identity: the first page as soon as it arrives (first paint), then all of them. */
+function useAllIdentities(): AllIdentities {
+  const [state, setState] = useState<AllIdentities>({
+    data: undefined,
+    total: 0,
+    error: undefined,
+    loading: true,
+  });
+  useEffect(() => {
+    let live = true;
+    apiGetAll<Identity>('identities', { sort: 'name' }, 1000, (items, total) => {
+      if (live) setState({ data: items, total, error: undefined, loading: true });
+    }).then(
+      (items) => {
+        if (live) setState({ data: items, total: items.length, error: undefined, loading: false });
+      },
+      (e: unknown) => {
+        if (live)
+          setState((s) => ({ ...s, error: e instanceof Error ? e : new Error(String(e)), loading: false }));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return state;
+}
+
 export function Identities() {
-  const state = useApi(() => apiGetAll<Identity>('identities', { sort: 'name' }), []);
+  const state = useAllIdentities();
   return (
     <section aria-labelledby="identities-h">
       <h1 id="identities-h">Identities</h1>
@@ -349,7 +385,7 @@ export function Identities() {
         empty="No identities yet: import an inventory first."
         isEmpty={(d) => d.length === 0}
       >
-        {(all) => <IdentityTable all={all} />}
+        {(all) => <IdentityTable all={all} total={Math.max(state.total, all.length)} />}
       </Loadable>
     </section>
   );
