@@ -192,6 +192,22 @@ export interface Finding {
   lastSeenAt: string;
 }
 
+/** Where a finding stands: `open` (to fix), `accepted` (a risk someone accepted), `resolved` (marked fixed). */
+export const FINDING_STATUSES = ['open', 'accepted', 'resolved'] as const;
+export type FindingStatus = (typeof FINDING_STATUSES)[number];
+
+/**
+ * A finding as stored: the posture finding and who last changed its status, why and when. A run's new
+ * findings are open with null reason, actor and time; an accepted finding stays accepted across runs, and a
+ * resolved one that a run still reports is reopened (docs/posture.md).
+ */
+export interface StoredFinding extends Finding {
+  status: FindingStatus;
+  statusReason: string | null;
+  statusBy: string | null;
+  statusAt: string | null;
+}
+
 /** A record in the append-only, hash-chained event log. */
 export interface EventRecord {
   /** Position in the log, starting at 1, without gaps. */
