@@ -167,6 +167,20 @@ export const OWASP_NHI_IDS = [
 ] as const;
 export type OwaspNhiId = (typeof OWASP_NHI_IDS)[number];
 
+/** The title of each OWASP NHI Top 10 (2025) risk. */
+export const OWASP_NHI_TITLES: Readonly<Record<OwaspNhiId, string>> = Object.freeze({
+  NHI1: 'Improper Offboarding',
+  NHI2: 'Secret Leakage',
+  NHI3: 'Vulnerable Third-Party NHI',
+  NHI4: 'Insecure Authentication',
+  NHI5: 'Overprivileged NHI',
+  NHI6: 'Insecure Cloud Deployment Configurations',
+  NHI7: 'Long-Lived Secrets',
+  NHI8: 'Environment Isolation',
+  NHI9: 'NHI Reuse',
+  NHI10: 'Human Use of NHI',
+});
+
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 

@@ -13,6 +13,7 @@ import { POSTURE_RULES } from '../inventory/index.js';
 import { BROKER_API_ROUTES } from './broker-routes.js';
 import { DETECT_API_ROUTES } from './detect-routes.js';
 import { DATASET_API_ROUTES } from './dataset-routes.js';
+import { DASHBOARD_API_ROUTES } from './dashboard-routes.js';
 import type { Metrics } from './server-metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import {
@@ -507,4 +508,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...BROKER_API_ROUTES,
   ...DETECT_API_ROUTES,
   ...DATASET_API_ROUTES,
+  ...DASHBOARD_API_ROUTES,
 ];

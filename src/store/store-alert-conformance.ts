@@ -122,6 +122,27 @@ export function runAlertStoreConformance(name: string, makeStore: MakeStore): vo
       expect((await store.listAlerts({ createdSince: T2 })).items.map((a) => a.id)).toEqual(['al_3']);
     });
 
+    it('counts alerts per UTC day and level from a time on', async () => {
+      const store = await open();
+      const day = (d: string, h: number) => Date.parse(`${d}T00:00:00.000Z`) + h * 3_600_000;
+      await store.saveAlerts(
+        [
+          alert(1, { windowEnd: day('2026-10-30', 23) }),
+          alert(2, { windowEnd: day('2026-10-31', 1), level: 'high' }),
+          alert(3, { windowEnd: day('2026-10-31', 23), level: 'high' }),
+          alert(4, { windowEnd: day('2026-10-31', 5), level: 'informational' }),
+          alert(5, { windowEnd: day('2026-11-01', 0) }),
+        ],
+        { source: 'batch', time: T, targets: [] },
+      );
+      expect(await store.alertCountsByDay(day('2026-10-31', 0))).toEqual([
+        { day: '2026-10-31', level: 'high', count: 2 },
+        { day: '2026-10-31', level: 'informational', count: 1 },
+        { day: '2026-11-01', level: 'high', count: 1 },
+      ]);
+      expect(await store.alertCountsByDay(day('2026-12-01', 0))).toEqual([]);
+    });
+
     it('queues a delivery per target for new alerts; claims lease them; outcomes settle them', async () => {
       const store = await open();
       await store.saveAlerts([alert(1), alert(2)], { source: 'stream', time: T, targets: ['slack', 'siem'] });

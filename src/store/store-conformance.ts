@@ -1055,6 +1055,96 @@ export function runStoreConformance(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('overview aggregates', () => {
+      it('findingCounts groups by identity, category, severity and status', async () => {
+        await store.applyInventoryBatch(batchOf({ identities: [identity('a'), identity('b')] }), ctx());
+        const ids = Object.fromEntries((await store.listIdentities()).items.map((i) => [i.externalId, i.id]));
+        const [a, b] = [ids.a!, ids.b!].sort();
+        await store.replaceFindings(
+          [
+            finding('f1', a!, { owasp: 'NHI7', severity: 'high' }),
+            finding('f2', a!, { owasp: 'NHI7', severity: 'high', credentialId: 'c2' }),
+            finding('f3', a!, { owasp: 'NHI2', severity: 'critical' }),
+            finding('f4', b!, { owasp: 'NHI7', severity: 'low' }),
+          ],
+          new Map(),
+          T1,
+        );
+        await store.setFindingStatus('f2', { status: 'accepted', reason: 'ok' }, change(T2));
+        expect(await store.findingCounts()).toEqual([
+          { identityId: a, owasp: 'NHI2', severity: 'critical', status: 'open', count: 1 },
+          { identityId: a, owasp: 'NHI7', severity: 'high', status: 'accepted', count: 1 },
+          { identityId: a, owasp: 'NHI7', severity: 'high', status: 'open', count: 1 },
+          { identityId: b, owasp: 'NHI7', severity: 'low', status: 'open', count: 1 },
+        ]);
+      });
+
+      it('listCredentialsDue: active expired, expiring and rotation-overdue credentials, most urgent first', async () => {
+        const now = '2026-06-01T00:00:00.000Z';
+        await store.applyInventoryBatch(
+          batchOf({
+            identities: [identity('a', { name: 'alpha' })],
+            credentials: [
+              credential('a', 'expired-long-ago', { expiresAt: '2026-01-01T00:00:00.000Z' }),
+              credential('a', 'expired-yesterday', { expiresAt: '2026-05-31T00:00:00.000Z' }),
+              credential('a', 'expired-inactive', {
+                expiresAt: '2026-05-01T00:00:00.000Z',
+                status: 'inactive',
+              }),
+              credential('a', 'expiring', {
+                expiresAt: '2026-06-10T00:00:00.000Z',
+                createdAt: '2020-01-01T00:00:00.000Z',
+              }),
+              credential('a', 'expiring-later', {
+                expiresAt: '2026-07-10T00:00:00.000Z',
+                lastRotatedAt: '2025-01-01T00:00:00.000Z',
+              }),
+              credential('a', 'old', { createdAt: '2024-01-01T00:00:00.000Z' }),
+              credential('a', 'rotated-recently', {
+                createdAt: '2020-01-01T00:00:00.000Z',
+                lastRotatedAt: '2026-05-01T00:00:00.000Z',
+              }),
+              credential('a', 'no-dates'),
+            ],
+          }),
+          ctx(),
+        );
+        const byFp = new Map((await store.listCredentials()).items.map((c) => [c.fingerprint, c.id]));
+        const due = await store.listCredentialsDue({
+          now,
+          expiringBefore: '2026-06-15T00:00:00.000Z',
+          rotatedBefore: '2026-03-03T00:00:00.000Z',
+          limit: 10,
+        });
+        expect(due.map((d) => [d.id, d.due])).toEqual([
+          [byFp.get(fp('expired-long-ago')), 'expired'],
+          [byFp.get(fp('expired-yesterday')), 'expired'],
+          [byFp.get(fp('expiring')), 'expiring'],
+          [byFp.get(fp('old')), 'rotation-overdue'],
+          [byFp.get(fp('expiring-later')), 'rotation-overdue'],
+        ]);
+        const a = (await store.listIdentities()).items[0]!.id;
+        expect(due[2]).toEqual({
+          id: byFp.get(fp('expiring')),
+          identityId: a,
+          identityName: 'alpha',
+          type: 'access-key',
+          preview: 'AK…XX',
+          createdAt: '2020-01-01T00:00:00.000Z',
+          expiresAt: '2026-06-10T00:00:00.000Z',
+          lastRotatedAt: null,
+          due: 'expiring',
+        });
+        const one = await store.listCredentialsDue({
+          now,
+          expiringBefore: '2026-06-15T00:00:00.000Z',
+          rotatedBefore: '2026-03-03T00:00:00.000Z',
+          limit: 1,
+        });
+        expect(one.map((d) => d.due)).toEqual(['expired', 'expiring', 'rotation-overdue']);
+      });
+    });
+
     describe('event log', () => {
       const ev = (n: number, data: Record<string, unknown> = { n }) => ({
         time: T1,

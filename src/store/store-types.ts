@@ -46,6 +46,7 @@ import type {
   StoredFinding,
 } from '../core/types.js';
 import type { FindingStatusChange } from './store-findings.js';
+import type { AlertDayCount, CredentialsDueQuery, DueCredential, FindingCount } from './store-dashboard.js';
 
 /** One page of a listing; `total` counts every match, not only this page. */
 export interface Page<T> {
@@ -392,6 +393,15 @@ export interface Store extends BrokerStore, AlertStore {
     time: string,
   ): Promise<{ open: number; created: number; resolved: number }>;
   listFindings(filter?: FindingFilter): Promise<Page<StoredFinding>>;
+  /** Finding counts grouped by identity, OWASP category, severity and status (the overview's input). */
+  findingCounts(): Promise<FindingCount[]>;
+  /** Alert counts per UTC day and level, of alerts whose window ended at or after `sinceMs`, oldest day first. */
+  alertCountsByDay(sinceMs: number): Promise<AlertDayCount[]>;
+  /**
+   * Active credentials that are due: expired, expiring, then rotation-overdue (a credential is only in its
+   * most urgent kind), each kind most urgent first and at most `limit` of it.
+   */
+  listCredentialsDue(q: CredentialsDueQuery): Promise<DueCredential[]>;
   getFinding(id: string): Promise<StoredFinding | null>;
   /**
    * Sets a finding's status with a reason and appends `finding.accepted`, `finding.resolved` or

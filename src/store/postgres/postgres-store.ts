@@ -93,6 +93,14 @@ import {
   type Queryable,
 } from './postgres-bulk.js';
 import { planFindingRun, planFindingStatus, PRIOR_FINDINGS_SQL, priorFindings } from '../store-findings.js';
+import {
+  ALERT_DAY_COUNTS_SQL,
+  credentialsDueSql,
+  FINDING_COUNTS_SQL,
+  rowToAlertDayCount,
+  rowToDueCredential,
+  rowToFindingCount,
+} from '../store-dashboard.js';
 import { createPostgresAlertStore } from './postgres-alert-store.js';
 import { createPostgresBrokerStore } from './postgres-broker-store.js';
 
@@ -648,6 +656,21 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     listFindings: (f) =>
       guard('list findings', () => page(listFindingsSql(f), (rows) => rows.map(rowToFinding))),
+    findingCounts: () =>
+      guard('count findings', async () => (await q(pool, FINDING_COUNTS_SQL)).map(rowToFindingCount)),
+    alertCountsByDay: (sinceMs) =>
+      guard('count alerts by day', async () =>
+        (await q(pool, ALERT_DAY_COUNTS_SQL, [sinceMs])).map(rowToAlertDayCount),
+      ),
+    listCredentialsDue: (dueQuery) =>
+      guard('list credentials due', async () => {
+        const parts = await Promise.all(
+          credentialsDueSql(dueQuery).map(async (s) =>
+            (await q(pool, s.text, s.params)).map((r) => rowToDueCredential(r, s.due)),
+          ),
+        );
+        return parts.flat();
+      }),
     getFinding: (id) =>
       guard('read the finding', async () => {
         const r = await one(pool, 'SELECT * FROM findings WHERE id = ?', [id]);

@@ -75,6 +75,14 @@ import {
 } from '../store-queries.js';
 import type { IdentityPatch, Page, Store, StoreStats, ChangeContext } from '../store-types.js';
 import { planFindingRun, planFindingStatus, PRIOR_FINDINGS_SQL, priorFindings } from '../store-findings.js';
+import {
+  ALERT_DAY_COUNTS_SQL,
+  credentialsDueSql,
+  FINDING_COUNTS_SQL,
+  rowToAlertDayCount,
+  rowToDueCredential,
+  rowToFindingCount,
+} from '../store-dashboard.js';
 import { createSqliteAlertStore } from './sqlite-alert-store.js';
 import { createSqliteBrokerStore } from './sqlite-broker-store.js';
 
@@ -490,6 +498,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ),
 
     listFindings: (f) => guard('list findings', () => page(listFindingsSql(f), rowToFinding)),
+    findingCounts: () => guard('count findings', () => all(FINDING_COUNTS_SQL).map(rowToFindingCount)),
+    alertCountsByDay: (sinceMs) =>
+      guard('count alerts by day', () => all(ALERT_DAY_COUNTS_SQL, sinceMs).map(rowToAlertDayCount)),
+    listCredentialsDue: (q) =>
+      guard('list credentials due', () =>
+        db
+          .transaction(() =>
+            credentialsDueSql(q).flatMap((s) =>
+              all(s.text, ...s.params).map((r) => rowToDueCredential(r, s.due)),
+            ),
+          )
+          .deferred(),
+      ),
     getFinding: (id) =>
       guard('read the finding', () => {
         const r = get('SELECT * FROM findings WHERE id = ?', id);
