@@ -71,6 +71,16 @@ describe('demo activity (serve --demo)', () => {
       'dataset.scanned',
     ])
       expect(events, type).toContain(type);
+    const tokens = (await get('/api/v1/identities/support-agent/tokens')) as unknown as {
+      agentIds: string[];
+      tokensIssued: number;
+      scopesGranted: string[];
+      recent: unknown[];
+    };
+    expect(tokens.agentIds).toHaveLength(1);
+    expect(tokens.tokensIssued).toBe(12);
+    expect(tokens.scopesGranted).toEqual(['invoices:read', 'invoices:refund', 'issues:write', 'repo:read']);
+    expect(tokens.recent).toHaveLength(12);
     // Never a client secret in the log.
     expect(JSON.stringify(await t.app.store.readEvents(0, 10_000))).not.toMatch(/kws_/);
   });

@@ -229,3 +229,87 @@ describe('GET /api/v1/overview', () => {
     expect(due[0]).toMatchObject({ identityId: ids.alpha, identityName: 'alpha', type: 'access-key' });
   });
 });
+
+describe('GET /api/v1/identities/{id}/tokens', () => {
+  const tokenEvent = (agentId: string, jti: string, time: string, scopes: string[], exp = true) => ({
+    time,
+    type: 'broker.token.issued',
+    actor: agentId,
+    subject: agentId,
+    data: {
+      jti,
+      agentId,
+      scopes,
+      resource: 'https://api.example.test',
+      ...(exp ? { exp: new Date(Date.parse(time) + 300_000).toISOString() } : {}),
+    },
+  });
+
+  it('links agents by agent type name, agent name or attributes.brokerAgentIds, and summarises their tokens', async () => {
+    t = await createTestServer();
+    const byType = await t.addIdentity({ name: 'support-agent', kind: 'ai-agent' });
+    const byAttribute = await t.addIdentity({ name: 'svc', attributes: { brokerAgentIds: ['placeholder'] } });
+    const unlinked = await t.addIdentity({ name: 'lonely' });
+    const worker = await seedAgent(t.app.store, TEST_TIME, 'worker-1');
+    const other = await seedAgent(t.app.store, TEST_TIME, 'worker-2');
+    await t.app.store.updateIdentity(
+      byAttribute.id,
+      { attributes: { brokerAgentIds: [other] } },
+      { time: TEST_TIME, actor: 'test' },
+    );
+    await t.app.store.appendEvents([
+      tokenEvent(worker, 'old', daysAgo(40), ['tickets:read']),
+      tokenEvent(worker, 'j1', daysAgo(2), ['tickets:read']),
+      tokenEvent(other, 'j2', daysAgo(1), ['tickets:write', 'tickets:read'], false),
+      tokenEvent(worker, 'j3', daysAgo(0.5), ['tickets:read']),
+    ]);
+
+    const res = await get(t, `/api/v1/identities/${byType.id}/tokens`);
+    expect(res.statusCode).toBe(200);
+    // Both agents are of the type named like the identity.
+    expect(res.json()).toEqual({
+      agentIds: [worker, other],
+      tokensIssued: 3,
+      scopesGranted: ['tickets:read'],
+      scopesUsed: ['tickets:read', 'tickets:write'],
+      recent: [
+        {
+          time: daysAgo(0.5),
+          jti: 'j3',
+          scope: 'tickets:read',
+          audience: 'https://api.example.test',
+          expiresAt: new Date(Date.parse(daysAgo(0.5)) + 300_000).toISOString(),
+        },
+        {
+          time: daysAgo(1),
+          jti: 'j2',
+          scope: 'tickets:write tickets:read',
+          audience: 'https://api.example.test',
+        },
+        {
+          time: daysAgo(2),
+          jti: 'j1',
+          scope: 'tickets:read',
+          audience: 'https://api.example.test',
+          expiresAt: new Date(Date.parse(daysAgo(2)) + 300_000).toISOString(),
+        },
+      ],
+    });
+    const viaAttribute = (await get(t, '/api/v1/identities/svc/tokens')).json() as {
+      agentIds: string[];
+      tokensIssued: number;
+    };
+    expect([viaAttribute.agentIds, viaAttribute.tokensIssued]).toEqual([[other], 1]);
+    expect((await get(t, `/api/v1/identities/${unlinked.id}/tokens`)).json()).toEqual({
+      agentIds: [],
+      tokensIssued: 0,
+      scopesGranted: [],
+      scopesUsed: [],
+      recent: [],
+    });
+    expect((await get(t, '/api/v1/identities/nope/tokens')).statusCode).toBe(404);
+    expect(
+      (await t.server.inject({ method: 'GET', url: `/api/v1/identities/${unlinked.id}/tokens` })).statusCode,
+    ).toBe(401);
+  });
+});

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { OWASP_NHI_IDS } from '../core/types.js';
 import { buildOverview } from './dashboard-overview.js';
+import { identityTokens } from './dashboard-tokens.js';
+import { identityRefParams } from './server-schemas.js';
 import { route, type ApiRoute } from './server-routes.js';
 import { apiSchemaRegistry } from './server-schemas.js';
 
@@ -93,6 +95,30 @@ export const overviewSchema = z.object({
 });
 apiSchemaRegistry.add(overviewSchema, { id: 'Overview' });
 
+/** GET /identities/{id}/tokens. */
+export const identityTokensSchema = z.object({
+  agentIds: z
+    .array(z.string())
+    .describe(
+      'Broker agents linked to the identity: its agent type or the agent has the identity name, or attributes.brokerAgentIds lists it',
+    ),
+  tokensIssued: count.describe('Tokens issued to those agents in the last 30 days'),
+  scopesGranted: z.array(z.string()).describe("Scopes (or patterns) their agent types' policies allow"),
+  scopesUsed: z.array(z.string()).describe('Scopes the tokens of the last 30 days carried'),
+  recent: z
+    .array(
+      z.object({
+        time: z.string(),
+        jti: z.string(),
+        scope: z.string().describe('Space-separated scopes'),
+        audience: z.string().nullable().describe('The resource the token is for'),
+        expiresAt: z.string().optional(),
+      }),
+    )
+    .describe('The last 20 tokens, newest first'),
+});
+apiSchemaRegistry.add(identityTokensSchema, { id: 'IdentityTokens' });
+
 /** The dashboard routes. */
 export const DASHBOARD_API_ROUTES: readonly ApiRoute[] = [
   route({
@@ -105,5 +131,20 @@ export const DASHBOARD_API_ROUTES: readonly ApiRoute[] = [
     auth: true,
     response: { status: 200, description: 'The overview', schema: overviewSchema },
     handler: async ({ app }) => buildOverview(app.store, app.clock.now()),
+  }),
+  route({
+    operationId: 'getIdentityTokens',
+    method: 'GET',
+    path: `${PREFIX}/identities/:id/tokens`,
+    tag: TAG,
+    summary: "An identity's broker token activity: linked agents, tokens issued, scopes granted and used",
+    description:
+      '`{id}` is the identity id or its exact name. An identity no broker agent is linked to answers zeros and empty lists.',
+    auth: true,
+    params: identityRefParams,
+    response: { status: 200, description: 'The token activity', schema: identityTokensSchema },
+    errors: [404],
+    handler: async ({ app, params }) =>
+      identityTokens(app, await app.inventory.resolveIdentity(params.id), app.clock.now()),
   }),
 ];

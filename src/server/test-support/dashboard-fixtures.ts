@@ -8,7 +8,12 @@ export async function seedAgent(store: Store, time: string, name = 'worker-1'): 
     {
       name: 'support-agent',
       owner: 'team-support@example.test',
-      policy: { scopes: ['tickets:read'], resources: ['https://api.example.test/*'], maxTtl: '15m' },
+      // A valid policy document, as the broker stores what it parsed.
+      policy: {
+        agentType: 'support-agent',
+        owner: 'team-support@example.test',
+        allow: [{ resource: 'https://api.example.test/*', scopes: ['tickets:read'] }],
+      },
       policySource: 'support-agent.yaml',
     },
     { time, actor: 'test' },
