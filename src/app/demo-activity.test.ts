@@ -81,6 +81,18 @@ describe('demo activity (serve --demo)', () => {
     expect(tokens.tokensIssued).toBe(12);
     expect(tokens.scopesGranted).toEqual(['invoices:read', 'invoices:refund', 'issues:write', 'repo:read']);
     expect(tokens.recent).toHaveLength(12);
+    const scans = (await get('/api/v1/scans/latest')) as unknown as Record<
+      string,
+      { kind: string } | null
+    > & {
+      recent: unknown[];
+    };
+    expect([scans.npm?.kind, scans.secrets?.kind, scans.datasets?.kind]).toEqual([
+      'npm',
+      'secrets',
+      'datasets',
+    ]);
+    expect(scans.recent).toHaveLength(4);
     // Never a client secret in the log.
     expect(JSON.stringify(await t.app.store.readEvents(0, 10_000))).not.toMatch(/kws_/);
   });

@@ -313,3 +313,99 @@ describe('GET /api/v1/identities/{id}/tokens', () => {
     ).toBe(401);
   });
 });
+
+describe('GET /api/v1/scans/latest', () => {
+  it('answers nulls and no recent scans when nothing was recorded', async () => {
+    t = await createTestServer();
+    const res = await get(t, '/api/v1/scans/latest');
+    expect([res.statusCode, res.json()]).toEqual([
+      200,
+      { npm: null, secrets: null, datasets: null, recent: [] },
+    ]);
+  });
+
+  it('reads the newest npm run with its flagged packages, secret scan and dataset run from the event log', async () => {
+    t = await createTestServer();
+    const ev = (
+      type: string,
+      time: string,
+      data: Record<string, unknown>,
+      subject: string | null = null,
+    ) => ({
+      time,
+      type,
+      actor: 'ci',
+      subject,
+      data,
+    });
+    await t.app.store.appendEvents([
+      ev('npm.scan.completed', daysAgo(3), { inputs: [{ path: 'old/package-lock.json' }], packages: 1 }),
+      ev('dataset.verified', daysAgo(2), { dataset: 'tickets', result: 'ok' }, 'dataset:tickets'),
+      ev('npm.scan.completed', daysAgo(1), {
+        inputs: [
+          { path: 'web/package-lock.json', kind: 'lockfile', packages: 2 },
+          { path: 'api/package-lock.json' },
+        ],
+        packages: 2,
+        levels: { high: 1 },
+      }),
+      ev('npm.package.flagged', daysAgo(1), {
+        package: 'expresss',
+        level: 'high',
+        findings: [{ ruleId: 'r', line: 2 }],
+      }),
+      ev('npm.package.flagged', daysAgo(0.5), { package: 'later-run', level: 'high' }),
+      ev(
+        'dataset.scanned',
+        daysAgo(0.9),
+        { dataset: 'tickets', result: 'failed', findings: 1 },
+        'dataset:tickets',
+      ),
+    ]);
+    await t.app.inventory.importBatch(emptyBatch(), 'ann', {
+      kind: 'secret-scan',
+      findings: 0,
+      target: 'src',
+    });
+    await t.app.inventory.importBatch(emptyBatch(), 'ann', { kind: 'aws' });
+
+    const body = (await get(t, '/api/v1/scans/latest')).json() as {
+      npm: Record<string, unknown>;
+      secrets: Record<string, unknown>;
+      datasets: Record<string, unknown>;
+      recent: Array<{ kind: string; type: string; target: string | null }>;
+    };
+    expect(body.npm).toMatchObject({
+      time: daysAgo(1),
+      actor: 'ci',
+      kind: 'npm',
+      type: 'npm.scan.completed',
+      target: 'web/package-lock.json, api/package-lock.json',
+      result: {
+        packages: 2,
+        levels: { high: 1 },
+        flagged: [{ package: 'expresss', level: 'high', findings: [{ ruleId: 'r', line: 2 }] }],
+      },
+    });
+    expect(body.secrets).toMatchObject({
+      actor: 'ann',
+      kind: 'secrets',
+      type: 'inventory.batch.applied',
+      target: 'src',
+      result: { source: { kind: 'secret-scan', findings: 0, target: 'src' } },
+    });
+    expect(body.datasets).toMatchObject({
+      kind: 'datasets',
+      type: 'dataset.scanned',
+      target: 'tickets',
+      result: { dataset: 'tickets', result: 'failed', findings: 1 },
+    });
+    expect(body.recent.map((s) => [s.kind, s.type, s.target])).toEqual([
+      ['secrets', 'inventory.batch.applied', 'src'],
+      ['datasets', 'dataset.scanned', 'tickets'],
+      ['npm', 'npm.scan.completed', 'web/package-lock.json, api/package-lock.json'],
+      ['datasets', 'dataset.verified', 'tickets'],
+      ['npm', 'npm.scan.completed', 'old/package-lock.json'],
+    ]);
+  });
+});

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { OWASP_NHI_IDS } from '../core/types.js';
 import { buildOverview } from './dashboard-overview.js';
+import { latestScans } from './dashboard-scans.js';
 import { identityTokens } from './dashboard-tokens.js';
 import { identityRefParams } from './server-schemas.js';
 import { route, type ApiRoute } from './server-routes.js';
@@ -119,6 +120,28 @@ export const identityTokensSchema = z.object({
 });
 apiSchemaRegistry.add(identityTokensSchema, { id: 'IdentityTokens' });
 
+const scanSummarySchema = z.object({
+  seq: z.number().int().describe('The event log record it was read from'),
+  time: z.string(),
+  actor: z.string(),
+  kind: z.enum(['npm', 'secrets', 'datasets']),
+  type: z.string().describe('The event type'),
+  target: z.string().nullable().describe('What was scanned (lockfile paths, scanned paths, the dataset)'),
+  result: z
+    .record(z.string(), z.unknown())
+    .describe('The recorded event data: counts, verdicts, findings with evidence; never a secret value'),
+});
+apiSchemaRegistry.add(scanSummarySchema, { id: 'ScanSummary' });
+
+/** GET /scans/latest. */
+export const latestScansSchema = z.object({
+  npm: scanSummarySchema.nullable().describe('The newest npm gate run, with `result.flagged` packages'),
+  secrets: scanSummarySchema.nullable().describe('The newest recorded secret scan'),
+  datasets: scanSummarySchema.nullable().describe('The newest dataset verification or scan'),
+  recent: z.array(scanSummarySchema).describe('The last 20 scans of every kind, newest first'),
+});
+apiSchemaRegistry.add(latestScansSchema, { id: 'LatestScans' });
+
 /** The dashboard routes. */
 export const DASHBOARD_API_ROUTES: readonly ApiRoute[] = [
   route({
@@ -146,5 +169,17 @@ export const DASHBOARD_API_ROUTES: readonly ApiRoute[] = [
     errors: [404],
     handler: async ({ app, params }) =>
       identityTokens(app, await app.inventory.resolveIdentity(params.id), app.clock.now()),
+  }),
+  route({
+    operationId: 'getLatestScans',
+    method: 'GET',
+    path: `${PREFIX}/scans/latest`,
+    tag: TAG,
+    summary: 'The newest recorded npm, secret and dataset scans, and the recent ones',
+    description:
+      'Read from the event log: `npm.scan.completed` (with the `npm.package.flagged` records of the run), `inventory.batch.applied` of a `secret-scan` source, `dataset.verified` and `dataset.scanned`.',
+    auth: true,
+    response: { status: 200, description: 'The latest scans', schema: latestScansSchema },
+    handler: async ({ app }) => latestScans(app.store),
   }),
 ];

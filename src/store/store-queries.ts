@@ -131,6 +131,12 @@ export function listFindingsSql(f: FindingFilter = {}): ListSql {
 export function listEventsSql(f: EventFilter): { page: Sql; count: Sql } {
   const { where, params, add } = conditions();
   if (f.subject !== undefined) add('subject = ?', f.subject);
+  if (f.types !== undefined) {
+    const types = f.types.slice(0, 100);
+    // No type at all matches nothing (an empty IN list is not valid SQL).
+    if (types.length === 0) add('1 = 0');
+    else add(`type IN (${types.map(() => '?').join(', ')})`, ...types);
+  }
   const countWhere = [...where];
   const countParams = [...params];
   if (f.after !== undefined) add('seq > ?', f.after);

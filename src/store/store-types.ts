@@ -120,6 +120,8 @@ export interface EventFilter {
   before?: number;
   /** Only events about this subject (an identity id, an agent id). */
   subject?: string;
+  /** Only events of these types (at most 100). */
+  types?: readonly string[];
   /** `asc` (default): oldest first; `desc`: newest first. */
   order?: 'asc' | 'desc';
   limit: number;
@@ -417,7 +419,7 @@ export interface Store extends BrokerStore, AlertStore {
   readEvents(afterSeq: number, limit: number): Promise<EventRecord[]>;
   /**
    * Events matching the filter in seq order (`desc`: newest first), at most `limit` (1–10,000), with the
-   * number of events matching the filter's subject (ignoring `after`, `before` and `limit`).
+   * number of events matching the filter's subject and types (ignoring `after`, `before` and `limit`).
    */
   listEvents(filter: EventFilter): Promise<{ items: EventRecord[]; total: number }>;
   /** The events with these ids that are in the log, in seq order (unknown ids are skipped; at most 1,000 ids). */
