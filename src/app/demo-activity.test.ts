@@ -26,10 +26,9 @@ describe('demo activity (serve --demo)', () => {
       tokens: 24,
       approvals: { pending: 3, decided: 1 },
       alerts: { stored: 6, acknowledged: 2 },
-      acceptedFindings: result.acceptedFindings,
+      acceptedFindings: 3,
       scans: { npm: 1, secrets: 1, datasets: 3 },
     });
-    expect(result.acceptedFindings).toBeGreaterThanOrEqual(1);
   });
 
   it('gives the overview something in every part', async () => {
