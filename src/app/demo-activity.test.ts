@@ -91,6 +91,7 @@ describe('demo activity (serve --demo)', () => {
       'secrets',
       'datasets',
     ]);
+    expect((scans.secrets as unknown as { target: string }).target).toBe('services/');
     expect(scans.recent).toHaveLength(4);
     // Never a client secret in the log.
     expect(JSON.stringify(await t.app.store.readEvents(0, 10_000))).not.toMatch(/kws_/);

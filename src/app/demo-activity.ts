@@ -392,6 +392,7 @@ export async function loadDemoActivity(app: App, actor: string): Promise<DemoAct
   await app.inventory.importBatch(secretBatch, actor, {
     kind: 'secret-scan',
     findings: secretBatch.credentials.length,
+    target: 'services/',
   });
   result.scans.secrets = 1;
 
