@@ -2,8 +2,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Argument, Option, type Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
-import { IDENTITY_KINDS, OWASP_NHI_IDS, SEVERITIES, severityRank } from '../core/types.js';
-import type { Finding, IdentityKind, OwaspNhiId, Severity } from '../core/types.js';
+import { FINDING_STATUSES, IDENTITY_KINDS, OWASP_NHI_IDS, SEVERITIES, severityRank } from '../core/types.js';
+import type { Finding, FindingStatus, IdentityKind, OwaspNhiId, Severity } from '../core/types.js';
 import { detectImporterKind, IMPORTER_KINDS, type ImporterKind } from '../inventory/index.js';
 import type { App } from '../app/app.js';
 import type { FindingFilter } from '../store/index.js';
@@ -168,6 +168,11 @@ export function registerInventoryCommands(program: Command, action: CliAction): 
     .addOption(new Option('--owasp <id>', 'only this OWASP NHI Top 10 id').choices(OWASP_NHI_IDS))
     .option('--identity <id-or-name>', 'only findings of this identity', parseNonEmpty)
     .addOption(
+      new Option('--status <status>', 'open (default), accepted, resolved, or all')
+        .choices([...FINDING_STATUSES, 'all'])
+        .default('open'),
+    )
+    .addOption(
       new Option(
         '--fail-on <severity>',
         'exit 1 when any listed finding is at or above this severity',
@@ -184,6 +189,7 @@ export function registerInventoryCommands(program: Command, action: CliAction): 
           if (o.severity) filter.minSeverity = o.severity as Severity;
           if (o.owasp) filter.owasp = o.owasp as OwaspNhiId;
           if (identityId) filter.identityId = identityId;
+          if (o.status !== 'all') filter.status = o.status as FindingStatus;
           return nameFindings(app, await allFindings(app, filter));
         });
         if (ctx.globals.json) ctx.json({ items: findings, total: findings.length });

@@ -324,3 +324,34 @@ describe('serve', () => {
     expect(await done).toBe(0);
   });
 });
+
+describe('keyward findings --status', () => {
+  it('lists open findings by default, and accepted, resolved or all on request', async () => {
+    expect((await run(['demo', 'load'])).code).toBe(0);
+    const { loadConfig } = await import('../app/app-config.js');
+    const { openApp } = await import('../app/app.js');
+    const app = await openApp(loadConfig({ env: {}, flags: { dataDir: dir } }));
+    let accepted: string;
+    try {
+      const [first] = (await app.store.listFindings({ limit: 1 })).items;
+      accepted = first!.id;
+      await app.store.setFindingStatus(
+        accepted,
+        { status: 'accepted', reason: 'test' },
+        { time: new Date().toISOString(), actor: 'test' },
+      );
+    } finally {
+      await app.close();
+    }
+    const ids = async (...args: string[]) =>
+      (
+        JSON.parse((await run(['findings', '--json', ...args])).stdout) as { items: Array<{ id: string }> }
+      ).items.map((f) => f.id);
+    const all = await ids('--status', 'all');
+    expect(all).toContain(accepted);
+    expect(await ids()).toEqual(all.filter((id) => id !== accepted));
+    expect(await ids('--status', 'accepted')).toEqual([accepted]);
+    expect(await ids('--status', 'resolved')).toEqual([]);
+    expect((await run(['findings', '--status', 'closed'])).code).not.toBe(0);
+  }, 60_000);
+});

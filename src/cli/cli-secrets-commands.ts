@@ -59,6 +59,15 @@ async function readAllStdin(ctx: CliContext): Promise<string> {
   return ctx.io.readStdin();
 }
 
+/** What a scan read, for the record: the paths, the repository, stdin or the environment. */
+function scanTarget(paths: string[], o: Record<string, unknown>): string {
+  if (o.git !== undefined) return `git ${paths[0] ?? '.'}${typeof o.git === 'string' ? ` ${o.git}` : ''}`;
+  if (o.staged === true) return `staged changes in ${paths[0] ?? '.'}`;
+  if (o.stdin === true || paths.includes('-')) return 'stdin';
+  if (o.env === true) return 'environment';
+  return paths.length > 0 ? paths.join(' ') : '.';
+}
+
 async function runScan(ctx: CliContext, paths: string[], o: Record<string, unknown>): Promise<number> {
   const format = reportFormat(ctx.globals.json, o.format);
   const failOnRaw = (o.failOn as string | undefined) ?? 'low';
@@ -124,6 +133,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
       const result = await app.inventory.importBatch(batch, ctx.io.env.USER ?? 'cli', {
         kind: 'secret-scan',
         findings: r.findings.length,
+        target: scanTarget(paths, o),
       });
       recorded = `recorded ${batch.credentials.length} credential(s) in the inventory (${result.changes.credentials.created} new, ${identitiesCreated} new identities of unknown owner); ${result.findings.open} open posture findings`;
       return r;

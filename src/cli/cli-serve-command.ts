@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ValidationError } from '../core/errors.js';
 import { openApp } from '../app/app.js';
 import { defaultIssuer } from '../app/app-config.js';
+import { loadDemoActivity } from '../app/demo-activity.js';
 import { createServer as createNetServer } from 'node:net';
 import { adminTokenPath, ensureAdminToken } from '../app/keys.js';
 import type { RunningServer } from '../server/index.js';
@@ -105,7 +106,11 @@ export function registerServeCommand(program: Command, action: CliAction): void 
           token = t.created ? 'created' : t.tokenFile ? 'exists' : 'missing';
           if (o.demo === true) {
             const before = (await app.store.stats()).identities;
-            if (before === 0) await app.inventory.loadDemo('cli');
+            if (before === 0) {
+              await app.inventory.loadDemo('cli');
+              // Alerts, approvals, tokens, accepted findings and scan results, so every dashboard page shows something.
+              await loadDemoActivity(app, 'cli');
+            }
             demo = { loaded: before === 0, identities: (await app.store.stats()).identities };
           }
           // Loaded here, not at the top: the other commands start faster without the HTTP stack.

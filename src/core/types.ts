@@ -167,6 +167,20 @@ export const OWASP_NHI_IDS = [
 ] as const;
 export type OwaspNhiId = (typeof OWASP_NHI_IDS)[number];
 
+/** The title of each OWASP NHI Top 10 (2025) risk. */
+export const OWASP_NHI_TITLES: Readonly<Record<OwaspNhiId, string>> = Object.freeze({
+  NHI1: 'Improper Offboarding',
+  NHI2: 'Secret Leakage',
+  NHI3: 'Vulnerable Third-Party NHI',
+  NHI4: 'Insecure Authentication',
+  NHI5: 'Overprivileged NHI',
+  NHI6: 'Insecure Cloud Deployment Configurations',
+  NHI7: 'Long-Lived Secrets',
+  NHI8: 'Environment Isolation',
+  NHI9: 'NHI Reuse',
+  NHI10: 'Human Use of NHI',
+});
+
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -190,6 +204,22 @@ export interface Finding {
   evidence: Record<string, unknown>;
   firstSeenAt: string;
   lastSeenAt: string;
+}
+
+/** Where a finding stands: `open` (to fix), `accepted` (a risk someone accepted), `resolved` (marked fixed). */
+export const FINDING_STATUSES = ['open', 'accepted', 'resolved'] as const;
+export type FindingStatus = (typeof FINDING_STATUSES)[number];
+
+/**
+ * A finding as stored: the posture finding and who last changed its status, why and when. A run's new
+ * findings are open with null reason, actor and time; an accepted finding stays accepted across runs, and a
+ * resolved one that a run still reports is reopened (docs/posture.md).
+ */
+export interface StoredFinding extends Finding {
+  status: FindingStatus;
+  statusReason: string | null;
+  statusBy: string | null;
+  statusAt: string | null;
 }
 
 /** A record in the append-only, hash-chained event log. */

@@ -18,6 +18,8 @@ export {
   POSTURE_RULES,
   evaluatePosture,
   computeRiskScores,
+  postureScore,
+  openFindingWeights,
   buildIdentityGraph,
   type IdentityGraph,
 } from './posture/index.js';

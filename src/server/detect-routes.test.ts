@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestServer, type TestServer } from './test-support/test-server.js';
+import { createTestServer, TEST_TIME, type TestServer } from './test-support/test-server.js';
 
 const BROWSER_ON_KEY = readFileSync(
   new URL('../../rules/keyward/fixtures/aws-nhi-key-browser-user-agent/positive.ndjson', import.meta.url),
@@ -97,5 +97,109 @@ describe('detection API body limit', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('alert acknowledgement and detail events', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await createTestServer();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const alert = (id: string, eventIds: string[]) => ({
+    id,
+    ruleId: 'r1',
+    ruleTitle: 'Rule one',
+    level: 'high' as const,
+    tags: [],
+    groupKey: null,
+    windowStart: Date.parse(TEST_TIME) - 1000,
+    windowEnd: Date.parse(TEST_TIME),
+    eventIds,
+    eventCount: eventIds.length,
+    summary: `summary of ${id}`,
+  });
+  const ack = (id: string, payload?: object) =>
+    t.server.inject({
+      method: 'POST',
+      url: `/api/v1/detect/alerts/${id}/ack`,
+      headers: t.auth,
+      ...(payload ? { payload } : {}),
+    });
+
+  it('acknowledges once (idempotent), filters by acknowledged, and returns the events found in the log', async () => {
+    const logged = await t.app.store.appendEvents([
+      { time: TEST_TIME, type: 'test.one', actor: 'tester', subject: null, data: { n: 1 } },
+    ]);
+    await t.app.store.saveAlerts([alert('al_a', [logged[0]!.id, 'from-a-file']), alert('al_b', [])], {
+      source: 'batch',
+      time: TEST_TIME,
+      targets: [],
+    });
+
+    const detail = await t.server.inject({
+      method: 'GET',
+      url: '/api/v1/detect/alerts/al_a',
+      headers: t.auth,
+    });
+    expect(detail.json()).toEqual({
+      ...alert('al_a', [logged[0]!.id, 'from-a-file']),
+      source: 'batch',
+      createdAt: TEST_TIME,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+      ackNote: null,
+      events: logged,
+    });
+
+    const first = await ack('al_a', { note: 'known scanner' });
+    expect(first.statusCode).toBe(200);
+    const acked = first.json() as Record<string, unknown>;
+    expect([acked.acknowledgedAt, acked.acknowledgedBy, acked.ackNote]).toEqual([
+      TEST_TIME,
+      'api:admin',
+      'known scanner',
+    ]);
+    const again = await ack('al_a', { note: 'other' });
+    expect([again.statusCode, again.json()]).toEqual([200, acked]);
+    // No body at all is an acknowledgement without a note.
+    const bare = await ack('al_b');
+    expect([bare.statusCode, (bare.json() as { ackNote: unknown }).ackNote]).toEqual([200, null]);
+
+    const list = async (q: string) =>
+      (
+        (
+          await t.server.inject({ method: 'GET', url: `/api/v1/detect/alerts${q}`, headers: t.auth })
+        ).json() as {
+          items: Array<{ id: string }>;
+        }
+      ).items.map((a) => a.id);
+    expect(await list('?acknowledged=true')).toEqual(['al_a', 'al_b']);
+    expect(await list('?acknowledged=false')).toEqual([]);
+
+    const events = await t.app.store.readEvents(0, 100);
+    expect(events.filter((e) => e.type === 'alert.acknowledged').map((e) => e.data.alertId)).toEqual([
+      'al_a',
+      'al_b',
+    ]);
+  });
+
+  it('answers 404 for an unknown alert, 400 for a long note, an unknown field or a bad filter, 401 without a token', async () => {
+    expect((await ack('nope', { note: 'x' })).statusCode).toBe(404);
+    const long = await ack('al_a', { note: 'x'.repeat(501) });
+    expect(long.statusCode).toBe(400);
+    expect(JSON.stringify(long.json())).toContain('body.note');
+    expect((await ack('al_a', { notes: 'x' })).statusCode).toBe(400);
+    const badFilter = await t.server.inject({
+      method: 'GET',
+      url: '/api/v1/detect/alerts?acknowledged=yes',
+      headers: t.auth,
+    });
+    expect(badFilter.statusCode).toBe(400);
+    const anonymous = await t.server.inject({ method: 'POST', url: '/api/v1/detect/alerts/al_a/ack' });
+    expect(anonymous.statusCode).toBe(401);
   });
 });

@@ -30,12 +30,27 @@ const alertListQuery = z
       .datetime({ offset: true })
       .optional()
       .describe('Only alerts whose window ended at or after this time'),
+    acknowledged: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional()
+      .describe('Only acknowledged (true) or unacknowledged (false) alerts'),
     limit: z.coerce.number().int().min(1).max(1000).optional(),
     offset: z.coerce.number().int().min(0).optional(),
   })
   .strict();
 
 const idParams = z.object({ id: z.string().min(1).max(100) }).strict();
+
+const ackBody = z
+  .strictObject({
+    note: z.string().max(500).optional().describe('Why, or what was done (at most 500 characters)'),
+  })
+  .optional()
+  .describe('The acknowledgement (the body may be left out)');
+
+/** At most this many contributing events are looked up for an alert's detail. */
+const MAX_ALERT_EVENTS = 1000;
 
 /** The detection routes. */
 export const DETECT_API_ROUTES: readonly ApiRoute[] = [
@@ -92,15 +107,37 @@ export const DETECT_API_ROUTES: readonly ApiRoute[] = [
     path: `${PREFIX}/alerts/:id`,
     tag: TAG,
     auth: true,
-    summary: 'One alert',
+    summary: 'One alert, with the contributing events found in the event log',
+    description:
+      '`events` holds the records of `eventIds` that are in the event log, in log order; events that came from imported files are not in it, so there may be fewer.',
     params: idParams,
-    response: { status: 200, description: 'The alert', schema: anyObject },
+    response: { status: 200, description: 'The alert and its events', schema: anyObject },
     errors: [404],
     handler: async ({ app, params }) => {
       const alert = await app.store.getAlert(params.id);
       if (!alert) throw new NotFoundError(`no alert ${JSON.stringify(params.id)}`);
-      return alert;
+      const events = await app.store.getEventsByIds(alert.eventIds.slice(0, MAX_ALERT_EVENTS));
+      return { ...alert, events };
     },
+  }),
+  route({
+    operationId: 'acknowledgeAlert',
+    method: 'POST',
+    path: `${PREFIX}/alerts/:id/ack`,
+    tag: TAG,
+    auth: true,
+    summary: 'Acknowledge an alert, with an optional note',
+    description:
+      'Records `alert.acknowledged` in the event log. Idempotent: an acknowledged alert is returned unchanged.',
+    params: idParams,
+    body: ackBody,
+    response: { status: 200, description: 'The alert', schema: anyObject },
+    errors: [404],
+    handler: async ({ app, params, body, actor }) =>
+      app.store.acknowledgeAlert(params.id, body?.note ?? null, {
+        time: app.clock.now().toISOString(),
+        actor,
+      }),
   }),
   route({
     operationId: 'detectStatus',

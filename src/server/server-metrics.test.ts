@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Finding } from '../core/types.js';
+import type { StoredFinding } from '../core/types.js';
 import type { FindingFilter, Page, StoreStats } from '../store/index.js';
 import { createMetrics, PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import { createTestServer, TEST_TIME, type TestServer } from './test-support/test-server.js';
@@ -29,7 +29,7 @@ function fakeStore() {
         if (down) throw new Error('store down');
         return STATS;
       },
-      listFindings: async (f?: FindingFilter): Promise<Page<Finding>> => {
+      listFindings: async (f?: FindingFilter): Promise<Page<StoredFinding>> => {
         calls.listFindings++;
         const from = order.indexOf(f?.minSeverity ?? 'info');
         const total = order.slice(from).reduce((n, s) => n + counts[s], 0);

@@ -73,7 +73,9 @@ export function createMetrics(deps: MetricsDeps) {
       const stats = await deps.store.stats();
       // Cumulative counts per threshold, then differences give the count at each exact severity.
       const atLeast = await Promise.all(
-        SEVERITIES.map(async (s) => (await deps.store.listFindings({ minSeverity: s, limit: 1 })).total),
+        SEVERITIES.map(
+          async (s) => (await deps.store.listFindings({ minSeverity: s, status: 'open', limit: 1 })).total,
+        ),
       );
       const findingsBySeverity = {} as Record<Severity, number>;
       SEVERITIES.forEach((s, i) => {

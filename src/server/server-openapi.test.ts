@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from './index.js';
 import { toOpenApiPath } from './server-openapi.js';
 import { API_ROUTES } from './server-routes.js';
+import { STREAM_API_ROUTES } from './stream-routes.js';
 import { createTestServer, type TestServer } from './test-support/test-server.js';
 
 interface Doc {
@@ -102,8 +103,9 @@ describe('buildOpenApiDocument', () => {
     const registered = registeredRoutes(t.server.printRoutes({ commonPrefix: false })).filter(
       (r) => !isBrokerProtocolPath(r.path),
     );
+    // The route table, and the stream (a raw route: it answers server-sent events).
     expect(registered.filter((r) => r.path.startsWith('/api/v1/')).length).toBe(
-      API_ROUTES.filter((r) => r.path.startsWith('/api/v1/')).length,
+      [...API_ROUTES, ...STREAM_API_ROUTES].filter((r) => r.path.startsWith('/api/v1/')).length,
     );
     for (const r of registered) {
       expect(
@@ -245,11 +247,32 @@ describe('buildOpenApiDocument', () => {
 
   it('every route is listed in docs/http-api.md', () => {
     const doc = readFileSync(new URL('../../docs/http-api.md', import.meta.url), 'utf8');
-    for (const r of API_ROUTES) {
+    for (const r of [...API_ROUTES, ...STREAM_API_ROUTES]) {
       const path = toOpenApiPath(r.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       expect(doc, `${r.method} ${r.path}`).toMatch(
         new RegExp(`\\|\\s*${r.method}\\s*\\|\\s*\`${path}\`\\s*\\|`),
       );
     }
+  });
+});
+
+describe('the stream in the OpenAPI document', () => {
+  it('is a text/event-stream GET with the after parameter and the bearer token', () => {
+    const doc = buildOpenApiDocument() as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const op = doc.paths['/api/v1/stream']!.get!;
+    expect(op.operationId).toBe('streamUpdates');
+    expect(op.security).toEqual([{ bearerAuth: [] }]);
+    expect((op.responses as Record<string, unknown>)['200']).toEqual({
+      description: 'The event stream',
+      content: { 'text/event-stream': { schema: { type: 'string' } } },
+    });
+    expect((op.parameters as Array<{ name: string; in: string }>).map((p) => [p.name, p.in])).toEqual([
+      ['after', 'query'],
+    ]);
+    // The acknowledgement's body may be left out.
+    const ack = doc.paths['/api/v1/detect/alerts/{id}/ack']!.post!;
+    expect((ack.requestBody as { required: boolean }).required).toBe(false);
   });
 });

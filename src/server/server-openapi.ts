@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { API_ROUTES, type ApiRoute } from './server-routes.js';
 import { apiSchemaRegistry } from './server-schemas.js';
+import { STREAM_API_ROUTES } from './stream-routes.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -98,7 +99,9 @@ function operation(route: ApiRoute): JsonObject {
   const params = parameters(route);
   if (params.length > 0) op.parameters = params;
   if (route.body) {
-    op.requestBody = { required: true, content: { 'application/json': { schema: schemaRef(route.body) } } };
+    // A body schema that accepts no body at all (`.optional()`) makes the body optional.
+    const required = !route.body.safeParse(undefined).success;
+    op.requestBody = { required, content: { 'application/json': { schema: schemaRef(route.body) } } };
   } else if (route.rawBody) {
     const file = { type: 'string', contentMediaType: 'application/octet-stream' };
     op.requestBody = {
@@ -140,7 +143,7 @@ let cached: JsonObject | null = null;
 export function buildOpenApiDocument(): object {
   if (cached) return structuredClone(cached);
   const paths: Record<string, JsonObject> = {};
-  for (const route of API_ROUTES) {
+  for (const route of [...API_ROUTES, ...STREAM_API_ROUTES]) {
     const key = toOpenApiPath(route.path);
     paths[key] ??= {};
     paths[key][route.method.toLowerCase()] = operation(route);
@@ -195,6 +198,10 @@ export function buildOpenApiDocument(): object {
       { name: 'events', description: 'The hash-chained event log' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
       { name: 'datasets', description: 'Training-data integrity: verification against signed manifests' },
+      {
+        name: 'dashboard',
+        description: 'What the web dashboard reads: the overview, token activity, scans, live updates',
+      },
     ],
     paths,
     components: {

@@ -567,7 +567,13 @@ describe('findings and rules', () => {
     await t.app.store.replaceFindings([f1, f2, f3], new Map(), TEST_TIME);
     const all = await call(t, 'GET', '/api/v1/findings');
     expect(all.statusCode).toBe(200);
-    expect(all.json()).toEqual({ items: [f2, f3, f1], total: 3, limit: 100, offset: 0 });
+    const open = { status: 'open', statusReason: null, statusBy: null, statusAt: null };
+    expect(all.json()).toEqual({
+      items: [f2, f3, f1].map((f) => ({ ...f, ...open })),
+      total: 3,
+      limit: 100,
+      offset: 0,
+    });
     const ids = async (q: string) =>
       ((await call(t!, 'GET', `/api/v1/findings?${q}`)).json() as { items: Finding[] }).items.map(
         (f) => f.id,
@@ -582,6 +588,104 @@ describe('findings and rules', () => {
       'query.minSeverity',
       'query.owasp',
     ]);
+  });
+
+  it('accepts, resolves and reopens a finding with a reason, filters by status, and logs each change', async () => {
+    t = await createTestServer();
+    const a = await t.addIdentity({ name: 'a' });
+    const f1 = finding({ id: 'fnd_1', identityId: a.id, owasp: 'NHI7', ruleId: 'NHI7-long-lived' });
+    const f2 = finding({ id: 'fnd_2', identityId: a.id, severity: 'low' });
+    await t.app.store.replaceFindings([f1, f2], new Map(), TEST_TIME);
+    const before = (await t.app.store.readEvents(0, 1000)).length;
+
+    const res = await call(t, 'POST', '/api/v1/findings/fnd_1/status', {
+      status: 'accepted',
+      reason: 'test account, no production access',
+    });
+    expect(res.statusCode).toBe(200);
+    const accepted = {
+      ...f1,
+      status: 'accepted',
+      statusReason: 'test account, no production access',
+      statusBy: 'api:admin',
+      statusAt: TEST_TIME,
+    };
+    expect(res.json()).toEqual(accepted);
+    // The same status again changes nothing.
+    const again = await call(t, 'POST', '/api/v1/findings/fnd_1/status', { status: 'accepted', reason: 'x' });
+    expect([again.statusCode, again.json()]).toEqual([200, accepted]);
+    await call(t, 'POST', '/api/v1/findings/fnd_2/status', { status: 'resolved', reason: 'key deleted' });
+    const ids = async (q: string) =>
+      ((await call(t!, 'GET', `/api/v1/findings?${q}`)).json() as { items: Finding[] }).items.map(
+        (f) => f.id,
+      );
+    expect(await ids('status=accepted')).toEqual(['fnd_1']);
+    expect(await ids('status=resolved')).toEqual(['fnd_2']);
+    expect(await ids('status=open')).toEqual([]);
+    const reopened = await call(t, 'POST', '/api/v1/findings/fnd_2/status', {
+      status: 'open',
+      reason: 'the key is back',
+    });
+    expect(reopened.json()).toMatchObject({ status: 'open', statusReason: 'the key is back' });
+    // Identity detail carries the status too.
+    const detail = (await call(t, 'GET', `/api/v1/identities/${a.id}`)).json() as { findings: unknown[] };
+    expect(detail.findings).toContainEqual(accepted);
+
+    const logged = (await t.app.store.readEvents(0, 1000)).slice(before);
+    expect(logged.map((e) => [e.type, e.actor, e.subject, e.data])).toEqual([
+      [
+        'finding.accepted',
+        'api:admin',
+        a.id,
+        {
+          findingId: 'fnd_1',
+          ruleId: 'NHI7-long-lived',
+          owasp: 'NHI7',
+          reason: 'test account, no production access',
+        },
+      ],
+      [
+        'finding.resolved',
+        'api:admin',
+        a.id,
+        { findingId: 'fnd_2', ruleId: 'NHI7-long-lived', owasp: 'NHI7', reason: 'key deleted' },
+      ],
+      [
+        'finding.reopened',
+        'api:admin',
+        a.id,
+        { findingId: 'fnd_2', ruleId: 'NHI7-long-lived', owasp: 'NHI7', reason: 'the key is back' },
+      ],
+    ]);
+  });
+
+  it('answers a status change of an unknown finding with 404 and a bad body with 400 naming the field', async () => {
+    t = await createTestServer();
+    const a = await t.addIdentity({ name: 'a' });
+    await t.app.store.replaceFindings([finding({ id: 'fnd_1', identityId: a.id })], new Map(), TEST_TIME);
+    const missing = await call(t, 'POST', '/api/v1/findings/nope/status', {
+      status: 'accepted',
+      reason: 'r',
+    });
+    expect(missing.statusCode).toBe(404);
+    const paths = async (payload: unknown) => {
+      const r = await call(t!, 'POST', '/api/v1/findings/fnd_1/status', payload);
+      expect(r.statusCode).toBe(400);
+      return (r.json() as { details: Array<{ path: string }> }).details.map((d) => d.path);
+    };
+    expect(await paths({ status: 'closed', reason: 'r' })).toEqual(['body.status']);
+    expect(await paths({ status: 'accepted' })).toEqual(['body.reason']);
+    expect(await paths({ status: 'accepted', reason: '   ' })).toEqual(['body.reason']);
+    expect(await paths({ status: 'accepted', reason: 'x'.repeat(501) })).toEqual(['body.reason']);
+    expect(await paths({ status: 'accepted', reason: 'r', extra: 1 })).toEqual(['body.extra']);
+    expect((await call(t, 'GET', '/api/v1/findings?status=done')).statusCode).toBe(400);
+    expect((await t.app.store.getFinding('fnd_1'))!.status).toBe('open');
+    const anonymous = await t.server.inject({
+      method: 'POST',
+      url: '/api/v1/findings/fnd_1/status',
+      payload: { status: 'accepted', reason: 'r' },
+    });
+    expect(anonymous.statusCode).toBe(401);
   });
 
   it('refreshes findings', async () => {
@@ -619,6 +723,42 @@ describe('event log', () => {
     expect(events[0]).toMatchObject({ type: 'identity.created', actor: 'api:admin' });
     const bad = await call(t, 'GET', '/api/v1/events?after=-1');
     expect(bad.json()).toEqual(invalid([{ path: 'query.after', message: 'must be at least 0' }]));
+  });
+});
+
+describe('event log by subject', () => {
+  it("lists one identity's events newest first, paging with before, and counts them", async () => {
+    t = await createTestServer();
+    const a = await t.addIdentity({ name: 'a' });
+    const b = await t.addIdentity({ name: 'b' });
+    for (const name of ['a1', 'a2', 'a3'])
+      await call(t, 'PATCH', `/api/v1/identities/${a.id}`, { description: name });
+    await call(t, 'PATCH', `/api/v1/identities/${b.id}`, { description: 'b1' });
+    const aEvents = (await t.app.store.readEvents(0, 100)).filter((e) => e.subject === a.id);
+    expect(aEvents).toHaveLength(4);
+    const first = await call(t, 'GET', `/api/v1/events?subject=${a.id}&order=desc&limit=3`);
+    expect(first.statusCode).toBe(200);
+    const newest = [...aEvents].reverse();
+    expect(first.json()).toEqual({
+      items: newest.slice(0, 3),
+      total: 4,
+      limit: 3,
+      offset: 0,
+      next: newest[2]!.seq,
+    });
+    const rest = await call(
+      t,
+      'GET',
+      `/api/v1/events?subject=${a.id}&order=desc&limit=3&before=${newest[2]!.seq}`,
+    );
+    expect(rest.json()).toEqual({ items: newest.slice(3), total: 4, limit: 3, offset: 0, next: null });
+    const asc = await call(t, 'GET', `/api/v1/events?subject=${a.id}&limit=10`);
+    expect(asc.json()).toEqual({ items: aEvents, total: 4, limit: 10, offset: 0, next: null });
+    const bad = await call(t, 'GET', '/api/v1/events?order=sideways&before=0');
+    expect((bad.json() as { details: Array<{ path: string }> }).details.map((d) => d.path)).toEqual([
+      'query.before',
+      'query.order',
+    ]);
   });
 });
 

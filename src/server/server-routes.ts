@@ -13,6 +13,7 @@ import { POSTURE_RULES } from '../inventory/index.js';
 import { BROKER_API_ROUTES } from './broker-routes.js';
 import { DETECT_API_ROUTES } from './detect-routes.js';
 import { DATASET_API_ROUTES } from './dataset-routes.js';
+import { DASHBOARD_API_ROUTES } from './dashboard-routes.js';
 import type { Metrics } from './server-metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './server-metrics.js';
 import {
@@ -25,6 +26,8 @@ import {
   eventPageSchema,
   findingListQuery,
   findingPageSchema,
+  findingSchema,
+  findingStatusBody,
   findingsRefreshSchema,
   grantListQuery,
   grantPageSchema,
@@ -372,11 +375,29 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'GET',
     path: `${API_PREFIX}/findings`,
     tag: 'findings',
-    summary: 'List open posture findings, most severe first',
+    summary: 'List posture findings (any status unless `status` is given), most severe first',
     auth: true,
     query: findingListQuery,
     response: { status: 200, description: 'A page of findings', schema: findingPageSchema },
     handler: async ({ app, query }) => app.store.listFindings(query),
+  }),
+  route({
+    operationId: 'setFindingStatus',
+    method: 'POST',
+    path: `${API_PREFIX}/findings/:id/status`,
+    tag: 'findings',
+    summary: 'Accept, resolve or reopen a finding, with a reason',
+    description:
+      'Records `finding.accepted`, `finding.resolved` or `finding.reopened` in the event log (subject: the identity). ' +
+      'An accepted finding stays accepted across posture runs; a resolved one that the next run still reports is reopened. ' +
+      'Setting the status a finding already has changes nothing and returns it as it is.',
+    auth: true,
+    params: idParams,
+    body: findingStatusBody,
+    response: { status: 200, description: 'The finding after the change', schema: findingSchema },
+    errors: NOT_FOUND,
+    handler: async ({ app, params, body, actor }) =>
+      app.store.setFindingStatus(params.id, body, { time: app.clock.now().toISOString(), actor }),
   }),
   route({
     operationId: 'refreshFindings',
@@ -432,21 +453,41 @@ export const API_ROUTES: readonly ApiRoute[] = [
     method: 'GET',
     path: `${API_PREFIX}/events`,
     tag: 'events',
-    summary: 'Read the hash-chained event log in order',
+    summary: 'Read the hash-chained event log in order (or newest first), optionally about one subject',
+    description:
+      'Without `subject`, `before` or `order=desc`, `total` counts the whole log; with them it counts the events about the subject (or the whole log when no subject is given) and `next` is the cursor of the next page (`after` ascending, `before` descending).',
     auth: true,
     query: eventListQuery,
     response: { status: 200, description: 'A page of events', schema: eventPageSchema },
     handler: async ({ app, query }) => {
       const after = query.after ?? 0;
       const limit = query.limit ?? 100;
-      const [items, stats] = await Promise.all([app.store.readEvents(after, limit), app.store.stats()]);
-      const last = items.at(-1)?.seq;
+      if (query.subject === undefined && query.order !== 'desc' && query.before === undefined) {
+        const [items, stats] = await Promise.all([app.store.readEvents(after, limit), app.store.stats()]);
+        const last = items.at(-1)?.seq;
+        return {
+          items,
+          total: stats.events,
+          limit,
+          offset: after,
+          next: last !== undefined && last < stats.events ? last : null,
+        };
+      }
+      // One more than asked tells whether another page follows.
+      const found = await app.store.listEvents({
+        ...(query.after !== undefined ? { after: query.after } : {}),
+        ...(query.before !== undefined ? { before: query.before } : {}),
+        ...(query.subject !== undefined ? { subject: query.subject } : {}),
+        order: query.order ?? 'asc',
+        limit: limit + 1,
+      });
+      const items = found.items.slice(0, limit);
       return {
         items,
-        total: stats.events,
+        total: found.total,
         limit,
         offset: after,
-        next: last !== undefined && last < stats.events ? last : null,
+        next: found.items.length > limit ? items.at(-1)!.seq : null,
       };
     },
   }),
@@ -467,4 +508,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...BROKER_API_ROUTES,
   ...DETECT_API_ROUTES,
   ...DATASET_API_ROUTES,
+  ...DASHBOARD_API_ROUTES,
 ];

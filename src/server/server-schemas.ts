@@ -5,16 +5,17 @@
 import { z } from 'zod';
 import {
   CREDENTIAL_TYPES,
+  FINDING_STATUSES,
   IDENTITY_KINDS,
   OWASP_NHI_IDS,
   SEVERITIES,
   type Credential,
   type EventRecord,
-  type Finding,
   type Grant,
   type Identity,
   type Person,
   type Resource,
+  type StoredFinding,
 } from '../core/types.js';
 import { ERROR_CODES } from '../core/errors.js';
 import type { IdentityGraph, ImportResult, RiskBreakdown } from '../inventory/index.js';
@@ -195,7 +196,7 @@ export const personSchema: z.ZodType<Person> = named(
 );
 
 /** A posture finding as the API returns it. */
-export const findingSchema: z.ZodType<Finding> = named(
+export const findingSchema: z.ZodType<StoredFinding> = named(
   'Finding',
   z.object({
     id: z.string(),
@@ -210,8 +211,26 @@ export const findingSchema: z.ZodType<Finding> = named(
     evidence: attributes,
     firstSeenAt: isoTime,
     lastSeenAt: isoTime,
+    status: z
+      .enum(FINDING_STATUSES)
+      .describe(
+        'open: to fix; accepted: a risk someone accepted (kept across posture runs); resolved: marked fixed',
+      ),
+    statusReason: z.string().nullable().describe('Why the status was last changed'),
+    statusBy: z.string().nullable().describe('Who last changed the status (`api:admin`, `posture`)'),
+    statusAt: nullableTime.describe('When the status was last changed'),
   }),
 );
+
+/** Body of POST /findings/{id}/status. */
+export const findingStatusBody = z.strictObject({
+  status: z.enum(FINDING_STATUSES).describe('The new status'),
+  reason: z
+    .string()
+    .max(500)
+    .refine((s) => s.trim().length > 0, { error: 'must not be blank' })
+    .describe('Why (1–500 characters); recorded with the finding and in the event log'),
+});
 
 /** A record of the hash-chained event log. */
 export const eventSchema: z.ZodType<EventRecord> = named(
@@ -412,7 +431,9 @@ export const eventPageSchema = named(
       .number()
       .int()
       .nullable()
-      .describe('Pass as `after` to read the next page; null when this page reaches the end of the log'),
+      .describe(
+        'Pass as `after` (or, with `order=desc`, as `before`) to read the next page; null when this page reaches the end',
+      ),
   }),
 );
 
@@ -564,6 +585,7 @@ export const findingListQuery = z.strictObject({
   owasp: z.enum(OWASP_NHI_IDS).optional().describe('Only findings of this OWASP NHI Top 10 category'),
   identityId: text(200).optional(),
   ruleId: text(200).optional(),
+  status: z.enum(FINDING_STATUSES).optional().describe('Only findings with this status'),
   limit: limitParam,
   offset: offsetParam,
 });
@@ -576,6 +598,11 @@ export const eventListQuery = z.strictObject({
   after: intParam(0, Number.MAX_SAFE_INTEGER)
     .optional()
     .describe('Return events with a sequence number above this (default 0: from the start)'),
+  before: intParam(1, Number.MAX_SAFE_INTEGER)
+    .optional()
+    .describe('Return events with a sequence number below this (pages `order=desc` listings)'),
+  subject: text(200).optional().describe('Only events about this subject (an identity id, an agent id)'),
+  order: z.enum(['asc', 'desc']).optional().describe('`asc` (default): oldest first; `desc`: newest first'),
   limit: limitParam,
 });
 

@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from './server-metrics.js';
 import { buildOpenApiDocument } from './server-openapi.js';
 import { API_ACTOR, API_ROUTES, IMPORT_ROUTE_PATH, type ApiRoute } from './server-routes.js';
 import { noQuery } from './server-schemas.js';
+import { registerStreamRoutes } from './stream-routes.js';
 import { registerWebUi, type WebUi } from './web-ui.js';
 import type { z } from 'zod';
 
@@ -326,6 +327,8 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
   // The broker's OAuth endpoints and proxy answer in RFC formats, each in its own scope with its own parsers.
   await server.register(async (scope) => registerBrokerOAuth(scope, app, { verifyAdminToken }));
   await server.register(async (scope) => registerBrokerProxy(scope, app));
+  // Live updates (server-sent events) stream, so they are a raw route with the API's auth hook.
+  await server.register(async (scope) => void registerStreamRoutes(scope, app, { auth }));
 
   if (options.webRoot !== false) webUi = await registerWebUi(server, options.webRoot);
 

@@ -16,7 +16,18 @@ export type {
   AgentFilter,
   ApprovalFilter,
   SigningKeyPatch,
+  EventFilter,
+  AlertFilter,
+  StoredAlert,
 } from './store-types.js';
+export type {
+  AlertDayCount,
+  CredentialDue,
+  CredentialsDueQuery,
+  DueCredential,
+  FindingCount,
+} from './store-dashboard.js';
+export type { FindingStatusChange } from './store-findings.js';
 export { createSqliteStore } from './sqlite/sqlite-store.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
 export { openStore, type OpenStoreOptions } from './open-store.js';

@@ -314,6 +314,25 @@ CREATE INDEX detect_deliveries_due ON detect_deliveries (status, next_attempt_at
 `;
 }
 
+/**
+ * Findings keep a status with who set it, why and when (accepted findings stay accepted across posture runs);
+ * alerts record their acknowledgement; an index reads one subject's events in seq order (identity timelines).
+ */
+function v6Dashboard(dialect: 'sqlite' | 'postgres'): string {
+  const text = dialect === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+  return `
+ALTER TABLE findings ADD COLUMN status ${text} NOT NULL DEFAULT 'open';
+ALTER TABLE findings ADD COLUMN status_reason ${text};
+ALTER TABLE findings ADD COLUMN status_by ${text};
+ALTER TABLE findings ADD COLUMN status_at ${text};
+CREATE INDEX findings_status ON findings (status);
+ALTER TABLE detect_alerts ADD COLUMN acknowledged_at ${text};
+ALTER TABLE detect_alerts ADD COLUMN acknowledged_by ${text};
+ALTER TABLE detect_alerts ADD COLUMN ack_note ${text};
+CREATE INDEX events_by_subject ON events (subject, seq);
+`;
+}
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -346,5 +365,11 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE broker_approvals ADD COLUMN last_poll_ms INTEGER;\nALTER TABLE broker_approvals ADD COLUMN poll_interval INTEGER;',
     postgres:
       'ALTER TABLE broker_approvals ADD COLUMN last_poll_ms BIGINT;\nALTER TABLE broker_approvals ADD COLUMN poll_interval INTEGER;',
+  },
+  {
+    version: 6,
+    name: 'finding status (open, accepted, resolved); alert acknowledgement; events by subject in seq order',
+    sqlite: v6Dashboard('sqlite'),
+    postgres: v6Dashboard('postgres'),
   },
 ];

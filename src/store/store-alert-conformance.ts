@@ -6,6 +6,8 @@ import type { Alert } from '../detect/detect-types.js';
 import type { MakeStore, StoreHarness } from './store-conformance.js';
 
 const T = '2026-11-01T10:00:00.000Z';
+const T2 = '2026-11-01T11:00:00.000Z';
+const NOT_ACKED = { acknowledgedAt: null, acknowledgedBy: null, ackNote: null };
 
 function alert(n: number, overrides: Partial<Alert> = {}): Alert {
   return {
@@ -43,7 +45,12 @@ export function runAlertStoreConformance(name: string, makeStore: MakeStore): vo
       expect(await store.saveAlerts([alert(1), alert(2), alert(3)], ctx)).toEqual(['al_1', 'al_2', 'al_3']);
       // A replay stores nothing again.
       expect(await store.saveAlerts([alert(2), alert(4)], ctx)).toEqual(['al_4']);
-      expect(await store.getAlert('al_3')).toEqual({ ...alert(3), source: 'batch', createdAt: T });
+      expect(await store.getAlert('al_3')).toEqual({
+        ...alert(3),
+        source: 'batch',
+        createdAt: T,
+        ...NOT_ACKED,
+      });
       expect(await store.getAlert('al_9')).toBeNull();
       const all = await store.listAlerts();
       expect(all.total).toBe(4);
@@ -58,6 +65,84 @@ export function runAlertStoreConformance(name: string, makeStore: MakeStore): vo
       expect((await store.listAlerts({ limit: 1, offset: 1 })).items.map((a) => a.id)).toEqual(['al_3']);
     });
 
+    it('acknowledges once with a note and an event; again returns it unchanged; unknown is NotFoundError', async () => {
+      const store = await open();
+      await store.saveAlerts([alert(1), alert(2)], { source: 'stream', time: T, targets: [] });
+      const acked = await store.acknowledgeAlert('al_1', '  looked at it  ', {
+        time: T2,
+        actor: 'api:admin',
+      });
+      expect(acked).toEqual({
+        ...alert(1),
+        source: 'stream',
+        createdAt: T,
+        acknowledgedAt: T2,
+        acknowledgedBy: 'api:admin',
+        ackNote: 'looked at it',
+      });
+      expect(await store.getAlert('al_1')).toEqual(acked);
+      // Idempotent: the second acknowledgement changes and logs nothing.
+      expect(await store.acknowledgeAlert('al_1', 'other', { time: T, actor: 'someone' })).toEqual(acked);
+      const blank = await store.acknowledgeAlert('al_2', null, { time: T2, actor: 'api:admin' });
+      expect([blank.acknowledgedAt, blank.ackNote]).toEqual([T2, null]);
+      const events = await store.readEvents(0, 100);
+      expect(events.map((e) => [e.type, e.actor, e.subject, e.time, e.data])).toEqual([
+        [
+          'alert.acknowledged',
+          'api:admin',
+          null,
+          T2,
+          { alertId: 'al_1', ruleId: 'rule-odd', level: 'high', note: 'looked at it' },
+        ],
+        [
+          'alert.acknowledged',
+          'api:admin',
+          null,
+          T2,
+          { alertId: 'al_2', ruleId: 'rule-even', level: 'low', note: null },
+        ],
+      ]);
+      await expect(
+        store.acknowledgeAlert('al_9', null, { time: T2, actor: 'api:admin' }),
+      ).rejects.toMatchObject({
+        code: 'KW_NOT_FOUND',
+      });
+      await store.saveAlerts([alert(3)], { source: 'stream', time: T2, targets: [] });
+      await expect(
+        store.acknowledgeAlert('al_3', 'x'.repeat(501), { time: T2, actor: 'a' }),
+      ).rejects.toMatchObject({
+        code: 'KW_VALIDATION',
+      });
+      expect((await store.getAlert('al_3'))!.acknowledgedAt).toBeNull();
+      expect((await store.listAlerts({ acknowledged: true })).items.map((a) => a.id)).toEqual([
+        'al_2',
+        'al_1',
+      ]);
+      expect((await store.listAlerts({ acknowledged: false })).items.map((a) => a.id)).toEqual(['al_3']);
+      expect((await store.listAlerts({ createdSince: T2 })).items.map((a) => a.id)).toEqual(['al_3']);
+    });
+
+    it('counts alerts per UTC day and level from a time on', async () => {
+      const store = await open();
+      const day = (d: string, h: number) => Date.parse(`${d}T00:00:00.000Z`) + h * 3_600_000;
+      await store.saveAlerts(
+        [
+          alert(1, { windowEnd: day('2026-10-30', 23) }),
+          alert(2, { windowEnd: day('2026-10-31', 1), level: 'high' }),
+          alert(3, { windowEnd: day('2026-10-31', 23), level: 'high' }),
+          alert(4, { windowEnd: day('2026-10-31', 5), level: 'informational' }),
+          alert(5, { windowEnd: day('2026-11-01', 0) }),
+        ],
+        { source: 'batch', time: T, targets: [] },
+      );
+      expect(await store.alertCountsByDay(day('2026-10-31', 0))).toEqual([
+        { day: '2026-10-31', level: 'high', count: 2 },
+        { day: '2026-10-31', level: 'informational', count: 1 },
+        { day: '2026-11-01', level: 'high', count: 1 },
+      ]);
+      expect(await store.alertCountsByDay(day('2026-12-01', 0))).toEqual([]);
+    });
+
     it('queues a delivery per target for new alerts; claims lease them; outcomes settle them', async () => {
       const store = await open();
       await store.saveAlerts([alert(1), alert(2)], { source: 'stream', time: T, targets: ['slack', 'siem'] });
@@ -70,7 +155,7 @@ export function runAlertStoreConformance(name: string, makeStore: MakeStore): vo
         ['al_2', 'siem', 1],
         ['al_2', 'slack', 1],
       ]);
-      expect(claimed[0]!.alert).toEqual({ ...alert(1), source: 'stream', createdAt: T });
+      expect(claimed[0]!.alert).toEqual({ ...alert(1), source: 'stream', createdAt: T, ...NOT_ACKED });
       // Leased: not due again until the lease ends.
       expect(await store.claimDeliveries(T, 30_000, 10, ['slack', 'siem'])).toEqual([]);
       await store.finishDelivery('al_1', 'siem', { ok: true, time: T });

@@ -5,7 +5,9 @@
 import type { Alert, Level } from '../detect/detect-types.js';
 import type { ListSql } from './store-queries.js';
 import { pageBounds } from './store-batch.js';
-import type { AlertFilter, StoredAlert } from './store-types.js';
+import { ValidationError } from '../core/errors.js';
+import type { NewEvent } from '../core/types.js';
+import type { AlertFilter, ChangeContext, StoredAlert } from './store-types.js';
 
 type Row = Record<string, unknown>;
 
@@ -86,7 +88,46 @@ export function rowToAlert(r: Row): StoredAlert {
     summary: String(r.summary),
     source: String(r.source) as 'batch' | 'stream',
     createdAt: String(r.created_at),
+    acknowledgedAt:
+      r.acknowledged_at === null || r.acknowledged_at === undefined ? null : String(r.acknowledged_at),
+    acknowledgedBy:
+      r.acknowledged_by === null || r.acknowledged_by === undefined ? null : String(r.acknowledged_by),
+    ackNote: r.ack_note === null || r.ack_note === undefined ? null : String(r.ack_note),
   };
+}
+
+/** Acknowledges an alert that is not acknowledged yet: parameters time, actor, note, id. */
+export const ACK_ALERT_SQL =
+  'UPDATE detect_alerts SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ? WHERE id = ? AND acknowledged_at IS NULL';
+
+/** The alert once acknowledged, and its `alert.acknowledged` event. */
+export function planAlertAck(
+  prev: StoredAlert,
+  note: string | null,
+  ctx: ChangeContext,
+): { next: StoredAlert; event: NewEvent } {
+  const next: StoredAlert = { ...prev, acknowledgedAt: ctx.time, acknowledgedBy: ctx.actor, ackNote: note };
+  return {
+    next,
+    event: {
+      time: ctx.time,
+      type: 'alert.acknowledged',
+      actor: ctx.actor,
+      subject: null,
+      data: { alertId: prev.id, ruleId: prev.ruleId, level: prev.level, note },
+    },
+  };
+}
+
+/** A note of at most 500 characters (blank is none); ValidationError when longer. */
+export function ackNote(note: string | undefined): string | null {
+  const n = note?.trim() ?? '';
+  if (n.length > 500) {
+    throw new ValidationError('an acknowledgement note is at most 500 characters', {
+      details: [{ path: 'note', message: 'is longer than 500 characters' }],
+    });
+  }
+  return n.length === 0 ? null : n;
 }
 
 /** Alert listing, newest window end first. */
@@ -104,6 +145,12 @@ export function listAlertsSql(f: AlertFilter = {}): ListSql {
   if (f.since) {
     where.push('window_end >= ?');
     params.push(Date.parse(f.since));
+  }
+  if (f.acknowledged !== undefined)
+    where.push(f.acknowledged ? 'acknowledged_at IS NOT NULL' : 'acknowledged_at IS NULL');
+  if (f.createdSince) {
+    where.push('created_at >= ?');
+    params.push(f.createdSince);
   }
   const { limit, offset } = pageBounds(f);
   const w = where.length ? ` WHERE ${where.join(' AND ')}` : '';

@@ -908,6 +908,241 @@ export function runStoreConformance(name: string, makeStore: MakeStore): void {
         expect(await store.replaceFindings([], new Map(), T3)).toEqual({ open: 0, created: 0, resolved: 2 });
         expect((await store.stats()).findings).toBe(0);
       });
+
+      it('new findings are open; an accepted one stays accepted across runs; a resolved one still reported reopens', async () => {
+        await store.applyInventoryBatch(batchOf({ identities: [identity('a')] }), ctx());
+        const a = (await store.listIdentities()).items[0]!.id;
+        const run = [
+          finding('f1', a, { owasp: 'NHI7', ruleId: 'r7' }),
+          finding('f2', a, { owasp: 'NHI5', ruleId: 'r5', severity: 'high' }),
+          finding('f3', a, { owasp: 'NHI2', ruleId: 'r2', severity: 'low' }),
+        ];
+        await store.replaceFindings(run, new Map(), T1);
+        const fresh = await store.getFinding('f1');
+        expect(fresh).toEqual({
+          ...finding('f1', a, { owasp: 'NHI7', ruleId: 'r7' }),
+          lastSeenAt: T1,
+          status: 'open',
+          statusReason: null,
+          statusBy: null,
+          statusAt: null,
+        });
+        expect(await store.getFinding('nope')).toBeNull();
+        const seqBefore = (await allEvents(store)).length;
+
+        const accepted = await store.setFindingStatus(
+          'f1',
+          { status: 'accepted', reason: '  test key, no access  ' },
+          { time: T2, actor: 'api:admin' },
+        );
+        expect(accepted).toEqual({
+          ...fresh,
+          status: 'accepted',
+          statusReason: 'test key, no access',
+          statusBy: 'api:admin',
+          statusAt: T2,
+        });
+        expect(await store.getFinding('f1')).toEqual(accepted);
+        // The same status again writes nothing.
+        expect(
+          await store.setFindingStatus(
+            'f1',
+            { status: 'accepted', reason: 'again' },
+            { time: T3, actor: 'x' },
+          ),
+        ).toEqual(accepted);
+        await store.setFindingStatus(
+          'f2',
+          { status: 'resolved', reason: 'key deleted' },
+          { time: T2, actor: 'api:admin' },
+        );
+        const logged = (await allEvents(store)).slice(seqBefore);
+        expect(logged.map((e) => [e.type, e.actor, e.subject, e.time, e.data])).toEqual([
+          [
+            'finding.accepted',
+            'api:admin',
+            a,
+            T2,
+            { findingId: 'f1', ruleId: 'r7', owasp: 'NHI7', reason: 'test key, no access' },
+          ],
+          [
+            'finding.resolved',
+            'api:admin',
+            a,
+            T2,
+            { findingId: 'f2', ruleId: 'r5', owasp: 'NHI5', reason: 'key deleted' },
+          ],
+        ]);
+        expect((await store.listFindings({ status: 'accepted' })).items.map((f) => f.id)).toEqual(['f1']);
+        expect((await store.listFindings({ status: 'resolved' })).items.map((f) => f.id)).toEqual(['f2']);
+        expect((await store.listFindings({ status: 'open' })).items.map((f) => f.id)).toEqual(['f3']);
+
+        // The next run still reports all three: f1 stays accepted, f2 reopens, f3 stays open.
+        const r = await store.replaceFindings(run, new Map(), T3);
+        expect(r).toEqual({ open: 2, created: 0, resolved: 0 });
+        expect(await store.getFinding('f1')).toEqual({ ...accepted, lastSeenAt: T3 });
+        expect(await store.getFinding('f2')).toMatchObject({
+          status: 'open',
+          statusReason: 'still reported by the posture run',
+          statusBy: 'posture',
+          statusAt: T3,
+          firstSeenAt: T1,
+          lastSeenAt: T3,
+        });
+        const reopened = (await allEvents(store)).slice(seqBefore + 2);
+        expect(reopened.map((e) => [e.type, e.actor, e.subject, e.time, e.data])).toEqual([
+          [
+            'finding.reopened',
+            'posture',
+            a,
+            T3,
+            { findingId: 'f2', ruleId: 'r5', owasp: 'NHI5', reason: 'still reported by the posture run' },
+          ],
+        ]);
+        // A run that no longer reports a finding removes it whatever its status.
+        expect(await store.replaceFindings([run[2]!], new Map(), T3)).toEqual({
+          open: 1,
+          created: 0,
+          resolved: 2,
+        });
+        expect(await store.getFinding('f1')).toBeNull();
+      });
+
+      it('setFindingStatus: unknown id is NotFoundError; a blank or long reason is a ValidationError; nothing is logged', async () => {
+        await store.applyInventoryBatch(batchOf({ identities: [identity('a')] }), ctx());
+        const a = (await store.listIdentities()).items[0]!.id;
+        await store.replaceFindings([finding('f1', a)], new Map(), T1);
+        const before = (await allEvents(store)).length;
+        const c = { time: T2, actor: 'api:admin' };
+        await rejects(
+          store.setFindingStatus('nope', { status: 'accepted', reason: 'r' }, c),
+          NotFoundError,
+          'KW_NOT_FOUND',
+        );
+        await rejects(
+          store.setFindingStatus('f1', { status: 'accepted', reason: '   ' }, c),
+          ValidationError,
+          'KW_VALIDATION',
+        );
+        await rejects(
+          store.setFindingStatus('f1', { status: 'accepted', reason: 'x'.repeat(501) }, c),
+          ValidationError,
+          'KW_VALIDATION',
+        );
+        await rejects(
+          store.setFindingStatus('f1', { status: 'gone' as 'open', reason: 'r' }, c),
+          ValidationError,
+          'KW_VALIDATION',
+        );
+        expect((await allEvents(store)).length).toBe(before);
+        expect((await store.getFinding('f1'))!.status).toBe('open');
+        // Reopening by hand is `finding.reopened` with the person as actor.
+        await store.setFindingStatus('f1', { status: 'resolved', reason: 'fixed' }, c);
+        const reopened = await store.setFindingStatus(
+          'f1',
+          { status: 'open', reason: 'not fixed after all' },
+          { time: T3, actor: 'api:admin' },
+        );
+        expect([reopened.status, reopened.statusReason, reopened.statusAt]).toEqual([
+          'open',
+          'not fixed after all',
+          T3,
+        ]);
+        expect((await allEvents(store)).slice(before).map((e) => e.type)).toEqual([
+          'finding.resolved',
+          'finding.reopened',
+        ]);
+      });
+    });
+
+    describe('overview aggregates', () => {
+      it('findingCounts groups by identity, category, severity and status', async () => {
+        await store.applyInventoryBatch(batchOf({ identities: [identity('a'), identity('b')] }), ctx());
+        const ids = Object.fromEntries((await store.listIdentities()).items.map((i) => [i.externalId, i.id]));
+        const [a, b] = [ids.a!, ids.b!].sort();
+        await store.replaceFindings(
+          [
+            finding('f1', a!, { owasp: 'NHI7', severity: 'high' }),
+            finding('f2', a!, { owasp: 'NHI7', severity: 'high', credentialId: 'c2' }),
+            finding('f3', a!, { owasp: 'NHI2', severity: 'critical' }),
+            finding('f4', b!, { owasp: 'NHI7', severity: 'low' }),
+          ],
+          new Map(),
+          T1,
+        );
+        await store.setFindingStatus('f2', { status: 'accepted', reason: 'ok' }, change(T2));
+        expect(await store.findingCounts()).toEqual([
+          { identityId: a, owasp: 'NHI2', severity: 'critical', status: 'open', count: 1 },
+          { identityId: a, owasp: 'NHI7', severity: 'high', status: 'accepted', count: 1 },
+          { identityId: a, owasp: 'NHI7', severity: 'high', status: 'open', count: 1 },
+          { identityId: b, owasp: 'NHI7', severity: 'low', status: 'open', count: 1 },
+        ]);
+      });
+
+      it('listCredentialsDue: active expired, expiring and rotation-overdue credentials, most urgent first', async () => {
+        const now = '2026-06-01T00:00:00.000Z';
+        await store.applyInventoryBatch(
+          batchOf({
+            identities: [identity('a', { name: 'alpha' })],
+            credentials: [
+              credential('a', 'expired-long-ago', { expiresAt: '2026-01-01T00:00:00.000Z' }),
+              credential('a', 'expired-yesterday', { expiresAt: '2026-05-31T00:00:00.000Z' }),
+              credential('a', 'expired-inactive', {
+                expiresAt: '2026-05-01T00:00:00.000Z',
+                status: 'inactive',
+              }),
+              credential('a', 'expiring', {
+                expiresAt: '2026-06-10T00:00:00.000Z',
+                createdAt: '2020-01-01T00:00:00.000Z',
+              }),
+              credential('a', 'expiring-later', {
+                expiresAt: '2026-07-10T00:00:00.000Z',
+                lastRotatedAt: '2025-01-01T00:00:00.000Z',
+              }),
+              credential('a', 'old', { createdAt: '2024-01-01T00:00:00.000Z' }),
+              credential('a', 'rotated-recently', {
+                createdAt: '2020-01-01T00:00:00.000Z',
+                lastRotatedAt: '2026-05-01T00:00:00.000Z',
+              }),
+              credential('a', 'no-dates'),
+            ],
+          }),
+          ctx(),
+        );
+        const byFp = new Map((await store.listCredentials()).items.map((c) => [c.fingerprint, c.id]));
+        const due = await store.listCredentialsDue({
+          now,
+          expiringBefore: '2026-06-15T00:00:00.000Z',
+          rotatedBefore: '2026-03-03T00:00:00.000Z',
+          limit: 10,
+        });
+        expect(due.map((d) => [d.id, d.due])).toEqual([
+          [byFp.get(fp('expired-long-ago')), 'expired'],
+          [byFp.get(fp('expired-yesterday')), 'expired'],
+          [byFp.get(fp('expiring')), 'expiring'],
+          [byFp.get(fp('old')), 'rotation-overdue'],
+          [byFp.get(fp('expiring-later')), 'rotation-overdue'],
+        ]);
+        const a = (await store.listIdentities()).items[0]!.id;
+        expect(due[2]).toEqual({
+          id: byFp.get(fp('expiring')),
+          identityId: a,
+          identityName: 'alpha',
+          type: 'access-key',
+          preview: 'AK…XX',
+          createdAt: '2020-01-01T00:00:00.000Z',
+          expiresAt: '2026-06-10T00:00:00.000Z',
+          lastRotatedAt: null,
+          due: 'expiring',
+        });
+        const one = await store.listCredentialsDue({
+          now,
+          expiringBefore: '2026-06-15T00:00:00.000Z',
+          rotatedBefore: '2026-03-03T00:00:00.000Z',
+          limit: 1,
+        });
+        expect(one.map((d) => d.due)).toEqual(['expired', 'expiring', 'rotation-overdue']);
+      });
     });
 
     describe('event log', () => {
@@ -955,6 +1190,34 @@ export function runStoreConformance(name: string, makeStore: MakeStore): void {
         const log = await allEvents(store);
         expect(e!.seq).toBe(3);
         expect(e!.prevHash).toBe(log[1]!.hash);
+      });
+
+      it('listEvents filters by subject, pages by seq both ways and counts the subject; getEventsByIds', async () => {
+        const appended = await store.appendEvents([1, 2, 3, 4, 5, 6, 7].map((n) => ev(n)));
+        // Odd n have subject idn_n; make three events about one subject.
+        await store.appendEvents([
+          { ...ev(8), subject: 'idn_x' },
+          { ...ev(9), subject: 'idn_x' },
+          { ...ev(10), subject: 'idn_x' },
+        ]);
+        const desc = await store.listEvents({ subject: 'idn_x', order: 'desc', limit: 2 });
+        expect([desc.items.map((e) => e.seq), desc.total]).toEqual([[10, 9], 3]);
+        const older = await store.listEvents({ subject: 'idn_x', order: 'desc', before: 9, limit: 2 });
+        expect([older.items.map((e) => e.seq), older.total]).toEqual([[8], 3]);
+        const asc = await store.listEvents({ subject: 'idn_x', after: 8, limit: 10 });
+        expect(asc.items.map((e) => e.seq)).toEqual([9, 10]);
+        const all = await store.listEvents({ limit: 3 });
+        expect([all.items.map((e) => e.seq), all.total]).toEqual([[1, 2, 3], 10]);
+        expect((await store.listEvents({ order: 'desc', limit: 1 })).items.map((e) => e.seq)).toEqual([10]);
+        expect(await store.listEvents({ subject: 'idn_none', limit: 5 })).toEqual({ items: [], total: 0 });
+        expect((await store.listEvents({ after: 2, before: 5, limit: 10 })).items).toEqual(
+          appended.slice(2, 4),
+        );
+
+        expect(
+          await store.getEventsByIds([appended[4]!.id, 'evt_unknown', appended[1]!.id, appended[1]!.id]),
+        ).toEqual([appended[1], appended[4]]);
+        expect(await store.getEventsByIds([])).toEqual([]);
       });
 
       it('the raw hook reaches the same database', async () => {

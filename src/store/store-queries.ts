@@ -7,6 +7,7 @@ import type {
   AgentFilter,
   ApprovalFilter,
   CredentialFilter,
+  EventFilter,
   FindingFilter,
   GrantFilter,
   IdentityFilter,
@@ -122,7 +123,33 @@ export function listFindingsSql(f: FindingFilter = {}): ListSql {
   if (f.owasp) add('owasp = ?', f.owasp);
   if (f.identityId) add('identity_id = ?', f.identityId);
   if (f.ruleId) add('rule_id = ?', f.ruleId);
+  if (f.status) add('status = ?', f.status);
   return list('findings', where, params, 'severity_rank DESC, owasp, identity_id, id', f);
+}
+
+/** A listing of the event log and the count of its subject's events (`?` placeholders). */
+export function listEventsSql(f: EventFilter): { page: Sql; count: Sql } {
+  const { where, params, add } = conditions();
+  if (f.subject !== undefined) add('subject = ?', f.subject);
+  if (f.types !== undefined) {
+    const types = f.types.slice(0, 100);
+    // No type at all matches nothing (an empty IN list is not valid SQL).
+    if (types.length === 0) add('1 = 0');
+    else add(`type IN (${types.map(() => '?').join(', ')})`, ...types);
+  }
+  const countWhere = [...where];
+  const countParams = [...params];
+  if (f.after !== undefined) add('seq > ?', f.after);
+  if (f.before !== undefined) add('seq < ?', f.before);
+  const w = (c: string[]): string => (c.length ? ` WHERE ${c.join(' AND ')}` : '');
+  const limit = Math.max(1, Math.min(Math.trunc(f.limit), 10_000));
+  return {
+    page: {
+      text: `SELECT * FROM events${w(where)} ORDER BY seq ${f.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`,
+      params: [...params, limit],
+    },
+    count: { text: `SELECT COUNT(*) AS n FROM events${w(countWhere)}`, params: countParams },
+  };
 }
 
 /** `INSERT INTO t (a, b) VALUES (?, ?)` for the given columns. */

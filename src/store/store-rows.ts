@@ -14,10 +14,12 @@ import type {
   CredentialLocation,
   EventRecord,
   Finding,
+  FindingStatus,
   Grant,
   Identity,
   Person,
   Resource,
+  StoredFinding,
 } from '../core/types.js';
 import { severityRank } from '../core/types.js';
 import { canonicalDataText } from '../core/event-hash.js';
@@ -284,7 +286,7 @@ export function personValues(p: Person, contentHash: string): unknown[] {
   return [p.id, p.email, p.name, p.status, p.department, p.manager, p.leftAt, p.updatedAt, contentHash];
 }
 
-export function rowToFinding(r: Row): Finding {
+export function rowToFinding(r: Row): StoredFinding {
   return {
     id: str(r.id),
     ruleId: str(r.rule_id),
@@ -298,6 +300,10 @@ export function rowToFinding(r: Row): Finding {
     evidence: json(r.evidence, {}),
     firstSeenAt: str(r.first_seen_at),
     lastSeenAt: str(r.last_seen_at),
+    status: str(r.status) as FindingStatus,
+    statusReason: strOrNull(r.status_reason),
+    statusBy: strOrNull(r.status_by),
+    statusAt: strOrNull(r.status_at),
   };
 }
 
@@ -315,8 +321,12 @@ export const FINDING_COLUMNS = [
   'evidence',
   'first_seen_at',
   'last_seen_at',
+  'status',
+  'status_reason',
+  'status_by',
+  'status_at',
 ] as const;
-export function findingValues(f: Finding): unknown[] {
+export function findingValues(f: StoredFinding): unknown[] {
   return [
     f.id,
     f.ruleId,
@@ -331,6 +341,10 @@ export function findingValues(f: Finding): unknown[] {
     JSON.stringify(f.evidence),
     f.firstSeenAt,
     f.lastSeenAt,
+    f.status,
+    f.statusReason,
+    f.statusBy,
+    f.statusAt,
   ];
 }
 

@@ -34,6 +34,7 @@ import type {
   CredentialType,
   EventRecord,
   Finding,
+  FindingStatus,
   Grant,
   Identity,
   IdentityKind,
@@ -42,7 +43,10 @@ import type {
   Person,
   Resource,
   Severity,
+  StoredFinding,
 } from '../core/types.js';
+import type { FindingStatusChange } from './store-findings.js';
+import type { AlertDayCount, CredentialsDueQuery, DueCredential, FindingCount } from './store-dashboard.js';
 
 /** One page of a listing; `total` counts every match, not only this page. */
 export interface Page<T> {
@@ -92,6 +96,7 @@ export interface PersonFilter extends PageQuery {
 }
 
 export interface FindingFilter extends PageQuery {
+  status?: FindingStatus;
   /** Only findings at or above this severity. */
   minSeverity?: Severity;
   owasp?: OwaspNhiId;
@@ -106,6 +111,21 @@ export type IdentityPatch = Partial<
     'name' | 'kind' | 'environment' | 'owner' | 'sponsor' | 'description' | 'tags' | 'attributes'
   >
 >;
+
+/** A listing of the event log. */
+export interface EventFilter {
+  /** Only events with seq greater than this. */
+  after?: number;
+  /** Only events with seq less than this (paging newest first). */
+  before?: number;
+  /** Only events about this subject (an identity id, an agent id). */
+  subject?: string;
+  /** Only events of these types (at most 100). */
+  types?: readonly string[];
+  /** `asc` (default): oldest first; `desc`: newest first. */
+  order?: 'asc' | 'desc';
+  limit: number;
+}
 
 /** Who makes a single change, for the event log. */
 export interface ChangeContext {
@@ -268,6 +288,10 @@ export interface StoredAlert extends Alert {
   /** `batch` (keyward detect --store) or `stream` (the server's continuous detection). */
   source: 'batch' | 'stream';
   createdAt: string;
+  /** When someone acknowledged it (null: not yet), who, and their note. */
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  ackNote: string | null;
 }
 
 /** Filter of alert listings (newest window end first). */
@@ -276,6 +300,10 @@ export interface AlertFilter extends PageQuery {
   level?: Level;
   /** Alerts whose window ended at or after this ISO time. */
   since?: string;
+  /** Only acknowledged (true) or only unacknowledged (false) alerts. */
+  acknowledged?: boolean;
+  /** Alerts stored at or after this ISO time (live updates poll with it). */
+  createdSince?: string;
 }
 
 /** A webhook delivery of an alert that is due or was claimed. */
@@ -299,6 +327,12 @@ export interface AlertStore {
   ): Promise<string[]>;
   getAlert(id: string): Promise<StoredAlert | null>;
   listAlerts(filter?: AlertFilter): Promise<Page<StoredAlert>>;
+  /**
+   * Acknowledges an alert with an optional note (at most 500 characters) and appends `alert.acknowledged` in
+   * the same transaction. Idempotent: an acknowledged alert is returned unchanged and nothing is written.
+   * NotFoundError when absent.
+   */
+  acknowledgeAlert(id: string, note: string | null, ctx: ChangeContext): Promise<StoredAlert>;
   /**
    * Claims up to `limit` deliveries to these targets due at `now` (pending, next attempt ≤ now): each is moved
    * `leaseMs` into the future and its attempt counted, so another process does not send it at the same time.
@@ -349,21 +383,47 @@ export interface Store extends BrokerStore, AlertStore {
   loadSnapshot(): Promise<InventorySnapshot>;
 
   /**
-   * Replaces the open findings with this run's: a finding whose id was already open keeps its firstSeenAt;
-   * ones no longer reported are removed. Sets every identity's risk score from `riskScores` (0 when absent).
-   * Returns counts.
+   * Replaces the findings with this run's: a finding whose id was stored keeps its firstSeenAt and status,
+   * except that a resolved one is reopened (`finding.reopened`, actor `posture`, in the same transaction);
+   * ones no longer reported are removed whatever their status. Sets every identity's risk score from
+   * `riskScores` (0 when absent). Returns counts: `open` the findings left open (not accepted), `created` the
+   * new ones, `resolved` the ones removed.
    */
   replaceFindings(
     findings: Finding[],
     riskScores: ReadonlyMap<string, number>,
     time: string,
   ): Promise<{ open: number; created: number; resolved: number }>;
-  listFindings(filter?: FindingFilter): Promise<Page<Finding>>;
+  listFindings(filter?: FindingFilter): Promise<Page<StoredFinding>>;
+  /** Finding counts grouped by identity, OWASP category, severity and status (the overview's input). */
+  findingCounts(): Promise<FindingCount[]>;
+  /** Alert counts per UTC day and level, of alerts whose window ended at or after `sinceMs`, oldest day first. */
+  alertCountsByDay(sinceMs: number): Promise<AlertDayCount[]>;
+  /**
+   * Active credentials that are due: expired, expiring, then rotation-overdue (a credential is only in its
+   * most urgent kind), each kind most urgent first and at most `limit` of it.
+   */
+  listCredentialsDue(q: CredentialsDueQuery): Promise<DueCredential[]>;
+  getFinding(id: string): Promise<StoredFinding | null>;
+  /**
+   * Sets a finding's status with a reason and appends `finding.accepted`, `finding.resolved` or
+   * `finding.reopened` (subject the identity) in the same transaction. A finding that already has the status
+   * is returned unchanged and nothing is written. NotFoundError when absent; ValidationError for a reason
+   * that is blank or longer than 500 characters.
+   */
+  setFindingStatus(id: string, change: FindingStatusChange, ctx: ChangeContext): Promise<StoredFinding>;
 
   /** Appends events to the hash-chained log in order; returns them with seq and hashes. */
   appendEvents(events: NewEvent[]): Promise<EventRecord[]>;
   /** Events with seq greater than `afterSeq`, in order, at most `limit`. */
   readEvents(afterSeq: number, limit: number): Promise<EventRecord[]>;
+  /**
+   * Events matching the filter in seq order (`desc`: newest first), at most `limit` (1–10,000), with the
+   * number of events matching the filter's subject and types (ignoring `after`, `before` and `limit`).
+   */
+  listEvents(filter: EventFilter): Promise<{ items: EventRecord[]; total: number }>;
+  /** The events with these ids that are in the log, in seq order (unknown ids are skipped; at most 1,000 ids). */
+  getEventsByIds(ids: readonly string[]): Promise<EventRecord[]>;
 
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

@@ -1,6 +1,7 @@
 /** Posture: findings mapped to the OWASP NHI Top 10 (2025), risk scores, and identity graphs. */
 export { POSTURE_RULES, evaluatePosture } from './posture-engine.js';
-export { computeRiskScores, computeIdentityRisk } from './risk-score.js';
+export { computeRiskScores, computeIdentityRisk, SEVERITY_POINTS } from './risk-score.js';
+export { postureScore, openFindingWeights, type PostureScoreInput } from './posture-score.js';
 export {
   buildIdentityGraph,
   type IdentityGraph,

@@ -4,7 +4,11 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Alert } from '../../detect/detect-types.js';
+import { NotFoundError } from '../../core/errors.js';
+import type { NewEvent } from '../../core/types.js';
 import {
+  ACK_ALERT_SQL,
+  ackNote,
   alertValues,
   DELIVERED_SQL,
   dueDeliveriesSql,
@@ -14,6 +18,7 @@ import {
   LEASE_DELIVERY_SQL,
   leaseUntil,
   listAlertsSql,
+  planAlertAck,
   RETRY_SQL,
   rowToAlert,
   rowToDelivery,
@@ -31,6 +36,8 @@ export interface PostgresAlertDeps {
   q(db: Queryable, sql: string, params?: unknown[]): Promise<Row[]>;
   guard<T>(what: string, fn: () => Promise<T>): Promise<T>;
   page<T>(l: ListSql, map: (rows: Row[]) => Promise<T[]> | T[]): Promise<Page<T>>;
+  /** Appends events inside the caller's transaction. */
+  appendEventsTx(c: PoolClient, events: NewEvent[]): Promise<unknown>;
 }
 
 export function createPostgresAlertStore(d: PostgresAlertDeps): AlertStore {
@@ -54,6 +61,19 @@ export function createPostgresAlertStore(d: PostgresAlertDeps): AlertStore {
         return r ? rowToAlert(r) : null;
       }),
     listAlerts: (f) => guard('list alerts', () => d.page(listAlertsSql(f), (rows) => rows.map(rowToAlert))),
+    acknowledgeAlert: (id, note, ctx) =>
+      guard('acknowledge the alert', () =>
+        tx(async (c) => {
+          const [r] = await q(c, 'SELECT * FROM detect_alerts WHERE id = ? FOR UPDATE', [id]);
+          if (!r) throw new NotFoundError(`no alert ${JSON.stringify(id)}`);
+          const prev = rowToAlert(r);
+          if (prev.acknowledgedAt !== null) return prev;
+          const { next, event } = planAlertAck(prev, ackNote(note ?? undefined), ctx);
+          await q(c, ACK_ALERT_SQL, [next.acknowledgedAt, next.acknowledgedBy, next.ackNote, id]);
+          await d.appendEventsTx(c, [event]);
+          return next;
+        }),
+      ),
     claimDeliveries: (now, leaseMs, limit, targets) =>
       guard('claim alert deliveries', () =>
         tx(async (c) => {

@@ -73,6 +73,7 @@ import {
 } from '../store-rows.js';
 import {
   listCredentialsSql,
+  listEventsSql,
   listFindingsSql,
   listGrantsSql,
   listIdentitiesSql,
@@ -91,6 +92,15 @@ import {
   updateMany,
   type Queryable,
 } from './postgres-bulk.js';
+import { planFindingRun, planFindingStatus, PRIOR_FINDINGS_SQL, priorFindings } from '../store-findings.js';
+import {
+  ALERT_DAY_COUNTS_SQL,
+  credentialsDueSql,
+  FINDING_COUNTS_SQL,
+  rowToAlertDayCount,
+  rowToDueCredential,
+  rowToFindingCount,
+} from '../store-dashboard.js';
 import { createPostgresAlertStore } from './postgres-alert-store.js';
 import { createPostgresBrokerStore } from './postgres-broker-store.js';
 
@@ -452,7 +462,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     appendEventsTx,
   });
 
-  const alerts = createPostgresAlertStore({ pool, tx: (fn) => tx(fn), q, guard, page });
+  const alerts = createPostgresAlertStore({ pool, tx: (fn) => tx(fn), q, guard, page, appendEventsTx });
 
   const store: Store = {
     ...broker,
@@ -621,23 +631,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       guard('store findings', () =>
         tx(async (c) => {
           await lock(c, 'inventory');
-          const before = new Map<string, string>();
-          for (const r of await q(c, 'SELECT id, first_seen_at FROM findings'))
-            before.set(String(r.id), String(r.first_seen_at));
+          const merged = planFindingRun(findings, priorFindings(await q(c, PRIOR_FINDINGS_SQL)), time);
           await c.query('DELETE FROM findings');
-          let created = 0;
-          const seen = new Set<string>();
-          const rows: unknown[][] = [];
-          for (const f of findings) {
-            if (seen.has(f.id)) continue;
-            seen.add(f.id);
-            const first = before.get(f.id);
-            if (!first) created++;
-            rows.push(findingValues({ ...f, firstSeenAt: first ?? f.firstSeenAt ?? time, lastSeenAt: time }));
-          }
-          await insertMany(c, 'findings', FINDING_COLUMNS, rows);
-          let resolved = 0;
-          for (const id of before.keys()) if (!seen.has(id)) resolved++;
+          await insertMany(c, 'findings', FINDING_COLUMNS, merged.rows.map(findingValues));
+          if (merged.events.length > 0) await appendEventsTx(c, merged.events);
           // Only rows whose score changes are written: rewriting every identity would cost a row version each.
           const ids = [...riskScores.keys()];
           const scores = [...riskScores.values()].map((s) => Math.round(s));
@@ -653,12 +650,51 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
             ids.map((id, i) => [id, scores[i]]),
             { onlyChanged: true },
           );
-          return { open: seen.size, created, resolved };
+          return { open: merged.open, created: merged.created, resolved: merged.resolved };
         }),
       ),
 
     listFindings: (f) =>
       guard('list findings', () => page(listFindingsSql(f), (rows) => rows.map(rowToFinding))),
+    findingCounts: () =>
+      guard('count findings', async () => (await q(pool, FINDING_COUNTS_SQL)).map(rowToFindingCount)),
+    alertCountsByDay: (sinceMs) =>
+      guard('count alerts by day', async () =>
+        (await q(pool, ALERT_DAY_COUNTS_SQL, [sinceMs])).map(rowToAlertDayCount),
+      ),
+    listCredentialsDue: (dueQuery) =>
+      guard('list credentials due', async () => {
+        const parts = await Promise.all(
+          credentialsDueSql(dueQuery).map(async (s) =>
+            (await q(pool, s.text, s.params)).map((r) => rowToDueCredential(r, s.due)),
+          ),
+        );
+        return parts.flat();
+      }),
+    getFinding: (id) =>
+      guard('read the finding', async () => {
+        const r = await one(pool, 'SELECT * FROM findings WHERE id = ?', [id]);
+        return r ? rowToFinding(r) : null;
+      }),
+    setFindingStatus: (id, change, ctx) =>
+      guard('change the finding status', () =>
+        tx(async (c) => {
+          // The inventory lock orders this with posture runs, which rewrite the findings table.
+          await lock(c, 'inventory');
+          const r = await one(c, 'SELECT * FROM findings WHERE id = ?', [id]);
+          if (!r) throw new NotFoundError(`no finding with id ${JSON.stringify(id)}`);
+          const planned = planFindingStatus(rowToFinding(r), change, ctx);
+          if (!planned) return rowToFinding(r);
+          const { next, event } = planned;
+          await q(
+            c,
+            'UPDATE findings SET status = ?, status_reason = ?, status_by = ?, status_at = ? WHERE id = ?',
+            [next.status, next.statusReason, next.statusBy, next.statusAt, id],
+          );
+          await appendEventsTx(c, [event]);
+          return next;
+        }),
+      ),
 
     appendEvents: (events) =>
       guard('append events', () =>
@@ -673,6 +709,23 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           ])
         ).map(rowToEvent),
       ),
+    listEvents: (f) =>
+      guard('list events', async () => {
+        const l = listEventsSql(f);
+        const [rows, count] = await Promise.all([
+          q(pool, l.page.text, l.page.params),
+          one(pool, l.count.text, l.count.params),
+        ]);
+        return { items: rows.map(rowToEvent), total: Number(count?.n ?? 0) };
+      }),
+    getEventsByIds: (ids) =>
+      guard('read events by id', async () => {
+        const wanted = [...new Set(ids)].slice(0, 1000);
+        if (wanted.length === 0) return [];
+        return (await q(pool, 'SELECT * FROM events WHERE id = ANY(?::text[]) ORDER BY seq', [wanted])).map(
+          rowToEvent,
+        );
+      }),
 
     getSetting: (key) =>
       guard('read a setting', async () => {

@@ -1,7 +1,11 @@
 /** The detection alerts and webhook outbox of the SQLite store; every write is one IMMEDIATE transaction. */
 import type Database from 'better-sqlite3';
 import type { Alert } from '../../detect/detect-types.js';
+import { NotFoundError } from '../../core/errors.js';
+import type { NewEvent } from '../../core/types.js';
 import {
+  ACK_ALERT_SQL,
+  ackNote,
   alertValues,
   DELIVERED_SQL,
   dueDeliveriesSql,
@@ -11,6 +15,7 @@ import {
   LEASE_DELIVERY_SQL,
   leaseUntil,
   listAlertsSql,
+  planAlertAck,
   RETRY_SQL,
   rowToAlert,
   rowToDelivery,
@@ -28,6 +33,8 @@ export interface SqliteAlertDeps {
   run(sql: string, ...params: unknown[]): Database.RunResult;
   guard<T>(what: string, fn: () => T): Promise<T>;
   page<T>(l: ListSql, map: (r: Row) => T): Page<T>;
+  /** Appends events inside the caller's transaction. */
+  appendEventsTx(events: NewEvent[]): unknown;
 }
 
 export function createSqliteAlertStore(d: SqliteAlertDeps): AlertStore {
@@ -53,6 +60,21 @@ export function createSqliteAlertStore(d: SqliteAlertDeps): AlertStore {
         return r ? rowToAlert(r) : null;
       }),
     listAlerts: (f) => guard('list alerts', () => d.page(listAlertsSql(f), rowToAlert)),
+    acknowledgeAlert: (id, note, ctx) =>
+      guard('acknowledge the alert', () =>
+        db
+          .transaction(() => {
+            const r = get('SELECT * FROM detect_alerts WHERE id = ?', id);
+            if (!r) throw new NotFoundError(`no alert ${JSON.stringify(id)}`);
+            const prev = rowToAlert(r);
+            if (prev.acknowledgedAt !== null) return prev;
+            const { next, event } = planAlertAck(prev, ackNote(note ?? undefined), ctx);
+            run(ACK_ALERT_SQL, next.acknowledgedAt, next.acknowledgedBy, next.ackNote, id);
+            d.appendEventsTx([event]);
+            return next;
+          })
+          .immediate(),
+      ),
     claimDeliveries: (now, leaseMs, limit, targets) =>
       guard('claim alert deliveries', () =>
         db

@@ -52,7 +52,7 @@ describe('SQLite store', () => {
       old.close();
 
       const store = createSqliteStore({ filename: file });
-      expect(await store.migrate()).toEqual([3, 4, 5]);
+      expect(await store.migrate()).toEqual([3, 4, 5, 6]);
       const stored = {
         id: 'aty_old',
         name: 'old-agent',

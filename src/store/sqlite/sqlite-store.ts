@@ -67,12 +67,22 @@ import {
   listGrantsSql,
   listIdentitiesSql,
   listPeopleSql,
+  listEventsSql,
   listResourcesSql,
   updateByIdSql,
   updateValues,
   type ListSql,
 } from '../store-queries.js';
 import type { IdentityPatch, Page, Store, StoreStats, ChangeContext } from '../store-types.js';
+import { planFindingRun, planFindingStatus, PRIOR_FINDINGS_SQL, priorFindings } from '../store-findings.js';
+import {
+  ALERT_DAY_COUNTS_SQL,
+  credentialsDueSql,
+  FINDING_COUNTS_SQL,
+  rowToAlertDayCount,
+  rowToDueCredential,
+  rowToFindingCount,
+} from '../store-dashboard.js';
 import { createSqliteAlertStore } from './sqlite-alert-store.js';
 import { createSqliteBrokerStore } from './sqlite-broker-store.js';
 
@@ -323,7 +333,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   const broker = createSqliteBrokerStore({ db, get, all, run, guard, page, appendEventsTx });
-  const alerts = createSqliteAlertStore({ db, get, all, run, guard, page });
+  const alerts = createSqliteAlertStore({ db, get, all, run, guard, page, appendEventsTx });
 
   const store: Store = {
     ...broker,
@@ -468,25 +478,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       guard('store findings', () =>
         db
           .transaction(() => {
-            const before = new Map<string, string>();
-            for (const r of all('SELECT id, first_seen_at FROM findings'))
-              before.set(String(r.id), String(r.first_seen_at));
+            const merged = planFindingRun(findings, priorFindings(all(PRIOR_FINDINGS_SQL)), time);
             run('DELETE FROM findings');
             const ins = insertSql('findings', FINDING_COLUMNS);
-            let created = 0;
-            const seen = new Set<string>();
-            for (const f of findings) {
-              if (seen.has(f.id)) continue;
-              seen.add(f.id);
-              const first = before.get(f.id);
-              if (!first) created++;
-              run(
-                ins,
-                ...findingValues({ ...f, firstSeenAt: first ?? f.firstSeenAt ?? time, lastSeenAt: time }),
-              );
-            }
-            let resolved = 0;
-            for (const id of before.keys()) if (!seen.has(id)) resolved++;
+            for (const f of merged.rows) run(ins, ...findingValues(f));
+            if (merged.events.length > 0) appendEventsTx(merged.events);
             // Only rows whose score changes are written (as in the PostgreSQL adapter): never-scored rows
             // become 0 in one statement, then only identities whose score moved are updated one by one.
             run('UPDATE identities SET risk_score = 0 WHERE risk_score IS NULL');
@@ -496,12 +492,52 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
               const score = Math.round(riskScores.get(id) ?? 0);
               if (score !== Number(r.risk_score)) run(setRisk, score, id);
             }
-            return { open: seen.size, created, resolved };
+            return { open: merged.open, created: merged.created, resolved: merged.resolved };
           })
           .immediate(),
       ),
 
     listFindings: (f) => guard('list findings', () => page(listFindingsSql(f), rowToFinding)),
+    findingCounts: () => guard('count findings', () => all(FINDING_COUNTS_SQL).map(rowToFindingCount)),
+    alertCountsByDay: (sinceMs) =>
+      guard('count alerts by day', () => all(ALERT_DAY_COUNTS_SQL, sinceMs).map(rowToAlertDayCount)),
+    listCredentialsDue: (q) =>
+      guard('list credentials due', () =>
+        db
+          .transaction(() =>
+            credentialsDueSql(q).flatMap((s) =>
+              all(s.text, ...s.params).map((r) => rowToDueCredential(r, s.due)),
+            ),
+          )
+          .deferred(),
+      ),
+    getFinding: (id) =>
+      guard('read the finding', () => {
+        const r = get('SELECT * FROM findings WHERE id = ?', id);
+        return r ? rowToFinding(r) : null;
+      }),
+    setFindingStatus: (id, change, ctx) =>
+      guard('change the finding status', () =>
+        db
+          .transaction(() => {
+            const r = get('SELECT * FROM findings WHERE id = ?', id);
+            if (!r) throw new NotFoundError(`no finding with id ${JSON.stringify(id)}`);
+            const planned = planFindingStatus(rowToFinding(r), change, ctx);
+            if (!planned) return rowToFinding(r);
+            const { next, event } = planned;
+            run(
+              'UPDATE findings SET status = ?, status_reason = ?, status_by = ?, status_at = ? WHERE id = ?',
+              next.status,
+              next.statusReason,
+              next.statusBy,
+              next.statusAt,
+              id,
+            );
+            appendEventsTx([event]);
+            return next;
+          })
+          .immediate(),
+      ),
 
     appendEvents: (events) =>
       guard('append events', () => db.transaction(() => appendEventsTx(normaliseEvents(events))).immediate()),
@@ -513,6 +549,27 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           Math.max(1, Math.min(limit, 10_000)),
         ).map(rowToEvent),
       ),
+    listEvents: (f) =>
+      guard('list events', () =>
+        db
+          .transaction(() => {
+            const l = listEventsSql(f);
+            return {
+              items: all(l.page.text, ...l.page.params).map(rowToEvent),
+              total: Number(get(l.count.text, ...l.count.params)?.n ?? 0),
+            };
+          })
+          .deferred(),
+      ),
+    getEventsByIds: (ids) =>
+      guard('read events by id', () => {
+        const wanted = [...new Set(ids)].slice(0, 1000);
+        if (wanted.length === 0) return [];
+        return all(
+          `SELECT * FROM events WHERE id IN (${wanted.map(() => '?').join(', ')}) ORDER BY seq`,
+          ...wanted,
+        ).map(rowToEvent);
+      }),
 
     getSetting: (key) =>
       guard('read a setting', () => {
