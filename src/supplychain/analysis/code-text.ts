@@ -101,6 +101,20 @@ function offscreenColumn(text: string, from: number, to: number): number {
   return -1;
 }
 
+/** Keywords and arrows of ordinary code; minified bundles have several per 1000 characters, payload blobs ~none. */
+const CODE_WORDS = /\b(?:return|function|var|let|const|this|typeof|null|new|if|else|for|while)\b|=>/g;
+/** Below this many code words per 1000 characters a high-entropy line is a payload, not minified code. */
+export const CODE_WORDS_PER_1000 = 2;
+
+/** Code words per 1000 characters of `sample`. */
+export function codeWordDensity(sample: string): number {
+  if (sample.length === 0) return 0;
+  let n = 0;
+  CODE_WORDS.lastIndex = 0;
+  while (CODE_WORDS.exec(sample) !== null) n++;
+  return (n * 1000) / sample.length;
+}
+
 /** Finds long high-entropy lines and off-screen code; at most one hit of each kind (the first). */
 export function scanTextObfuscation(text: string): TextHit[] {
   const hits: TextHit[] = [];
@@ -120,8 +134,13 @@ export function scanTextObfuscation(text: string): TextHit[] {
       longChecked++;
       if (longChecked >= MAX_LONG_LINES_CHECKED) longDone = true;
       const sample = text.slice(start, Math.min(end, start + 16_384));
-      // Packed payloads are ASCII (base64, escapes); lines rich in other characters are data tables.
-      if (mostlyAscii(sample) && lineEntropy(sample) > LONG_LINE_ENTROPY) {
+      // Packed payloads are ASCII (base64, escapes); lines rich in other characters are data tables. Minified code
+      // is as dense in symbols as base64, but it is full of keywords: a payload has next to none.
+      if (
+        mostlyAscii(sample) &&
+        lineEntropy(sample) > LONG_LINE_ENTROPY &&
+        codeWordDensity(sample) < CODE_WORDS_PER_1000
+      ) {
         hits.push({
           what: `a ${lineLen}-character line with high entropy (packed or encrypted code)`,
           line,
