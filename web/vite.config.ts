@@ -4,12 +4,12 @@
  * proxying the API to a `keyward serve` on port 8787.
  */
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type UserConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
 
-export default defineConfig({
+const config = {
   root: webRoot,
   base: '/',
   plugins: [react()],
@@ -25,4 +25,11 @@ export default defineConfig({
   server: {
     proxy: { '/api': 'http://127.0.0.1:8787' },
   },
+} satisfies UserConfig;
+
+export default defineConfig(({ command }) => {
+  // A build is always a production build, even when started from a test run (vitest sets NODE_ENV=test,
+  // which would otherwise bundle React's development build and its JSX checks).
+  if (command === 'build') process.env.NODE_ENV = 'production';
+  return config;
 });

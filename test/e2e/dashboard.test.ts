@@ -90,9 +90,10 @@ async function cspViolations(page: Page): Promise<string[]> {
 /** Waits until the page has loaded its code and data: a heading, no "Loading…" left, and no error shown. */
 async function settled(page: Page): Promise<void> {
   await page.locator('main h1').first().waitFor();
-  await page.waitForFunction(
-    `![...document.querySelectorAll('[role="status"]')].some((e) => e.textContent === 'Loading…')`,
-  );
+  // Polled from outside the page: waitForFunction evaluates its predicate with eval, which the CSP forbids.
+  await expect
+    .poll(() => page.locator('[role="status"]', { hasText: /^Loading…$/ }).count(), { timeout: 15_000 })
+    .toBe(0);
   const errors = await page.locator('main .error[role="alert"]').allTextContents();
   expect(errors, `errors shown on ${page.url()}`).toEqual([]);
 }

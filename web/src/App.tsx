@@ -3,10 +3,12 @@ import { lazy, Suspense } from 'react';
 import { BrowserRouter, Route, Routes } from 'react-router';
 import { Layout } from './components/Layout.js';
 import { AuthProvider, useAuth } from './lib/auth.js';
+// In the main bundle (not lazy): the landing page and the identity list, so neither waits for a chunk and
+// React's Suspense reveal throttle (up to 300 ms) never delays their first paint.
+import { Identities } from './pages/Identities.js';
 import { Overview } from './pages/Overview.js';
 import { SignIn } from './pages/SignIn.js';
 
-const Identities = lazy(() => import('./pages/Identities.js').then((m) => ({ default: m.Identities })));
 const IdentityDetail = lazy(() =>
   import('./pages/IdentityDetail.js').then((m) => ({ default: m.IdentityDetail })),
 );
