@@ -386,13 +386,29 @@ export async function loadDemoActivity(app: App, actor: string): Promise<DemoAct
   // A secret scan that found the support agent's model key again, where the inventory has it.
   const secretBatch: InventoryBatch = emptyBatch();
   for (const { batch } of buildDemoBatches(app.fingerprinter, now)) {
-    const found = batch.credentials.find((c) => c.locations?.some((l) => l.kind === 'file'));
+    const found = batch.credentials.find(
+      (c) => c.provider === 'openai' && c.locations?.some((l) => l.kind === 'file'),
+    );
     if (found && secretBatch.credentials.length === 0) secretBatch.credentials.push(found);
   }
+  // What `keyward scan --record` keeps of its findings (scanEvidence): counts, file, line and preview.
+  const evidence = secretBatch.credentials.flatMap((c) =>
+    (c.locations ?? [])
+      .filter((l) => l.kind === 'file')
+      .map((l) => ({
+        ruleId: 'openai-api-key',
+        severity: 'high',
+        file: l.path,
+        line: l.line ?? 1,
+        preview: c.preview,
+      })),
+  );
   await app.inventory.importBatch(secretBatch, actor, {
     kind: 'secret-scan',
-    findings: secretBatch.credentials.length,
+    findings: evidence.length,
     target: 'services/',
+    bySeverity: { low: 0, medium: 0, high: evidence.length, critical: 0 },
+    evidence,
   });
   result.scans.secrets = 1;
 

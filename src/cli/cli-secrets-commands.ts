@@ -14,6 +14,7 @@ import {
   ephemeralFingerprintKey,
   findingsTable,
   parseBaseline,
+  scanEvidence,
   scanReportJson,
   SECRET_SEVERITIES,
   toSarif,
@@ -134,6 +135,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
         kind: 'secret-scan',
         findings: r.findings.length,
         target: scanTarget(paths, o),
+        ...scanEvidence(r.findings),
       });
       recorded = `recorded ${batch.credentials.length} credential(s) in the inventory (${result.changes.credentials.created} new, ${identitiesCreated} new identities of unknown owner); ${result.findings.open} open posture findings`;
       return r;

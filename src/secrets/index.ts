@@ -25,7 +25,9 @@ export {
   scanReportJson,
   toSarif,
   findingsTable,
+  scanEvidence,
   type PublicFinding,
+  type ScanEvidence,
 } from './secret-output.js';
 export { parseBaseline, createBaseline, applyBaseline, type Baseline } from './secret-baseline.js';
 export { findingsToInventoryBatch, DISCOVERED_PROVIDER } from './secret-record.js';

@@ -6,7 +6,13 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sarifLog, usedRules } from '../core/sarif.js';
 import type { ScanReport } from './secret-scan-service.js';
-import type { ScanOrigin, SecretFinding, SecretRule, SecretSeverity } from './secret-types.js';
+import {
+  SECRET_SEVERITIES,
+  type ScanOrigin,
+  type SecretFinding,
+  type SecretRule,
+  type SecretSeverity,
+} from './secret-types.js';
 
 /** A finding as printed or stored: everything but the value, with its origin flattened. */
 export type PublicFinding = Omit<SecretFinding, 'secret' | 'origin'> & {
@@ -175,4 +181,49 @@ export function findingsTable(report: ScanReport, extra: { baselineAccepted?: nu
   lines.push(parts.join(', '));
   for (const e of report.errors) lines.push(`error  ${e.path}: ${e.message}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** One finding as a scan's record keeps it: where, which rule, how severe, and the redacted preview. */
+export interface ScanEvidence {
+  ruleId: string;
+  severity: SecretSeverity;
+  file: string;
+  line: number;
+  preview: string;
+}
+
+/** At most this many findings are kept with a recorded scan (the counts cover them all). */
+export const MAX_RECORDED_EVIDENCE = 50;
+
+/**
+ * What `keyward scan --record` keeps of a scan's findings in the event log: counts by severity and the first
+ * findings (most severe first) with file, line and preview; never a value or a fingerprint.
+ */
+export function scanEvidence(findings: readonly SecretFinding[]): {
+  bySeverity: Record<SecretSeverity, number>;
+  evidence: ScanEvidence[];
+} {
+  const bySeverity = Object.fromEntries(SECRET_SEVERITIES.map((s) => [s, 0])) as Record<
+    SecretSeverity,
+    number
+  >;
+  for (const f of findings) bySeverity[f.severity]++;
+  // Most severe first: SECRET_SEVERITIES runs from the least to the most severe.
+  const order = (s: SecretSeverity): number => -SECRET_SEVERITIES.indexOf(s);
+  const evidence = [...findings]
+    .sort(
+      (a, b) =>
+        order(a.severity) - order(b.severity) ||
+        a.origin.path.localeCompare(b.origin.path) ||
+        a.line - b.line,
+    )
+    .slice(0, MAX_RECORDED_EVIDENCE)
+    .map((f) => ({
+      ruleId: f.ruleId,
+      severity: f.severity,
+      file: f.origin.path,
+      line: f.line,
+      preview: f.preview,
+    }));
+  return { bySeverity, evidence };
 }

@@ -3,6 +3,7 @@
  * pre-commit hook, stdin and the environment; baselines, SARIF, inventory recording and bad input. Every
  * token-shaped value is generated at run time, and no output may contain one.
  */
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -383,6 +384,25 @@ describe('keyward scan --record', () => {
     expect(nhi2).toHaveLength(5);
     expect(nhi2.map((f) => f.message).join('\n')).toContain(join(tree, 'app/config.ts:2'));
     noSecretIn(r.stdout, r.stderr, findings.stdout);
+    // The event log keeps the scan's evidence (rule, file, line, preview) for the dashboard; never a value.
+    const db = new Database(join(data, 'keyward.db'), { readonly: true });
+    const row = db
+      .prepare("SELECT data FROM events WHERE type = 'inventory.batch.applied' ORDER BY seq DESC LIMIT 1")
+      .get() as { data: string };
+    db.close();
+    const source = (JSON.parse(row.data) as { source: Record<string, unknown> }).source;
+    const evidence = source.evidence as Array<{
+      file: string;
+      line: number;
+      ruleId: string;
+      preview: string;
+    }>;
+    expect(source).toMatchObject({ kind: 'secret-scan', findings: 5 });
+    expect(Object.values(source.bySeverity as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(5);
+    expect(evidence).toHaveLength(5);
+    expect(evidence.map((e) => `${e.file}:${e.line}`)).toContain('app/config.ts:2');
+    expect(evidence.every((e) => e.preview.includes('…'))).toBe(true);
+    noSecretIn(row.data);
     // Recording again changes nothing: the same fingerprints, the same identities.
     const again = await runKeyward(['--data-dir', data, 'scan', '--record'], { cwd: tree });
     expect(again.stderr).toContain('(0 new, 0 new identities of unknown owner)');
