@@ -2,7 +2,8 @@
  * The latest scan results, read from what the scanners record in the event log:
  * - npm: `npm.scan.completed` (keyward npm scan|install --record), with the `npm.package.flagged` records of
  *   the same run (packages at medium or above, their findings and evidence: file, line, message);
- * - secrets: `inventory.batch.applied` of source kind `secret-scan` (keyward scan --record): counts only;
+ * - secrets: `inventory.batch.applied` of source kind `secret-scan` (keyward scan --record): counts by severity
+ *   and the first findings' rule, file, line and preview (`evidence`);
  * - datasets: `dataset.verified` and `dataset.scanned` (keyward dataset verify|scan --record, or the API).
  * Event data never holds a secret value (the recorders keep fingerprints, previews and counts).
  */
