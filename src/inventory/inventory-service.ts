@@ -9,7 +9,7 @@ import type {
   InventoryBatch,
   InventorySnapshot,
 } from '../core/inventory-batch.js';
-import type { Credential, Finding, Grant, Identity } from '../core/types.js';
+import type { Credential, Grant, Identity, StoredFinding } from '../core/types.js';
 import type { IdentityPatch, Store } from '../store/index.js';
 import type { ImporterKind, ImportOptions } from './importers/importer-types.js';
 import { getImporter } from './importers/index.js';
@@ -47,7 +47,7 @@ export interface IdentityDetail {
   identity: Identity;
   credentials: Credential[];
   grants: Grant[];
-  findings: Finding[];
+  findings: StoredFinding[];
   risk: RiskBreakdown;
 }
 

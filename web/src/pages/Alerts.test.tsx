@@ -32,6 +32,8 @@ function alert(over: Partial<Alert>): Alert {
     acknowledgedAt: null,
     acknowledgedBy: null,
     ackNote: null,
+    source: 'stream',
+    createdAt: '2026-11-29T16:04:31.000Z',
     ...over,
   };
 }

@@ -71,6 +71,8 @@ const detail: Detail = {
       lastSeenAt: '2026-11-01T00:00:00.000Z',
       status: 'open',
       statusReason: null,
+      statusBy: null,
+      statusAt: null,
     },
     {
       id: 'fnd_crit',
@@ -87,6 +89,8 @@ const detail: Detail = {
       lastSeenAt: '2026-11-01T00:00:00.000Z',
       status: 'accepted',
       statusReason: 'owned by the platform team',
+      statusBy: 'api:admin',
+      statusAt: '2026-11-02T00:00:00.000Z',
     },
   ],
   risk: {
@@ -211,6 +215,8 @@ const events: EventPage = {
       actor: 'agt_release',
       subject: 'idn_42',
       data: { scope: 'repo:read', audience: 'https://api.github.com', nested: { a: 1 } },
+      prevHash: '8'.repeat(64),
+      hash: '9'.repeat(64),
     },
     {
       seq: 3,
@@ -220,6 +226,8 @@ const events: EventPage = {
       actor: 'importer:github',
       subject: 'idn_42',
       data: {},
+      prevHash: '2'.repeat(64),
+      hash: '3'.repeat(64),
     },
   ],
   total: 9,
