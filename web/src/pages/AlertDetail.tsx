@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Check } from 'lucide-react';
 import { ReasonDialog } from '../components/ReasonDialog.js';
-import { EventData } from '../components/EventData.js';
+import { EventTable } from '../components/EventData.js';
 import { Loadable, SeverityBadge } from '../components/ui.js';
 import { apiGet, apiPost } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
@@ -119,34 +119,7 @@ export function AlertDetail() {
               {events.length === 0 ? (
                 <p className="muted">None of the contributing events is in the event log.</p>
               ) : (
-                <div className="table-wrap card">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">#</th>
-                        <th scope="col">Time</th>
-                        <th scope="col">Type</th>
-                        <th scope="col">Actor</th>
-                        <th scope="col">Subject</th>
-                        <th scope="col">Data</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {events.map((e) => (
-                        <tr key={e.id}>
-                          <td>{e.seq}</td>
-                          <td>{formatTime(e.time)}</td>
-                          <td className="mono">{e.type}</td>
-                          <td className="mono">{e.actor}</td>
-                          <td className="mono">{e.subject ?? '—'}</td>
-                          <td className="data-cell">
-                            <EventData data={e.data} />
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <EventTable events={events} />
               )}
               {missing.length > 0 && (
                 <div className="card">

@@ -4,10 +4,9 @@
  */
 import { useState } from 'react';
 import { ShieldCheck } from 'lucide-react';
-import { EventData } from '../components/EventData.js';
+import { EventTable } from '../components/EventData.js';
 import { Loadable } from '../components/ui.js';
 import { apiGet } from '../lib/api.js';
-import { formatTime } from '../lib/format.js';
 import type { AuditVerification, EventPage, EventRecord } from '../lib/types-ops.js';
 import { useApi } from '../lib/use-api.js';
 
@@ -100,37 +99,11 @@ export function Events() {
           const rows = needle ? l.items.filter((e) => e.type.toLowerCase().includes(needle)) : l.items;
           return (
             <>
-              <div className="table-wrap card">
-                <table aria-label="Events, newest first">
-                  <thead>
-                    <tr>
-                      <th scope="col">#</th>
-                      <th scope="col">Time</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Actor</th>
-                      <th scope="col">Subject</th>
-                      <th scope="col">Data</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((e) => (
-                      <tr key={e.id}>
-                        <td>{e.seq}</td>
-                        <td>{formatTime(e.time)}</td>
-                        <td className="mono">{e.type}</td>
-                        <td className="mono">{e.actor}</td>
-                        <td className="mono">{e.subject ?? '—'}</td>
-                        <td className="data-cell">
-                          <EventData data={e.data} />
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+              <EventTable events={rows} label="Events, newest first">
                 {rows.length === 0 && (
                   <p className="muted">No event on this page has a type containing “{type}”.</p>
                 )}
-              </div>
+              </EventTable>
               <div className="pager">
                 <button
                   className="button secondary"
