@@ -124,6 +124,12 @@ export interface DetectionRule extends RuleMeta {
    * runner tests an event only against the rules its value could match. Null or absent: no such field.
    */
   prefilter?: { field: string; values: string[] } | null;
+  /**
+   * Text every match's raw JSON line contains (sigma-literals.ts): clauses that must all hold, each met when
+   * the lower-cased line contains one of its literals. Null or absent: not read, and the raw-line prefilter
+   * (line-prefilter.ts) is off for a rule set with such a rule.
+   */
+  literals?: ReadonlyArray<{ fields: readonly string[]; literals: readonly string[] }> | null;
 }
 
 /** A rule document the engine could not load, with the reason; the run goes on without it. */

@@ -258,6 +258,7 @@ describe('loadRules reading', () => {
       logsource: { product: 'aws', service: 'cloudtrail' },
       fields: ['eventName', 'userIdentity.arn'],
       prefilter: { field: 'eventName', values: ['x'] },
+      literals: [{ fields: ['eventName'], literals: ['"x"'] }],
       matches: undefined,
     });
   });

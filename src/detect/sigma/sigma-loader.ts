@@ -4,6 +4,7 @@
  * correlation module. Every problem is a RuleLoadError naming file, line and field; a document with an
  * error is left out, the others load.
  */
+import { detectionLiterals, type LiteralClause } from './sigma-literals.js';
 import { detectionPrefilter, type Prefilter } from './sigma-prefilter.js';
 import {
   LEVELS,
@@ -232,9 +233,10 @@ function kindOf(doc: Record<string, unknown>): DocumentKind {
 }
 
 interface PendingDetection {
-  meta: Omit<DetectionRule, 'matches' | 'kind' | 'prefilter'>;
+  meta: Omit<DetectionRule, 'matches' | 'kind' | 'prefilter' | 'literals'>;
   base: (e: DetectEvent) => boolean;
   prefilter: Prefilter | null;
+  literals: LiteralClause[] | null;
   status: DocumentStatus;
 }
 
@@ -273,6 +275,7 @@ function loadDetection(
   const fields = [...new Set([...compiled.fields, ...meta.fields])];
   return {
     prefilter: detectionPrefilter(raw.doc['detection']),
+    literals: detectionLiterals(raw.doc['detection']),
     meta: {
       id: meta.id ?? `${raw.file}#${raw.index}`,
       name: meta.name,
@@ -537,6 +540,7 @@ function loadParsed(reads: ReadFileResult[], listErrors: RuleLoadError[], option
     matches: withFilters(d.base, woven.get(d)),
     // Filters only narrow a rule (`rule and not filter`), so the rule's own requirement still holds.
     prefilter: d.prefilter,
+    literals: d.literals,
   }));
   return {
     detections: rules,
