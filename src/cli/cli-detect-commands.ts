@@ -11,6 +11,7 @@ import {
   type RuleLoadError,
 } from '../detect/detect-types.js';
 import { isAdapterName, loadFieldMapping, readEvents, ADAPTER_NAMES } from '../detect/events/index.js';
+import { createLinePrefilter } from '../detect/line-prefilter.js';
 import { alertsTable, toOcsfFinding, toSarif } from '../detect/output/alert-output.js';
 import type { CheckReport } from '../detect/sigma/index.js';
 import type { CliAction, CliContext } from './cli-context.js';
@@ -176,6 +177,8 @@ export function registerDetectCommands(program: Command, action: CliAction): voi
           ...(format === null ? {} : { format: format as (typeof ADAPTER_NAMES)[number] }),
           ...(mapping ? { mapping } : {}),
           onBroken,
+          // CloudTrail lines no loaded rule can match are counted but not parsed (docs/detection.md).
+          lineFilter: createLinePrefilter(loaded.detections, (time) => detector.passOver(time)),
         });
         const bar = progress(ctx);
         let events = 0;

@@ -113,6 +113,8 @@ export function createDetector(
   });
   return {
     push: (event: DetectEvent): void => runner.push(event),
+    /** An event no rule can match, passed over unread at this event time (createLinePrefilter). */
+    passOver: (time: number): void => runner.passOver(time),
     /** Moves event time on (a quiet stream), closing windows that ended. */
     advance: (watermarkMs: number): void => correlation.advance(watermarkMs),
     end: (): void => runner.end(),

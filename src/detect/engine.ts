@@ -217,6 +217,18 @@ export function createRunner(options: RunnerOptions) {
       }
     },
 
+    /**
+     * An event no rule can match was passed over unread (line-prefilter.ts): counted, and its time moves the
+     * clock, exactly as push would for it.
+     */
+    passOver(time: number): void {
+      stats.events++;
+      if (time > watermark) {
+        watermark = time;
+        options.correlation?.advance(watermark);
+      }
+    },
+
     /** End of input: correlations close their windows (absence rules fire, pending sequences expire). */
     end(): void {
       options.correlation?.flush();

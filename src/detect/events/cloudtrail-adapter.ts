@@ -20,6 +20,33 @@ import {
 /** The log source SigmaHQ's CloudTrail rules are written for. */
 export const CLOUDTRAIL_LOGSOURCE: LogSource = Object.freeze({ product: 'aws', service: 'cloudtrail' });
 
+/**
+ * The normalized fields this adapter copies unchanged from one raw string field (`api.operation` is
+ * `eventName`), so their values occur verbatim in the record's JSON text; the raw-line prefilter
+ * (line-prefilter.ts) may read rules on them. The others it sets are derived (`time`, `status`,
+ * `cloud.provider`). Keep in step with cloudtrailAdapter (a test checks it).
+ */
+export const CLOUDTRAIL_VERBATIM_FIELDS: ReadonlySet<string> = new Set([
+  'activity_name',
+  'actor.user.type',
+  'actor.user.uid',
+  'actor.user.name',
+  'actor.session.issuer',
+  'credential.uid',
+  'src_endpoint.ip',
+  'src_endpoint.domain',
+  'http_request.user_agent',
+  'cloud.region',
+  'cloud.account.uid',
+  'api.operation',
+  'api.service.name',
+  'api.request.uid',
+  'resource.uid',
+  'resource.type',
+  'error.code',
+  'error.message',
+]);
+
 /** True when a record looks like a CloudTrail record (for format detection). */
 export function looksLikeCloudTrail(record: Record<string, unknown>): boolean {
   return (

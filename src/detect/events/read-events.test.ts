@@ -75,6 +75,7 @@ describe('readEvents: CloudTrail delivery files', () => {
     expect(counters).toEqual({
       files: 1,
       events: 5,
+      passedOver: 0,
       broken: 1,
       skippedFiles: 0,
       ignoredFiles: 0,

@@ -11,6 +11,7 @@ import { isCloudTrailDelivery } from './cloudtrail-adapter.js';
 import { broken, isBrokenRecord, isRecord, kindOf, type Adapter } from './event-common.js';
 import { FileReadError, MAX_LINE_BYTES, readLines, type FileLine } from './line-reader.js';
 import type { FieldMapping } from './mapping-adapter.js';
+import type { LineFilter } from '../line-prefilter.js';
 
 /** How to read. */
 export interface ReadEventsOptions {
@@ -24,14 +25,22 @@ export interface ReadEventsOptions {
   maxLineBytes?: number;
   /** The seq of the first event; default 1. */
   firstSeq?: number;
+  /**
+   * Passes over NDJSON lines of its adapter's files that no rule can match, without parsing them
+   * (createLinePrefilter, line-prefilter.ts): each is counted as an event (and takes its seq) but not
+   * yielded, and its time is handed to `onPassedOver`.
+   */
+  lineFilter?: LineFilter | null;
 }
 
 /** What a run has read so far. */
 export interface ReadCounters {
   /** Files opened. */
   files: number;
-  /** Events yielded. */
+  /** Events read: yielded, and passed over by a line filter. */
   events: number;
+  /** Of those, lines passed over by the line filter (counted as events, not yielded). */
+  passedOver: number;
   /** Broken records reported (including files that could not be read). */
   broken: number;
   /** Files given up on as a whole (each also reported): unreadable, empty, binary, of no known format. */
@@ -131,12 +140,14 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
   const counters: ReadCounters = {
     files: 0,
     events: 0,
+    passedOver: 0,
     broken: 0,
     skippedFiles: 0,
     ignoredFiles: 0,
     byAdapter: { keyward: 0, cloudtrail: 0, github: 0, kubernetes: 0, ndjson: 0 },
   };
   const firstSeq = options.firstSeq ?? 1;
+  const lineFilter = options.lineFilter ?? null;
   const report = (b: BrokenRecord): void => {
     counters.broken += 1;
     options.onBroken?.(b);
@@ -203,6 +214,16 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
       return;
     }
     if (l.text.trim() === '') return;
+    if (lineFilter !== null && state.adapter !== null && state.adapterName === lineFilter.adapter) {
+      const time = lineFilter.passOver(l.text);
+      if (time !== null) {
+        counters.events += 1;
+        counters.passedOver += 1;
+        counters.byAdapter[lineFilter.adapter] += 1;
+        lineFilter.onPassedOver(time);
+        return;
+      }
+    }
     let value: unknown;
     try {
       value = JSON.parse(l.text);
