@@ -75,6 +75,18 @@ export async function isGzipFile(path: string): Promise<boolean> {
  * for await (const { line, text } of readLines('trail.json.gz')) …
  */
 export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<FileLine> {
+  for await (const batch of readLineBatches(path, maxLineBytes)) yield* batch;
+}
+
+/**
+ * The lines of a file as readLines gives them, a batch per block read (about 1 MiB): one await per batch
+ * instead of per line. Every line of a block is in its batch before the next block is read, so a failure
+ * part way comes after the lines before it, as with readLines.
+ */
+export async function* readLineBatches(
+  path: string,
+  maxLineBytes = MAX_LINE_BYTES,
+): AsyncGenerator<FileLine[]> {
   let gzip: boolean;
   try {
     gzip = await isGzipFile(path);
@@ -99,6 +111,7 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
   let partLen = 0;
   let oversize = false;
   let sniffed = false;
+  let batch: FileLine[] = [];
   const take = (): FileLine => {
     lineNo += 1;
     let text: string | null = null;
@@ -135,15 +148,19 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
             }
           }
           if (nl === -1) break;
-          yield take();
+          batch.push(take());
           start = nl + 1;
+        }
+        if (batch.length > 0) {
+          yield batch;
+          batch = [];
         }
       }
     } catch (err) {
       if (err instanceof FileReadError) throw err;
       throw new FileReadError(path, lineNo + 1, streamProblem(err, gzip));
     }
-    if (partLen > 0 || oversize) yield take();
+    if (partLen > 0 || oversize) yield [take()];
   } finally {
     stream.destroy();
     raw.destroy();

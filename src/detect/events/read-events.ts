@@ -9,7 +9,7 @@ import type { AdapterName, BrokenRecord, DetectEvent } from '../detect-types.js'
 import { adapterFor, detectFormat } from './adapters.js';
 import { isCloudTrailDelivery } from './cloudtrail-adapter.js';
 import { broken, isBrokenRecord, isRecord, kindOf, type Adapter } from './event-common.js';
-import { FileReadError, MAX_LINE_BYTES, readLines, type FileLine } from './line-reader.js';
+import { FileReadError, MAX_LINE_BYTES, readLineBatches, type FileLine } from './line-reader.js';
 import type { FieldMapping } from './mapping-adapter.js';
 import type { LineFilter } from '../line-prefilter.js';
 
@@ -264,27 +264,30 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
     let sawText = false;
     let lastLine = 0;
     try {
-      for await (const l of readLines(file, maxBytes)) {
-        lastLine = l.line;
-        if (doc !== null) {
-          doc.bytes += (l.text?.length ?? maxBytes) + 1;
-          if (l.text === null || doc.bytes > maxBytes) {
-            skipFile(state, doc.lines[0]!.line, `JSON document longer than ${maxBytes} bytes: not read`);
-            return;
-          }
-          doc.lines.push(l);
-          continue;
-        }
-        if (!sawText && l.text !== null && l.text.trim() !== '') {
-          sawText = true;
-          const t = l.text.trimStart();
-          if (t.startsWith('[') || (opensDocument(t) && !parses(t))) {
-            doc = { lines: [l], bytes: l.text.length, isArray: t.startsWith('[') };
+      // A batch of lines per block read: one await per block, not per line.
+      for await (const batch of readLineBatches(file, maxBytes)) {
+        for (const l of batch) {
+          lastLine = l.line;
+          if (doc !== null) {
+            doc.bytes += (l.text?.length ?? maxBytes) + 1;
+            if (l.text === null || doc.bytes > maxBytes) {
+              skipFile(state, doc.lines[0]!.line, `JSON document longer than ${maxBytes} bytes: not read`);
+              return;
+            }
+            doc.lines.push(l);
             continue;
           }
+          if (!sawText && l.text !== null && l.text.trim() !== '') {
+            sawText = true;
+            const t = l.text.trimStart();
+            if (t.startsWith('[') || (opensDocument(t) && !parses(t))) {
+              doc = { lines: [l], bytes: l.text.length, isArray: t.startsWith('[') };
+              continue;
+            }
+          }
+          yield* onLine(state, l);
+          if (state.stop) return;
         }
-        yield* onLine(state, l);
-        if (state.stop) return;
       }
       if (doc !== null) {
         // A document that is not JSON after all: read its lines as NDJSON.
