@@ -3,9 +3,10 @@
  * match without parsing or normalizing it (most lines, in practice: parsing is most of the cost of a run).
  *
  * Each rule's detection is read for text its matches must contain (sigma-literals.ts): clauses that must all
- * hold, each met when the lower-cased line contains one of its literals (`"createuser"`, `trail"`). One
- * Aho–Corasick scan of the line finds every literal that occurs (overlaps included); a line is read when any
- * rule's clauses all hold. A line passed over is still counted as an event and its `eventTime` still moves
+ * hold, each met when the line contains one of its literals without case (`"createuser"`, `trail"`). One
+ * case-insensitive regular expression of all literals, run from every position where one starts, finds every
+ * literal in the line (overlapping ones too; measured faster here than an Aho–Corasick automaton in
+ * JavaScript); a line is read when every clause of some rule holds. A line passed over is still counted as an event and its `eventTime` still moves
  * the detector's clock (`onPassedOver`), exactly as the event would have, so windows close at the same
  * points and every alert is the same.
  *
