@@ -132,7 +132,7 @@ export function Approvals() {
                           </span>
                         ))}
                       </td>
-                      <td className="mono">{a.resource ?? '—'}</td>
+                      <td className="mono wrap-anywhere">{a.resource ?? '—'}</td>
                       <td>
                         {a.task && <div className="mono">{a.task}</div>}
                         <div>{a.purpose ?? <span className="muted">no purpose given</span>}</div>

@@ -121,7 +121,7 @@ function Header({ detail }: { detail: Detail }) {
                     <tr key={`${f.name}-${n}`}>
                       <td>{f.name}</td>
                       <td className="num">{Math.round(f.points * 10) / 10}</td>
-                      <td>{f.detail}</td>
+                      <td className="wrap-anywhere">{f.detail}</td>
                     </tr>
                   ))}
                 </tbody>
