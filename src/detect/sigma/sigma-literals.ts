@@ -17,7 +17,7 @@
  * (a piece of `true`/`false`) is left unquoted; `not`, keywords and anything unrecognised give none;
  * `a or b` keeps, for each clause of a and each of b, their union.
  */
-import { parseCondition, type CondNode } from './sigma-condition.js';
+import { detectionRequirement } from './sigma-requirement.js';
 import { ipv4ToNumber, requiredLiteral } from './sigma-values.js';
 
 /** One clause: the line must contain one of `literals`; `fields` are the fields they were read from. */
@@ -34,9 +34,6 @@ const MAX_CLAUSES = 16;
 
 const SHAPES = new Set(['contains', 'startswith', 'endswith']);
 const ALLOWED_MODS = new Set([...SHAPES, 'all', 'cased']);
-
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Printable ASCII without a quote or backslash (those are escaped in JSON), and no Sigma wildcard. */
 const SAFE_TEXT = /^[\x20-\x21\x23-\x29\x2b-\x3e\x40-\x5b\x5d-\x7e]+$/;
@@ -141,54 +138,10 @@ function or(a: Cnf, b: Cnf): Cnf {
   return trim(out);
 }
 
-function searchCnf(value: unknown): Cnf {
-  if (isMap(value)) return mapCnf(value);
-  // A list of maps: any one of them.
-  if (Array.isArray(value) && value.length > 0 && value.every(isMap)) {
-    return value.map((m) => mapCnf(m)).reduce((acc, r) => or(acc, r));
-  }
-  return [];
-}
-
-function nodeCnf(node: CondNode, ids: Map<string, Cnf>): Cnf {
-  switch (node.k) {
-    case 'id':
-      return ids.get(node.name) ?? [];
-    case 'and':
-      return node.items.map((n) => nodeCnf(n, ids)).reduce((acc, r) => and(acc, r), [] as Cnf);
-    case 'or':
-      return node.items.map((n) => nodeCnf(n, ids)).reduce((acc, r) => or(acc, r));
-    case 'of': {
-      const reqs = node.names.map((n) => ids.get(n) ?? []);
-      if (reqs.length === 0) return [];
-      return node.all ? reqs.reduce((acc, r) => and(acc, r), [] as Cnf) : reqs.reduce((acc, r) => or(acc, r));
-    }
-    case 'not':
-      return [];
-  }
-}
-
 /**
  * The clauses every match of a detection satisfies (possibly none), or null when the detection cannot be
  * read (no condition, or one that does not parse). Call it on a detection that compiled.
  */
 export function detectionLiterals(detection: unknown): LiteralClause[] | null {
-  if (!isMap(detection)) return null;
-  const ids = new Map<string, Cnf>();
-  for (const [name, value] of Object.entries(detection))
-    if (name !== 'condition') ids.set(name, searchCnf(value));
-  const conditions = Array.isArray(detection.condition) ? detection.condition : [detection.condition];
-  let cnf: Cnf | undefined;
-  for (const c of conditions) {
-    if (typeof c !== 'string') return null;
-    let node: CondNode;
-    try {
-      node = parseCondition(c, [...ids.keys()]);
-    } catch {
-      return null;
-    }
-    const r = nodeCnf(node, ids);
-    cnf = cnf === undefined ? r : or(cnf, r);
-  }
-  return cnf ?? null;
+  return detectionRequirement<Cnf>(detection, { none: [], and, or, map: mapCnf });
 }

@@ -8,7 +8,7 @@
  * requirement; `not`, keywords and anything unrecognised give none; `or` keeps a field only when every branch
  * requires it. A rule without a requirement is simply tested against every event, as before.
  */
-import { parseCondition, type CondNode } from './sigma-condition.js';
+import { detectionRequirement } from './sigma-requirement.js';
 
 /** A field and the values (lower case) one of which it must have for the rule to match. */
 export interface Prefilter {
@@ -20,9 +20,6 @@ type Req = Map<string, Set<string>> | null;
 
 /** Fields preferred for the index, most selective first for the sources Keyward reads. */
 const PREFERRED = ['eventName', 'type', 'action', 'verb', 'eventSource', 'objectRef.resource'];
-
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A plain string Sigma compares for equality: no wildcard and no escape. */
 const plain = (v: unknown): v is string => typeof v === 'string' && v !== '' && !/[*?\\]/.test(v);
@@ -61,55 +58,12 @@ function or(a: Req, b: Req): Req {
   return out;
 }
 
-function searchReq(value: unknown): Req {
-  if (isMap(value)) return mapReq(value);
-  if (Array.isArray(value) && value.length > 0 && value.every(isMap)) {
-    return value.map((m) => mapReq(m)).reduce((acc, r) => or(acc, r));
-  }
-  return null;
-}
-
-function nodeReq(node: CondNode, ids: Map<string, Req>): Req {
-  switch (node.k) {
-    case 'id':
-      return ids.get(node.name) ?? null;
-    case 'and':
-      return node.items.map((n) => nodeReq(n, ids)).reduce((acc, r) => and(acc, r), null as Req);
-    case 'or':
-      return node.items.map((n) => nodeReq(n, ids)).reduce((acc, r) => or(acc, r));
-    case 'of': {
-      const reqs = node.names.map((n) => ids.get(n) ?? null);
-      return node.all
-        ? reqs.reduce((acc, r) => and(acc, r), null as Req)
-        : reqs.reduce((acc, r) => or(acc, r));
-    }
-    case 'not':
-      return null;
-  }
-}
-
 /**
  * The requirement a detection puts on one field, or null when none can be read from it. Call it on a
  * detection that compiled (its condition parses).
  */
 export function detectionPrefilter(detection: unknown): Prefilter | null {
-  if (!isMap(detection)) return null;
-  const ids = new Map<string, Req>();
-  for (const [name, value] of Object.entries(detection))
-    if (name !== 'condition') ids.set(name, searchReq(value));
-  const conditions = Array.isArray(detection.condition) ? detection.condition : [detection.condition];
-  let req: Req | undefined;
-  for (const c of conditions) {
-    if (typeof c !== 'string') return null;
-    let node: CondNode;
-    try {
-      node = parseCondition(c, [...ids.keys()]);
-    } catch {
-      return null;
-    }
-    const r = nodeReq(node, ids);
-    req = req === undefined ? r : or(req, r);
-  }
+  const req = detectionRequirement<Req>(detection, { none: null, and, or, map: mapReq });
   if (!req || req.size === 0) return null;
   const fields = [...req.keys()].sort((x, y) => {
     const px = PREFERRED.indexOf(x);
