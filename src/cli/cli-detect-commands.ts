@@ -182,10 +182,10 @@ export function registerDetectCommands(program: Command, action: CliAction): voi
         });
         const bar = progress(ctx);
         let events = 0;
-        for await (const event of stream) {
+        await stream.forEach((event) => {
           detector.push(event);
           if (++events % 4096 === 0) bar.tick(events, alerts.length);
-        }
+        });
         detector.end();
         bar.done();
         if (broken > MAX_BROKEN_SHOWN)

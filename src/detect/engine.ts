@@ -148,7 +148,7 @@ function candidates(route: Route, event: DetectEvent): readonly DetectionRule[] 
  * Creates a runner.
  * @example
  * const runner = createRunner({ detections, onAlert: (a) => alerts.push(a) });
- * for await (const e of readEvents(paths)) runner.push(e);
+ * await readEvents(paths).forEach((e) => runner.push(e));
  * runner.end();
  */
 export function createRunner(options: RunnerOptions) {

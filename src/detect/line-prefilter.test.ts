@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCloudTrail } from '../../bench/detect-data.js';
 import { benchCorrelations, benchSingleRules } from '../../bench/detect-rules.js';
-import type { Alert, BrokenRecord, DetectionRule } from './detect-types.js';
+import type { Alert, BrokenRecord, DetectEvent, DetectionRule } from './detect-types.js';
 import { builtinRulesDir, createDetector, loadDetectionRules, type LoadedRules } from './detect-service.js';
 import { logsourceApplies } from './engine.js';
 import {
@@ -332,6 +332,7 @@ async function run(
   file: string,
   prefilter: boolean,
   maxStateEntries: number,
+  read: 'iterate' | 'forEach' = 'iterate',
 ): Promise<Outcome> {
   const alerts: Alert[] = [];
   const broken: BrokenRecord[] = [];
@@ -344,10 +345,12 @@ async function run(
   const lineFilter = prefilter ? createLinePrefilter(rules.detections, (t) => detector.passOver(t)) : null;
   // The format is detected from the first record, as `keyward detect` does.
   const stream = readEvents([file], { lineFilter, onBroken: (b) => broken.push(b) });
-  for await (const e of stream) {
+  const onEvent = (e: DetectEvent): void => {
     pushed.push([e.id, e.seq]);
     detector.push(e);
-  }
+  };
+  if (read === 'forEach') await stream.forEach(onEvent);
+  else for await (const e of stream) onEvent(e);
   const before = detector.stats();
   detector.end();
   return {
@@ -378,6 +381,9 @@ async function equivalent(
   const seqs = new Map(without.pushed);
   for (const [id, seq] of withIt.pushed) expect(seqs.get(id)).toBe(seq);
   expect(without.passedOver).toBe(0);
+  // Reading with forEach (a block of lines at a time, as `keyward detect` does) changes nothing either.
+  const forEach = await run(rules, file, true, maxStateEntries, 'forEach');
+  expect(forEach).toEqual(withIt);
   return withIt;
 }
 

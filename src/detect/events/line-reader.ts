@@ -3,6 +3,7 @@
  * holding more than one line (at most `maxLineBytes`) plus a read buffer in memory: a longer line is skipped
  * and reported as such, so a 1 GB single-line file costs no more memory than a short one.
  */
+import { isAscii } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -125,6 +126,15 @@ export async function* readLineBatches(
     oversize = false;
     return { line: lineNo, text };
   };
+  /**
+   * A whole line inside one block of ASCII text: a slice of the block's text, which is decoded once (a slice
+   * shares the block's characters, so passing over a line allocates next to nothing).
+   */
+  const takeAscii = (chunkText: string, start: number, end: number): FileLine => {
+    lineNo += 1;
+    const last = end > start && chunkText.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    return { line: lineNo, text: chunkText.slice(start, last) };
+  };
   try {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -134,9 +144,17 @@ export async function* readLineBatches(
             throw new FileReadError(path, null, 'binary file (not text)');
         }
         let start = 0;
+        // In a block of ASCII text (UTF-8 decoding is a copy there), a line that starts and ends in it is
+        // decoded straight from it.
+        const chunkText = isAscii(chunk) ? chunk.toString('latin1') : null;
         for (;;) {
           const nl = chunk.indexOf(10, start);
           const end = nl === -1 ? chunk.length : nl;
+          if (chunkText !== null && nl !== -1 && partLen === 0 && !oversize && end - start <= maxLineBytes) {
+            batch.push(takeAscii(chunkText, start, end));
+            start = nl + 1;
+            continue;
+          }
           if (!oversize) {
             if (partLen + (end - start) > maxLineBytes) {
               oversize = true;

@@ -54,6 +54,11 @@ export interface ReadCounters {
 /** The events of a run, with its counters (updated as it goes). Iterate it once. */
 export interface EventStream extends AsyncIterable<DetectEvent> {
   readonly counters: Readonly<ReadCounters>;
+  /**
+   * Reads every event, calling `onEvent` for each in order (synchronously, a block of lines at a time): the
+   * same events as iterating the stream, without an await per event. Either this or iteration, once.
+   */
+  forEach(onEvent: (event: DetectEvent) => void): Promise<void>;
 }
 
 /** Per-file state. */
@@ -158,8 +163,21 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
     report({ file: state.file, line, reason });
   };
 
+  /**
+   * What a block of lines gave, in order: events, and the event times of lines the line filter passed over
+   * (numbers). The consumer hands each time to `onPassedOver` at its place between the events, so the
+   * detector's clock moves exactly as if every line had been read one by one.
+   */
+  type Item = DetectEvent | number;
+
   /** One record: the adapter (chosen from it when the file has none yet) makes its event. */
-  function* onRecord(state: FileState, record: unknown, line: number | null, index: string | null) {
+  function onRecord(
+    state: FileState,
+    record: unknown,
+    line: number | null,
+    index: string | null,
+    out: Item[],
+  ) {
     if (state.adapter === null) {
       const name = detectFormat(record);
       if (name === null && isCloudTrailDigest(record)) {
@@ -189,53 +207,55 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
     }
     counters.events += 1;
     counters.byAdapter[result.source.adapter] += 1;
-    yield result;
+    out.push(result);
   }
 
   /**
    * One parsed value: a CloudTrail delivery document gives its `Records`, a page of Keyward's event API
    * (`{"items": [...], "next": …}`) its `items`; anything else is one record.
    */
-  function* onValue(state: FileState, value: unknown, line: number | null, index: string | null) {
+  function onValue(state: FileState, value: unknown, line: number | null, index: string | null, out: Item[]) {
     const list = listOf(state.adapterName, value);
     if (list === null) {
-      yield* onRecord(state, value, line, index);
+      onRecord(state, value, line, index, out);
       return;
     }
     for (let i = 0; i < list.records.length && !state.stop; i++) {
-      yield* onRecord(state, list.records[i], line, `${index ?? ''}${list.key}[${i}]`);
+      onRecord(state, list.records[i], line, `${index ?? ''}${list.key}[${i}]`, out);
     }
   }
 
   /** One line of NDJSON. */
-  function* onLine(state: FileState, l: FileLine) {
-    if (l.text === null) {
+  function onLine(state: FileState, l: FileLine, out: Item[]): void {
+    const text = l.text;
+    if (text === null) {
       report({ file: state.file, line: l.line, reason: `line longer than ${maxBytes} bytes: not read` });
       return;
     }
-    if (l.text.trim() === '') return;
+    // Most lines start with `{`: only others can be blank.
+    if (text.charCodeAt(0) !== 123 && text.trim() === '') return;
     if (lineFilter !== null && state.adapter !== null && state.adapterName === lineFilter.adapter) {
-      const time = lineFilter.passOver(l.text);
+      const time = lineFilter.passOver(text);
       if (time !== null) {
         counters.events += 1;
         counters.passedOver += 1;
         counters.byAdapter[lineFilter.adapter] += 1;
-        lineFilter.onPassedOver(time);
+        out.push(time);
         return;
       }
     }
     let value: unknown;
     try {
-      value = JSON.parse(l.text);
+      value = JSON.parse(text);
     } catch (err) {
       report({ file: state.file, line: l.line, reason: jsonProblem(err) });
       return;
     }
-    yield* onValue(state, value, l.line, null);
+    onValue(state, value, l.line, null, out);
   }
 
   /** A whole JSON document (an array, or an object over several lines); false when it is not JSON. */
-  function* onDocument(state: FileState, lines: FileLine[], isArray: boolean) {
+  function onDocument(state: FileState, lines: FileLine[], isArray: boolean, out: Item[]): boolean {
     let value: unknown;
     try {
       value = JSON.parse(lines.map((l) => l.text).join('\n'));
@@ -244,14 +264,15 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
       return false;
     }
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length && !state.stop; i++) yield* onValue(state, value[i], null, `[${i}]`);
+      for (let i = 0; i < value.length && !state.stop; i++) onValue(state, value[i], null, `[${i}]`, out);
     } else {
-      yield* onValue(state, value, lines[0]!.line, null);
+      onValue(state, value, lines[0]!.line, null, out);
     }
     return true;
   }
 
-  async function* readFile(file: string): AsyncGenerator<DetectEvent> {
+  /** The items of one file, a list per block of lines read (one await per block, not per line). */
+  async function* readFile(file: string): AsyncGenerator<Item[]> {
     counters.files += 1;
     const state: FileState = {
       file,
@@ -263,8 +284,8 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
     let doc: { lines: FileLine[]; bytes: number; isArray: boolean } | null = null;
     let sawText = false;
     let lastLine = 0;
+    let out: Item[] = [];
     try {
-      // A batch of lines per block read: one await per block, not per line.
       for await (const batch of readLineBatches(file, maxBytes)) {
         for (const l of batch) {
           lastLine = l.line;
@@ -285,35 +306,64 @@ export function readEvents(paths: readonly string[], options: ReadEventsOptions 
               continue;
             }
           }
-          yield* onLine(state, l);
-          if (state.stop) return;
+          onLine(state, l, out);
+          if (state.stop) break;
         }
+        if (out.length > 0) {
+          yield out;
+          out = [];
+        }
+        if (state.stop) return;
       }
       if (doc !== null) {
         // A document that is not JSON after all: read its lines as NDJSON.
-        const ok = yield* onDocument(state, doc.lines, doc.isArray);
-        if (!ok && !state.stop) for (const l of doc.lines) if (!state.stop) yield* onLine(state, l);
+        const ok = onDocument(state, doc.lines, doc.isArray, out);
+        if (!ok && !state.stop) for (const l of doc.lines) if (!state.stop) onLine(state, l, out);
+        if (out.length > 0) {
+          yield out;
+          out = [];
+        }
       }
       if (!sawText && lastLine === 0) skipFile(state, null, 'empty file');
       else if (!sawText) skipFile(state, null, 'empty file (only blank lines)');
     } catch (err) {
       if (!(err instanceof FileReadError)) throw err;
+      if (out.length > 0) yield out;
       if (err.line === null || lastLine === 0) skipFile(state, err.line, err.message);
       else report({ file, line: err.line, reason: err.message });
     }
   }
 
+  /** Every item of every file, a list at a time. */
+  async function* items(): AsyncGenerator<Item[]> {
+    if (started) throw new Error('an event stream is read once');
+    started = true;
+    for await (const file of listFiles(paths, (b) => {
+      counters.skippedFiles += 1;
+      report(b);
+    })) {
+      yield* readFile(file);
+    }
+  }
+
   let started = false;
+  const passedOver = (time: number): void => lineFilter!.onPassedOver(time);
   return {
     counters,
     async *[Symbol.asyncIterator]() {
-      if (started) throw new Error('an event stream is read once');
-      started = true;
-      for await (const file of listFiles(paths, (b) => {
-        counters.skippedFiles += 1;
-        report(b);
-      })) {
-        yield* readFile(file);
+      for await (const list of items()) {
+        for (const item of list) {
+          if (typeof item === 'number') passedOver(item);
+          else yield item;
+        }
+      }
+    },
+    async forEach(onEvent: (event: DetectEvent) => void): Promise<void> {
+      for await (const list of items()) {
+        for (const item of list) {
+          if (typeof item === 'number') passedOver(item);
+          else onEvent(item);
+        }
       }
     },
   };
