@@ -76,6 +76,18 @@ export function createLiteralScanner(literals: readonly string[]): LiteralScanne
   const prefixes = literals.map((lit) =>
     [...ids].filter(([other]) => lit.startsWith(other)).map(([, i]) => i),
   );
+  // The id of a match as written (any case), without lower-casing every match: most are written the same
+  // way every time. Bounded: a literal has at most 2^length spellings, and the cache is cleared when large.
+  const asWritten = new Map<string, number>();
+  const idOf = (text: string): number => {
+    let id = asWritten.get(text);
+    if (id === undefined) {
+      id = ids.get(text.toLowerCase())!;
+      if (asWritten.size >= 4096) asWritten.clear();
+      asWritten.set(text, id);
+    }
+    return id;
+  };
   const seen = new Int32Array(literals.length);
   let stamp = 0;
   return {
@@ -85,7 +97,7 @@ export function createLiteralScanner(literals: readonly string[]): LiteralScanne
       const found: number[] = [];
       re.lastIndex = 0;
       for (let m = re.exec(line); m !== null; m = re.exec(line)) {
-        const hit = ids.get(m[0].toLowerCase())!;
+        const hit = idOf(m[0]);
         if (onOccurrence) for (const p of prefixes[hit]!) onOccurrence(p, m.index);
         for (const id of implied[hit]!) {
           if (seen[id] !== stamp) {

@@ -251,6 +251,18 @@ export function recordTime(
   return broken(source, `no timestamp (${names.join(' or ')})`);
 }
 
+let lastTime = NaN;
+let lastIso = '';
+
+/** `new Date(time).toISOString()`, kept for the last time asked (events in a row often share theirs). */
+function isoTime(time: number): string {
+  if (time !== lastTime) {
+    lastIso = new Date(time).toISOString();
+    lastTime = time;
+  }
+  return lastIso;
+}
+
 /** What buildEvent needs from an adapter. */
 export interface EventParts {
   adapter: AdapterName;
@@ -268,7 +280,7 @@ export interface EventParts {
  * or empty-list values.
  */
 export function buildEvent(parts: EventParts): DetectEvent {
-  const fields: Record<string, unknown> = { time: new Date(parts.time).toISOString() };
+  const fields: Record<string, unknown> = { time: isoTime(parts.time) };
   const given = parts.fields;
   for (const k in given) {
     const v = given[k];
