@@ -25,7 +25,7 @@ import {
 import type { CliAction, CliContext } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
 import { readInputFile, REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
-import { CLI_VERSION } from './cli-program.js';
+import { CLI_VERSION } from './cli-version.js';
 
 /** Parses `10MB`, `512k`, `1048576` into bytes. */
 export function parseByteSize(value: string, option: string): number {
