@@ -62,60 +62,46 @@ export function createKeywordMatcher(
     outputs[s]!.push(id);
   });
 
-  // Breadth-first: failure links, merged outputs, then the full transition table.
+  // Byte classes: every byte that occurs in no keyword (after case folding) shares class 0, an upper-case
+  // letter is in its lower-case form's class, so the table has a row of ~50 entries per state instead of 256.
+  const classOf = new Uint8Array(ALPHA);
+  let classes = 1;
+  for (let c = 0; c < ALPHA; c++) if (keywordBytes.has(c)) classOf[c] = classes++;
+  for (let c = 65; c <= 90; c++) classOf[c] = classOf[c + 32]!;
+
+  // Breadth-first over classes: failure links, merged outputs and the full transition table.
   const states = goto.length;
-  const delta = new Int32Array(states * ALPHA);
+  const delta = new Int32Array(states * classes);
   const fail = new Int32Array(states);
   const queue: number[] = [];
-  for (let c = 0; c < ALPHA; c++) {
-    const next = goto[0]!.get(c);
-    if (next !== undefined) {
-      delta[c] = next;
-      queue.push(next);
-    }
+  const edges = (s: number): Array<[number, number]> =>
+    [...goto[s]!].map(([c, next]): [number, number] => [classOf[c]!, next]).sort((a, b) => a[0] - b[0]);
+  for (const [k, next] of edges(0)) {
+    delta[k] = next;
+    queue.push(next);
   }
   for (let qi = 0; qi < queue.length; qi++) {
     const s = queue[qi]!;
     const f = fail[s]!;
     if (outputs[f]!.length > 0) outputs[s] = [...outputs[s]!, ...outputs[f]!];
-    for (let c = 0; c < ALPHA; c++) {
-      const next = goto[s]!.get(c);
-      if (next !== undefined) {
-        fail[next] = delta[f * ALPHA + c]!;
-        delta[s * ALPHA + c] = next;
-        queue.push(next);
-      } else {
-        delta[s * ALPHA + c] = delta[f * ALPHA + c]!;
-      }
+    // The failure state's row (complete: it is shallower), then this state's own edges.
+    delta.copyWithin(s * classes, f * classes, f * classes + classes);
+    for (const [k, next] of edges(s)) {
+      fail[next] = delta[f * classes + k]!;
+      delta[s * classes + k] = next;
+      queue.push(next);
     }
   }
-  // Case folding: an upper-case letter moves like its lower-case form.
-  for (let s = 0; s < states; s++) {
-    for (let c = 65; c <= 90; c++) delta[s * ALPHA + c] = delta[s * ALPHA + c + 32]!;
-  }
-  // Byte classes: every byte that occurs in no keyword (after case folding) shares one class, so the table has
-  // a row of ~50 entries per state instead of 256 and stays in cache.
-  const classOf = new Uint8Array(ALPHA);
-  let classes = 1;
-  for (let c = 0; c < ALPHA; c++) {
-    const folded = c >= 65 && c <= 90 ? c + 32 : c;
-    if (folded !== c) continue;
-    if (keywordBytes.has(c)) classOf[c] = classes++;
-  }
-  for (let c = 65; c <= 90; c++) classOf[c] = classOf[c + 32]!;
-  const representative = new Int32Array(classes);
-  for (let c = ALPHA - 1; c >= 0; c--) representative[classOf[c]!] = c;
   // Entries are the next state's row offset (state × classes), negated when that state reports keywords, so
-  // the inner loop needs two loads per byte and a sign test.
-  // Rows in breadth-first order: the shallow states, where the scan spends nearly all its time, share a few
-  // kilobytes of cache instead of being spread over the whole table.
+  // the inner loop needs two loads per byte and a sign test. Rows go in breadth-first order: the shallow
+  // states, where the scan spends nearly all its time, share a few kilobytes of cache.
   const order = [0, ...queue];
   const rank = new Int32Array(states);
   order.forEach((st, i) => (rank[st] = i));
   const table = new Int32Array(states * classes);
   for (let i = 0; i < states; i++) {
     for (let k = 0; k < classes; k++) {
-      const next = delta[order[i]! * ALPHA + representative[k]!]!;
+      const next = delta[order[i]! * classes + k]!;
       const offset = rank[next]! * classes;
       table[i * classes + k] = outputs[next]!.length > 0 ? -offset : offset;
     }
