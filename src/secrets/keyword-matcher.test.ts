@@ -88,4 +88,31 @@ describe('createKeywordMatcher', () => {
     matcher.scan(Buffer.from('xx key'), (ids, end) => small.push(end, ...ids));
     expect(small).toEqual([5, 2]);
   });
+
+  it('gives the same hits on long inputs, scanned as two streams (property)', () => {
+    const kw = fc.array(fc.stringMatching(/^[a-dA-D_.-]{1,6}$/), { minLength: 1, maxLength: 12 });
+    const piece = fc.stringMatching(/^[a-dA-D_. \n-]{1,200}$/);
+    fc.assert(
+      fc.property(
+        kw,
+        fc.array(piece, { minLength: 1, maxLength: 8 }),
+        fc.nat(40),
+        (keywords, pieces, cut) => {
+          const unique = [...new Set(keywords.map((k) => k.toLowerCase()))];
+          let text = pieces.join('');
+          while (text.length < 20_000) text += pieces.join('');
+          const bytes = Buffer.from(text.slice(cut), 'latin1');
+          const record = (engine: 'wasm' | 'js'): string[] => {
+            const out: string[] = [];
+            createKeywordMatcher(unique, engine).scan(bytes, (ids, end) =>
+              out.push(`${end}:${ids.join(',')}`),
+            );
+            return out;
+          };
+          expect(record('wasm')).toEqual(record('js'));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });

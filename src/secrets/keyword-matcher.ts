@@ -109,7 +109,8 @@ export function createKeywordMatcher(
   const rankedOutputs = order.map((st) => outputs[st]!);
 
   const run = engine === 'js' || !wasmApi ? jsScan : wasmScan;
-  return { size: keywords.length, scan: run(table, classOf, classes, rankedOutputs) };
+  const longest = Math.max(...keywords.map((k) => k.length));
+  return { size: keywords.length, scan: run(table, classOf, classes, rankedOutputs, longest) };
 }
 
 type ScanFn = KeywordMatcher['scan'];
@@ -132,7 +133,7 @@ function jsScan(table: Int32Array, classOf: Uint8Array, classes: number, outputs
 
 /** Where the WebAssembly module keeps its data: resume state, byte classes, table, hits, then the input. */
 const WASM_RESUME = 0;
-const WASM_CLASSES = 16;
+const WASM_CLASSES = 32;
 const WASM_TABLE = 512;
 const WASM_HIT_CAP = 4096;
 const WASM_PAGE = 65_536;
@@ -171,68 +172,129 @@ function name(s: string): number[] {
   return [...uleb(s.length), ...Buffer.from(s, 'latin1')];
 }
 
+const I32 = 0x7f;
+const get = (i: number): number[] => [0x20, i];
+const set = (i: number): number[] => [0x21, i];
+const store = (at: number): number[] => [0x36, 2, ...uleb(at)];
+
 /**
- * The bytes of a WebAssembly module with one function, `scan(p, end, row) → hits`: it runs the table from
- * memory address `p` to `end` starting in row `row` and writes each hit (address, row of the reporting state) to
- * the hit area, returning early when that is full; where it stopped goes to the resume slots. Table entries are
- * byte offsets of rows (negated for reporting states) and byte classes are pre-multiplied by 4, so a byte costs
- * three loads and an add.
+ * One byte of one stream: `row = table[row + class(mem[p])]`; a reporting row is written to the hit area
+ * (address, row) and, when that is full, the function leaves through `leave` (a `br` depth) with `p` past the
+ * byte; otherwise `p` moves on. Locals: `p`, `row`, `n` (hits so far).
  */
-export function keywordScanModule(hitsAt: number, pages: number): Uint8Array {
-  const I32 = 0x7f;
-  const get = (i: number): number[] => [0x20, i];
-  const set = (i: number): number[] => [0x21, i];
-  const inc0 = [...get(0), 0x41, 1, 0x6a, ...set(0)];
-  const body = [
-    ...[1, 1, I32], // one local: the hit count
-    ...[0x02, 0x40, 0x03, 0x40], // block, loop
-    ...[...get(0), ...get(1), 0x4f, 0x0d, 1], // if p >= end: break
-    ...get(2),
-    ...[...get(0), 0x2d, 0, 0], // i32.load8_u [p]
+function stepCode(p: number, row: number, n: number, hitsAt: number, leave: number): number[] {
+  const incP = [...get(p), 0x41, 1, 0x6a, ...set(p)];
+  return [
+    ...get(row),
+    ...[...get(p), 0x2d, 0, 0], // i32.load8_u [p]
     ...[0x2d, 0, ...uleb(WASM_CLASSES)], // i32.load8_u classes[b]
     0x6a, // add
     ...[0x28, 2, ...uleb(WASM_TABLE)], // i32.load table[row + class]
-    ...[0x22, 2, 0x41, 0, 0x48, 0x04, 0x40], // row = …; if row < 0
-    ...[0x41, 0, ...get(2), 0x6b, ...set(2)], // row = -row
-    ...[...get(3), 0x41, 3, 0x74, ...get(0), 0x36, 2, ...uleb(hitsAt)], // hits[n].at = p
-    ...[...get(3), 0x41, 3, 0x74, ...get(2), 0x36, 2, ...uleb(hitsAt + 4)], // hits[n].row = row
-    ...[...get(3), 0x41, 1, 0x6a, 0x22, 3, 0x41, ...sleb(WASM_HIT_CAP), 0x46], // ++n === cap
-    ...[0x04, 0x40, ...inc0, 0x0c, 3, 0x0b], // then p++ and leave
+    ...[0x22, row, 0x41, 0, 0x48, 0x04, 0x40], // row = …; if row < 0
+    ...[0x41, 0, ...get(row), 0x6b, ...set(row)], // row = -row
+    ...[...get(n), 0x41, 3, 0x74, ...get(p), ...store(hitsAt)], // hits[n].at = p
+    ...[...get(n), 0x41, 3, 0x74, ...get(row), ...store(hitsAt + 4)], // hits[n].row = row
+    ...[...get(n), 0x41, 1, 0x6a, 0x22, n, 0x41, ...sleb(WASM_HIT_CAP), 0x46], // ++n === cap
+    ...[0x04, 0x40, ...incP, 0x0c, leave, 0x0b], // then p++ and leave
     0x0b, // end if
-    ...inc0,
+    ...incP,
+  ];
+}
+
+/** `if local >= limit: br depth` */
+function breakIfPast(local: number, limit: number, depth: number): number[] {
+  return [...get(local), ...get(limit), 0x4f, 0x0d, depth];
+}
+
+/**
+ * The bytes of a WebAssembly module with two functions over its memory `mem`. `scan(p, end, row) → hits` runs
+ * the table from address `p` to `end` starting in row `row` and writes each hit (address, row of the reporting
+ * state) to the first hit area, returning early when that is full; where it stopped goes to the resume slots
+ * (p, row). `scan2(pA, endA, rowA, pB, endB, rowB) → 0` runs two streams a byte each in turn, into the two hit
+ * areas, until either ends or fills a hit area, and leaves (pA, rowA, pB, rowB, hitsA, hitsB) in the resume
+ * slots: the two chains of dependent loads overlap, which a single stream's cannot. Table entries are byte offsets
+ * of rows (negated for reporting states) and byte classes are pre-multiplied by 4, so a byte costs three loads
+ * and an add.
+ */
+export function keywordScanModule(hitsAt: number, pages: number): Uint8Array {
+  const hitsB = hitsAt + WASM_HIT_CAP * 8;
+  const single = [
+    ...[1, 1, I32], // local 3: the hit count
+    ...[0x02, 0x40, 0x03, 0x40], // block, loop
+    ...breakIfPast(0, 1, 1),
+    ...stepCode(0, 2, 3, hitsAt, 3),
     ...[0x0c, 0, 0x0b, 0x0b], // continue; end loop, block
-    ...[0x41, 0, ...get(0), 0x36, 2, ...uleb(WASM_RESUME)], // resume.p = p
-    ...[0x41, 0, ...get(2), 0x36, 2, ...uleb(WASM_RESUME + 4)], // resume.row = row
+    ...[0x41, 0, ...get(0), ...store(WASM_RESUME)],
+    ...[0x41, 0, ...get(2), ...store(WASM_RESUME + 4)],
     ...get(3),
+    0x0b,
+  ];
+  const dual = [
+    ...[1, 2, I32], // locals 6 and 7: the hit counts
+    ...[0x02, 0x40, 0x03, 0x40],
+    ...breakIfPast(0, 1, 1),
+    ...breakIfPast(3, 4, 1),
+    ...stepCode(0, 2, 6, hitsAt, 3),
+    ...stepCode(3, 5, 7, hitsB, 3),
+    ...[0x0c, 0, 0x0b, 0x0b],
+    ...[0, 2, 3, 5, 6, 7].flatMap((local, i) => [0x41, 0, ...get(local), ...store(WASM_RESUME + 4 * i)]),
+    ...[0x41, 0],
     0x0b,
   ];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 3, I32, I32, I32, 1, I32]),
-    ...section(3, [1, 0]),
+    ...section(1, [2, 0x60, 3, I32, I32, I32, 1, I32, 0x60, 6, I32, I32, I32, I32, I32, I32, 1, I32]),
+    ...section(3, [2, 0, 1]),
     ...section(5, [1, 0, ...uleb(pages)]),
-    ...section(7, [2, ...name('scan'), 0, 0, ...name('mem'), 2, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(7, [3, ...name('scan'), 0, 0, ...name('scan2'), 0, 1, ...name('mem'), 2, 0]),
+    ...section(10, [2, ...uleb(single.length), ...single, ...uleb(dual.length), ...dual]),
   ]);
 }
 
+/** Inputs at least this long are scanned as two interleaved streams (see `scan2`). */
+const WASM_DUAL_MIN = 16 * 1024;
+
 /** The automaton as a WebAssembly loop over a copy of the input in the module's memory. */
-function wasmScan(table: Int32Array, classOf: Uint8Array, classes: number, outputs: number[][]): ScanFn {
+function wasmScan(
+  table: Int32Array,
+  classOf: Uint8Array,
+  classes: number,
+  outputs: number[][],
+  longest: number,
+): ScanFn {
   const hitsAt = WASM_TABLE + table.length * 4;
-  const inputAt = hitsAt + WASM_HIT_CAP * 8;
+  const inputAt = hitsAt + WASM_HIT_CAP * 16;
   const pages = Math.ceil((inputAt + WASM_PAGE) / WASM_PAGE);
   const instance = new wasmApi!.Instance(new wasmApi!.Module(keywordScanModule(hitsAt, pages)));
   const exports = instance.exports as {
     scan: (p: number, end: number, row: number) => number;
+    scan2: (pA: number, endA: number, rowA: number, pB: number, endB: number, rowB: number) => number;
     mem: WasmMemory;
   };
-  const { scan, mem } = exports;
+  const { scan, scan2, mem } = exports;
   let u8 = new Uint8Array(mem.buffer);
   let i32 = new Int32Array(mem.buffer);
   for (let c = 0; c < ALPHA; c++) u8[WASM_CLASSES + c] = classOf[c]! * 4;
   for (let k = 0; k < table.length; k++) i32[WASM_TABLE / 4 + k] = table[k]! * 4;
-  // Output lists by row byte offset / 4 (the state's first entry index).
   const rowBytes = classes * 4;
+  const hitsA = hitsAt >> 2;
+  const hitsB = hitsA + WASM_HIT_CAP * 2;
+  const resume = WASM_RESUME >> 2;
+  /** Reports `count` hits of the area at word `area`, those at or after address `from`. */
+  const report = (area: number, count: number, from: number, onHit: Parameters<ScanFn>[1]): void => {
+    for (let h = 0; h < count; h++) {
+      const at = i32[area + 2 * h]!;
+      if (at >= from) onHit(outputs[i32[area + 2 * h + 1]! / rowBytes]!, at - inputAt);
+    }
+  };
+  /** Runs one stream from `p` to `end` in row `row`, reporting hits at or after `from`. */
+  const single = (p: number, end: number, row: number, from: number, onHit: Parameters<ScanFn>[1]): void => {
+    while (p < end) {
+      report(hitsA, scan(p, end, row), from, onHit);
+      p = i32[resume]!;
+      row = i32[resume + 1]!;
+    }
+  };
   return (bytes, onHit) => {
     const n = bytes.length;
     if (inputAt + n > u8.length) {
@@ -242,16 +304,31 @@ function wasmScan(table: Int32Array, classOf: Uint8Array, classes: number, outpu
     }
     u8.set(bytes, inputAt);
     const end = inputAt + n;
-    let p = inputAt;
-    let row = 0;
-    while (p < end) {
-      const found = scan(p, end, row);
-      for (let h = 0; h < found; h++) {
-        const at = i32[(hitsAt >> 2) + 2 * h]!;
-        onHit(outputs[i32[(hitsAt >> 2) + 2 * h + 1]! / rowBytes]!, at - inputAt);
-      }
-      p = i32[WASM_RESUME >> 2]!;
-      row = i32[(WASM_RESUME >> 2) + 1]!;
+    if (n < WASM_DUAL_MIN) {
+      single(inputAt, end, 0, inputAt, onHit);
+      return;
     }
+    // Stream A: the first half. Stream B: the second half, started `longest` bytes early so its state is the
+    // true one by the half (a state is a suffix of at most that many bytes); its hits before the half are A's.
+    // A's hits are reported as they come, B's kept until A is done, so hits stay in order.
+    const half = inputAt + (n >> 1);
+    let pA = inputAt;
+    let rowA = 0;
+    let pB = half - longest;
+    let rowB = 0;
+    const later: number[] = [];
+    while (pA < half && pB < end) {
+      scan2(pA, half, rowA, pB, end, rowB);
+      [pA, rowA, pB, rowB] = [i32[resume]!, i32[resume + 1]!, i32[resume + 2]!, i32[resume + 3]!];
+      report(hitsA, i32[resume + 4]!, inputAt, onHit);
+      const countB = i32[resume + 5]!;
+      for (let h = 0; h < countB; h++) {
+        const at = i32[hitsB + 2 * h]!;
+        if (at >= half) later.push(at, i32[hitsB + 2 * h + 1]!);
+      }
+    }
+    single(pA, half, rowA, inputAt, onHit);
+    for (let h = 0; h < later.length; h += 2) onHit(outputs[later[h + 1]! / rowBytes]!, later[h]! - inputAt);
+    single(pB, end, rowB, half, onHit);
   };
 }
