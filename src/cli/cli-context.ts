@@ -1,7 +1,8 @@
 /** What every CLI command shares: the process I/O, the global options, configuration and the opened app. */
 import type { Command } from 'commander';
-import { loadConfig, type AppConfig } from '../app/app-config.js';
-import { openApp, type App } from '../app/app.js';
+import type { AppConfig } from '../app/app-config.js';
+import type * as AppConfigModule from '../app/app-config.js';
+import type { App } from '../app/app.js';
 import type { RenderOptions } from './cli-render.js';
 
 /** The process as the CLI sees it; tests pass their own. */
@@ -57,6 +58,17 @@ export interface CliContext {
   err(text: string): void;
 }
 
+let configModule: typeof AppConfigModule | null = null;
+
+/**
+ * Loads the configuration module (the schemas of every capability, a large part of the CLI's start-up). The
+ * program does so before every command but those that build no configuration outside `withApp` (`scan`), so a
+ * scan starts without it; `withApp` loads it when it runs.
+ */
+export async function loadConfigModule(): Promise<void> {
+  configModule ??= await import('../app/app-config.js');
+}
+
 /** Builds the context for the command being run. */
 export function createCliContext(io: CliIo, cmd: Command): CliContext {
   const globals = globalOptions(cmd);
@@ -68,18 +80,22 @@ export function createCliContext(io: CliIo, cmd: Command): CliContext {
     width: tty ? io.stdout.columns : undefined,
     now: io.now(),
   };
-  const config = (flags: Record<string, unknown> = {}): AppConfig =>
-    loadConfig({
+  const config = (flags: Record<string, unknown> = {}): AppConfig => {
+    if (!configModule) throw new Error('internal error: the configuration module was not loaded');
+    return configModule.loadConfig({
       env: io.env,
       flags: { dataDir: globals.dataDir, databaseUrl: globals.databaseUrl, ...flags },
       ...(globals.config !== undefined ? { configFile: globals.config } : {}),
     });
+  };
   return {
     io,
     globals,
     render,
     config,
     async withApp(fn, flags) {
+      await loadConfigModule();
+      const { openApp } = await import('../app/app.js');
       const app = await openApp(config(flags));
       let result: Awaited<ReturnType<typeof fn>>;
       try {

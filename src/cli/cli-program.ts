@@ -1,21 +1,76 @@
 /** The `keyward` command line: global options, the commands, and one error handler that sets the exit code. */
 import { Command } from 'commander';
-import { createCliContext, globalOptions, type CliAction, type CliIo } from './cli-context.js';
+import {
+  createCliContext,
+  globalOptions,
+  loadConfigModule,
+  type CliAction,
+  type CliIo,
+} from './cli-context.js';
 import { describeError, EXIT } from './cli-errors.js';
-import { registerInventoryCommands } from './cli-inventory-commands.js';
-import { registerAdminCommands } from './cli-admin-commands.js';
-import { registerServeCommand } from './cli-serve-command.js';
-import { registerBrokerCommands } from './cli-broker-commands.js';
-import { registerAlertCommands, registerDetectCommands } from './cli-detect-commands.js';
-import { registerSecretsCommands } from './cli-secrets-commands.js';
-import { registerNpmCommands } from './cli-npm-commands.js';
-import { registerDatasetCommands } from './cli-dataset-commands.js';
+import { CLI_VERSION } from './cli-version.js';
 
-/** The version `keyward --version` prints. */
-export const CLI_VERSION = '0.1.0';
+export { CLI_VERSION };
 
-/** Builds the commander program; `setExit` receives each action's exit code. */
-export function createProgram(io: CliIo, setExit: (code: number) => void): Command {
+/** Adds some of the program's commands. */
+type Registrar = (program: Command, action: CliAction) => void;
+
+/** Every command module, loaded together, in the order `keyward --help` lists their commands. */
+async function allCommands(): Promise<Registrar[]> {
+  const [serve, inventory, admin, broker, detect, secrets, npm, dataset] = await Promise.all([
+    import('./cli-serve-command.js'),
+    import('./cli-inventory-commands.js'),
+    import('./cli-admin-commands.js'),
+    import('./cli-broker-commands.js'),
+    import('./cli-detect-commands.js'),
+    import('./cli-secrets-commands.js'),
+    import('./cli-npm-commands.js'),
+    import('./cli-dataset-commands.js'),
+  ]);
+  return [
+    serve.registerServeCommand,
+    inventory.registerInventoryCommands,
+    admin.registerAdminCommands,
+    broker.registerBrokerCommands,
+    detect.registerDetectCommands,
+    detect.registerAlertCommands,
+    secrets.registerSecretsCommands,
+    npm.registerNpmCommands,
+    dataset.registerDatasetCommands,
+  ];
+}
+
+/**
+ * The commands registered when the first argument names one of them: only their module is loaded, so
+ * `keyward scan` starts without the server, store and detection engine. Anything else loads every command.
+ */
+const LIGHT_COMMANDS: Record<string, () => Promise<Registrar[]>> = {
+  scan: async () => [(await import('./cli-secrets-commands.js')).registerSecretsCommands],
+  hooks: async () => [(await import('./cli-secrets-commands.js')).registerSecretsCommands],
+};
+
+/** Commands whose handlers never call `ctx.config()` (outside `withApp`), so the configuration module waits. */
+const NO_CONFIG_COMMANDS = new Set(['scan', 'hooks install']);
+
+/** A command's name with its parents' (`hooks install`), without the program's. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Loads the command modules `argv` needs (see LIGHT_COMMANDS). */
+export async function commandsFor(argv: readonly string[]): Promise<Registrar[]> {
+  const light = argv[0] === undefined ? undefined : LIGHT_COMMANDS[argv[0]];
+  return light ? light() : allCommands();
+}
+
+/** Builds the commander program with `commands`; `setExit` receives each action's exit code. */
+export function createProgram(
+  io: CliIo,
+  setExit: (code: number) => void,
+  commands: readonly Registrar[],
+): Command {
   const program = new Command('keyward')
     .description('Secure the credentials of AI agents and other non-human identities.')
     .version(CLI_VERSION, '-V, --version', 'print the version')
@@ -44,19 +99,12 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
       const args = raw
         .slice(0, -2)
         .flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+      if (!NO_CONFIG_COMMANDS.has(commandPath(cmd))) await loadConfigModule();
       const code = await handler(createCliContext(io, cmd), args, cmd.opts());
       setExit(typeof code === 'number' ? code : EXIT.ok);
     };
 
-  registerServeCommand(program, action);
-  registerInventoryCommands(program, action);
-  registerAdminCommands(program, action);
-  registerBrokerCommands(program, action);
-  registerDetectCommands(program, action);
-  registerAlertCommands(program, action);
-  registerSecretsCommands(program, action);
-  registerNpmCommands(program, action);
-  registerDatasetCommands(program, action);
+  for (const register of commands) register(program, action);
   return program;
 }
 
@@ -67,9 +115,13 @@ export function createProgram(io: CliIo, setExit: (code: number) => void): Comma
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = createProgram(io, (code) => {
-    exitCode = code;
-  });
+  const program = createProgram(
+    io,
+    (code) => {
+      exitCode = code;
+    },
+    await commandsFor(argv),
+  );
   if (argv.length === 0) {
     program.outputHelp({ error: true });
     return EXIT.usage;

@@ -6,26 +6,19 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import {
-  BUILTIN_SECRET_RULES,
-  applyBaseline,
-  createBaseline,
-  createSecretScanService,
-  ephemeralFingerprintKey,
-  findingsTable,
-  parseBaseline,
-  scanEvidence,
-  scanReportJson,
-  SECRET_SEVERITIES,
-  toSarif,
-  findingsToInventoryBatch,
-  type ScanReport,
-  type SecretSeverity,
-} from '../secrets/index.js';
+// Straight from the modules rather than the secrets index: the baseline module (and its schema library) is
+// loaded only when a baseline is read or written, which keeps it out of a plain scan's start-up.
+import { BUILTIN_SECRET_RULES } from '../secrets/rules/index.js';
+import { createSecretScanService, type ScanReport } from '../secrets/secret-scan-service.js';
+import { ephemeralFingerprintKey } from '../secrets/secret-fingerprint.js';
+import { findingsTable, scanEvidence, scanReportJson, toSarif } from '../secrets/secret-output.js';
+import { findingsToInventoryBatch } from '../secrets/secret-record.js';
+import { SECRET_SEVERITIES, type SecretSeverity } from '../secrets/secret-types.js';
+import type { Baseline } from '../secrets/secret-baseline.js';
 import type { CliAction, CliContext } from './cli-context.js';
 import { EXIT } from './cli-errors.js';
 import { readInputFile, REPORT_FORMATS, reportFormat, usageError } from './cli-options.js';
-import { CLI_VERSION } from './cli-program.js';
+import { CLI_VERSION } from './cli-version.js';
 
 /** Parses `10MB`, `512k`, `1048576` into bytes. */
 export function parseByteSize(value: string, option: string): number {
@@ -50,8 +43,9 @@ function severityRank(s: SecretSeverity): number {
   return SECRET_SEVERITIES.indexOf(s);
 }
 
-function readBaseline(file: string): ReturnType<typeof parseBaseline> {
+async function readBaseline(file: string): Promise<Baseline> {
   const text = readInputFile(file, '--baseline', 'baseline', `create it with --write-baseline ${file}`);
+  const { parseBaseline } = await import('../secrets/secret-baseline.js');
   return parseBaseline(text, file);
 }
 
@@ -89,7 +83,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
   const workers = parseWorkers(o.workers);
   const maxFileBytes =
     o.maxFileSize === undefined ? undefined : parseByteSize(String(o.maxFileSize), '--max-file-size');
-  const baseline = typeof o.baseline === 'string' ? readBaseline(o.baseline) : undefined;
+  const baseline = typeof o.baseline === 'string' ? await readBaseline(o.baseline) : undefined;
 
   const scan = async (fingerprintKey: Buffer): Promise<ScanReport> => {
     const service = createSecretScanService({ fingerprintKey });
@@ -145,7 +139,8 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
   }
 
   if (typeof o.writeBaseline === 'string') {
-    const previous = existsSync(o.writeBaseline) ? readBaseline(o.writeBaseline) : undefined;
+    const previous = existsSync(o.writeBaseline) ? await readBaseline(o.writeBaseline) : undefined;
+    const { createBaseline } = await import('../secrets/secret-baseline.js');
     const next = createBaseline(report.findings, ctx.io.now(), previous);
     mkdirSync(dirname(resolve(o.writeBaseline)), { recursive: true });
     writeFileSync(o.writeBaseline, `${JSON.stringify(next, null, 2)}\n`);
@@ -155,6 +150,7 @@ async function runScan(ctx: CliContext, paths: string[], o: Record<string, unkno
 
   let accepted = 0;
   if (baseline) {
+    const { applyBaseline } = await import('../secrets/secret-baseline.js');
     const split = applyBaseline(report.findings, baseline);
     accepted = split.accepted.length;
     report = { ...report, findings: split.fresh };

@@ -114,7 +114,8 @@ export async function scanFile(
     }
     return { kind: 'scanned', bytes: file.size, ...result };
   }
-  const read = readScanBytesSync(file.absPath, file.size);
+  // The bytes are read into a shared buffer: nothing below waits or keeps them, so the next file may reuse it.
+  const read = readScanBytesSync(file.absPath, file.size, true);
   if ('skipped' in read) return { kind: 'skipped', reason: read.skipped };
   const values = wantsStructure(file.path, file.size, read.bytes)
     ? extractConfigValues(file.path, read.bytes.toString('utf8'))

@@ -22,14 +22,27 @@ export function toScanBytes(raw: Buffer): Buffer | null {
   return text === null ? null : Buffer.from(text, 'utf8');
 }
 
+/** The buffer `readScanBytesSync` reads into when asked to reuse one (files up to SHARED_MAX bytes). */
+let shared: Buffer | null = null;
+const SHARED_MAX = 4 * 1024 * 1024;
+
+function readBuffer(want: number, reuse: boolean): Buffer {
+  if (!reuse || want > SHARED_MAX) return Buffer.allocUnsafe(want);
+  if (!shared || shared.length < want) shared = Buffer.allocUnsafeSlow(Math.max(want, 256 * 1024));
+  return shared;
+}
+
 /**
  * Reads at most `size` bytes of a walked file (the size the walk saw) as scan bytes. Synchronous on purpose: it
  * runs on worker threads (or a CLI's only thread), where a blocking read of a small file costs a fraction of an
- * asynchronous one's round trips through the thread pool.
+ * asynchronous one's round trips through the thread pool. With `reuse`, a plain UTF-8 file's bytes are in a
+ * buffer the next call with `reuse` overwrites: the caller must be done with them by then (the scanner keeps no
+ * reference to the bytes it scans), which spares allocating and collecting a buffer per file.
  */
 export function readScanBytesSync(
   absPath: string,
   size: number,
+  reuse = false,
 ): { bytes: Buffer } | { skipped: 'binary' | 'unreadable' } {
   let buf: Buffer;
   try {
@@ -38,7 +51,7 @@ export function readScanBytesSync(
       const st = fstatSync(fd);
       if (!st.isFile()) return { skipped: 'unreadable' };
       const want = Math.max(0, Math.min(size, st.size));
-      buf = Buffer.allocUnsafe(want);
+      buf = readBuffer(want, reuse);
       let got = 0;
       while (got < want) {
         const n = readSync(fd, buf, got, want - got, got);

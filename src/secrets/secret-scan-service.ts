@@ -101,10 +101,10 @@ export function createSecretScanService(deps: {
 }) {
   const rules = deps.rules ?? BUILTIN_SECRET_RULES;
   const now = deps.now ?? (() => performance.now());
-  const scanner: SecretScanner = createSecretScanner({
-    rules,
-    fingerprint: hmacFingerprint(deps.fingerprintKey),
-  });
+  // Built on first use: a tree scanned on worker threads never needs one on this thread.
+  let built: SecretScanner | null = null;
+  const scannerNow = (): SecretScanner =>
+    (built ??= createSecretScanner({ rules, fingerprint: hmacFingerprint(deps.fingerprintKey) }));
 
   const finish = (report: ScanReport, started: number): ScanReport => {
     report.findings.sort(byPlace);
@@ -128,7 +128,10 @@ export function createSecretScanService(deps: {
   };
 
   return {
-    scanner,
+    /** The scanner this service runs on its own thread (built when first asked for). */
+    get scanner(): SecretScanner {
+      return scannerNow();
+    },
     /** Scans a file or a directory tree, honouring .gitignore and .keywardignore. */
     async scanPath(root: string, opts: PathScanOptions = {}): Promise<ScanReport> {
       const started = now();
@@ -151,7 +154,7 @@ export function createSecretScanService(deps: {
       };
       const scanInline = async (entry: PoolFile): Promise<void> => {
         try {
-          addFile(report, entry.path, await scanFile(scanner, entry), entry.size);
+          addFile(report, entry.path, await scanFile(scannerNow(), entry), entry.size);
         } catch (err) {
           report.errors.push({ path: entry.path, message: err instanceof Error ? err.message : String(err) });
         }
@@ -214,7 +217,7 @@ export function createSecretScanService(deps: {
       const origin: ScanOrigin = { kind: 'stdin', path };
       add(
         report,
-        scanStructuredText(scanner, Buffer.from(text, 'utf8'), origin, extractConfigValues(path, text)),
+        scanStructuredText(scannerNow(), Buffer.from(text, 'utf8'), origin, extractConfigValues(path, text)),
       );
       report.stats.files = 1;
       report.stats.bytes = Buffer.byteLength(text);
@@ -230,7 +233,7 @@ export function createSecretScanService(deps: {
         // The value alone, plus `NAME=value` so rules that need the name as context see it.
         const text = `${v.keyName}=${v.value}`;
         const shifted = { ...v, column: v.keyName.length + 2 };
-        add(report, scanStructuredText(scanner, Buffer.from(text, 'utf8'), origin, [shifted]));
+        add(report, scanStructuredText(scannerNow(), Buffer.from(text, 'utf8'), origin, [shifted]));
         report.stats.files++;
         report.stats.bytes += Buffer.byteLength(v.value);
       }
@@ -245,7 +248,9 @@ export function createSecretScanService(deps: {
     const report: ScanReport = { findings: [], allowed: [], stats: emptyStats(rules.length), errors: [] };
     for await (const chunk of chunks) {
       const text = chunk.lines.map((l) => l.text).join('\n');
-      const result = scanner.scanText(text, chunk.origin, { lineNumbers: chunk.lines.map((l) => l.line) });
+      const result = scannerNow().scanText(text, chunk.origin, {
+        lineNumbers: chunk.lines.map((l) => l.line),
+      });
       add(report, result);
       report.stats.files++;
       report.stats.bytes += Buffer.byteLength(text);

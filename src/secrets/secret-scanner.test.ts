@@ -132,4 +132,16 @@ describe('keyword filters', () => {
     expect(lines(`LOB_KEY = ${value}`)).toEqual([1]);
     expect(lines(`x\nmyLobKey = ${value}`)).toEqual([2]);
   });
+
+  it('runs a rule with a keyword reach on nearby lines that hold only keywords of no rule', () => {
+    // `compact` and `backup` hold `ac`, which only counts for a rule in upper case: no rule runs on them for it.
+    const rule = BUILTIN_SECRET_RULES.find((r) => r.id === 'aws-secret-access-key')!;
+    const sample = rule.cases.positives(createCaseGen(42))[3]!;
+    const text = sample.replace('region: eu-west-1', 'fallback: compact').replace('key_secret:', 'backup:');
+    const { findings } = scanner.scanText(text, origin);
+    expect(findings.map((f) => [f.ruleId, f.line, f.column])).toEqual([
+      ['aws-access-key-id', 2, 9],
+      ['aws-secret-access-key', 4, 9],
+    ]);
+  });
 });

@@ -111,6 +111,14 @@ function decodeLine(buf: Buffer, start: number, end: number): string {
     : buf.toString('utf8', start, end);
 }
 
+/** A line where rules are to run: its byte range, the rules, and (for a minified line) its keyword hits. */
+interface CandidateLine {
+  start: number;
+  end: number;
+  rules: Set<number>;
+  hits: number[];
+}
+
 /** A match placed in the scanned bytes: the byte offset of the start of its line and the column in that line. */
 interface PlacedMatch {
   match: RuleMatch;
@@ -190,22 +198,28 @@ export function createSecretScanner(deps: {
     if (c.rule.keywordReach) reachRules.set(i, c.rule.keywordReach);
   });
 
-  /** Candidate rules per line (byte offset of its start), found by the keyword pass. */
-  function candidates(buf: Buffer): Map<number, { end: number; rules: Set<number>; hits: number[] }> {
-    const byLine = new Map<number, { end: number; rules: Set<number>; hits: number[] }>();
+  /** Keyword hits (end offsets) of the current buffer, reused from one scan to the next. */
+  let hitEnds = new Int32Array(4096);
+
+  /**
+   * Candidate rules per line (byte offset of its start), found by the keyword pass. Only hits that pass a rule's
+   * keyword tests make a line a candidate; a minified line's `hits` are all the keyword hits on it.
+   */
+  function candidates(buf: Buffer): Map<number, CandidateLine> {
+    const byLine = new Map<number, CandidateLine>();
     let lineEnd = -1;
     let lineStart = 0;
     const reached: Array<[number, number]> = [];
-    let current: { end: number; rules: Set<number>; hits: number[] } | undefined;
+    const long: CandidateLine[] = [];
+    let current: CandidateLine | undefined;
+    let hitCount = 0;
     matcher.scan(buf, (ids, end) => {
-      // Hits come in increasing order: only a hit past the current line's end starts a new line.
-      if (end >= lineEnd || current === undefined) {
-        lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
-        const nl = buf.indexOf(NL, end);
-        lineEnd = nl === -1 ? buf.length : nl;
-        current = { end: lineEnd, rules: new Set(), hits: [] };
-        byLine.set(lineStart, current);
+      if (hitCount === hitEnds.length) {
+        const grown = new Int32Array(hitEnds.length * 2);
+        grown.set(hitEnds);
+        hitEnds = grown;
       }
+      hitEnds[hitCount++] = end;
       for (const id of ids) {
         const list = keywordRules[id]!;
         const exact = keywordExact[id]!;
@@ -215,24 +229,52 @@ export function createSecretScanner(deps: {
           if (want && !endsWithExactly(buf, end, want)) continue;
           const test = after[j];
           if (test && !test(buf, end + 1)) continue;
+          // Hits come in increasing order: only a hit past the current line's end starts a new line.
+          if (end >= lineEnd || current === undefined) {
+            lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
+            const nl = buf.indexOf(NL, end);
+            lineEnd = nl === -1 ? buf.length : nl;
+            current = { start: lineStart, end: lineEnd, rules: new Set(), hits: [] };
+            byLine.set(lineStart, current);
+            if (lineEnd - lineStart > LONG_LINE) long.push(current);
+          }
           const r = list[j]!;
           if (reachRules.has(r) && !current.rules.has(r)) reached.push([lineStart, r]);
           current.rules.add(r);
         }
       }
-      // Hit positions matter only for minified lines, which are matched in windows around them.
-      if (lineEnd - lineStart > LONG_LINE) current.hits.push(end);
     });
-    if (reached.length > 0) extendReach(buf, byLine, reached);
-    return byLine;
+    // Hit positions matter only for minified lines, which are matched in windows around every hit on them.
+    for (const line of long) {
+      for (let h = firstHitFrom(hitCount, line.start); h < hitCount && hitEnds[h]! < line.end; h++)
+        line.hits.push(hitEnds[h]!);
+    }
+    if (reached.length === 0) return byLine;
+    return extendReach(buf, byLine, reached, hitCount);
   }
 
-  /** Adds rules with a `keywordReach` to the lines around each line where their keywords were found. */
+  /** Index of the first of the `count` hits that ends at or after `from`. */
+  function firstHitFrom(count: number, from: number): number {
+    let lo = 0;
+    let hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (hitEnds[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Adds rules with a `keywordReach` to the lines around each line where their keywords were found. Lines are
+   * returned in order: every line holding a keyword hit by position, then lines only reach added, as found.
+   */
   function extendReach(
     buf: Buffer,
-    byLine: Map<number, { end: number; rules: Set<number>; hits: number[] }>,
+    byLine: Map<number, CandidateLine>,
     reached: Array<[number, number]>,
-  ): void {
+    hitCount: number,
+  ): Map<number, CandidateLine> {
     const additions: Array<[number, number, number]> = [];
     for (const [lineStart, r] of reached) {
       const c = byLine.get(lineStart)!;
@@ -252,15 +294,33 @@ export function createSecretScanner(deps: {
         end = nextEnd;
       }
     }
+    // A new line that holds a keyword hit (of no rule's) keeps its place among the keyword lines.
+    const keywordLines: CandidateLine[] = [...byLine.values()];
+    const reachOnly = new Map<number, CandidateLine>();
+    let placedAmong = false;
     for (const [start, end, r] of additions) {
       if (end - start > LONG_LINE) continue;
-      let line = byLine.get(start);
+      let line = byLine.get(start) ?? reachOnly.get(start);
       if (!line) {
-        line = { end, rules: new Set(), hits: [] };
-        byLine.set(start, line);
+        line = { start, end, rules: new Set(), hits: [] };
+        const h = firstHitFrom(hitCount, start);
+        if (h < hitCount && hitEnds[h]! < end) {
+          byLine.set(start, line);
+          keywordLines.push(line);
+          placedAmong = true;
+        } else reachOnly.set(start, line);
       }
       line.rules.add(r);
     }
+    if (!placedAmong) {
+      for (const [start, line] of reachOnly) byLine.set(start, line);
+      return byLine;
+    }
+    keywordLines.sort((a, b) => a.start - b.start);
+    const ordered = new Map<number, CandidateLine>();
+    for (const line of keywordLines) ordered.set(line.start, line);
+    for (const [start, line] of reachOnly) ordered.set(start, line);
+    return ordered;
   }
 
   /** A check context over the text around bytes [start, end): decoded only when a check asks for it. */
