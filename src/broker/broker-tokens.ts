@@ -239,7 +239,7 @@ export async function mintAccessToken(
         }),
   };
   const token = await signCompactJws(
-    { alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid: input.key.kid },
+    accessTokenHeader(input.key.kid),
     claims,
     input.key.privateKey,
     input.signer,
@@ -253,12 +253,28 @@ export async function mintAccessToken(
   };
 }
 
+// The encoded JOSE header of access tokens per signing key: the same text for every token of a key.
+const encodedHeaders = new Map<string, string>();
+const MAX_ENCODED_HEADERS = 64;
+
+/** BASE64URL of the access-token JOSE header `{ alg, typ, kid }` (made once per kid). */
+function accessTokenHeader(kid: string): string {
+  let encoded = encodedHeaders.get(kid);
+  if (encoded === undefined) {
+    if (encodedHeaders.size >= MAX_ENCODED_HEADERS) encodedHeaders.clear();
+    const header = { alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid };
+    encoded = Buffer.from(JSON.stringify(header)).toString('base64url');
+    encodedHeaders.set(kid, encoded);
+  }
+  return encoded;
+}
+
 // Signing goes through node:crypto synchronously: WebCrypto's Ed25519 sign (what jose uses) runs on libuv's
 // thread pool, and under load the token endpoint spent half its time waiting for it (bench/broker.ts).
 // RFC 7515 §7.1 compact serialisation: BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature).
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 async function signCompactJws(
-  header: Record<string, unknown>,
+  encodedHeader: string,
   payload: unknown,
   privateKey: CryptoKey,
   signer: TokenSigner | undefined,
@@ -268,7 +284,7 @@ async function signCompactJws(
     key = KeyObject.from(privateKey);
     keyObjects.set(privateKey, key);
   }
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const input = `${encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   const signature = signer
     ? await signer.sign(input, key)
     : cryptoSign(null, Buffer.from(input), key).toString('base64url');
