@@ -161,6 +161,24 @@ function copyActor(a: ActorClaim): ActorClaim {
   };
 }
 
+/** A plain copy of the extra claims' own enumerable members (a `__proto__` member stays a member). */
+function copyClaims(extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(extra)) {
+    if (name === '__proto__') {
+      Object.defineProperty(out, name, {
+        value: extra[name],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      out[name] = extra[name];
+    }
+  }
+  return out;
+}
+
 /** A new token id: 128 random bits, base64url. */
 export function newJti(): string {
   return randomToken128();
@@ -188,7 +206,9 @@ export async function mintAccessToken(
   const audience = typeof input.audience === 'string' ? [input.audience] : [...input.audience];
   if (audience.length === 0)
     throw new ValidationError('access token: audience must name at least one resource');
-  audience.forEach((a, i) => requireText(a, `audience[${i}]`));
+  for (let i = 0; i < audience.length; i++) {
+    if (typeof audience[i] !== 'string' || audience[i] === '') requireText(audience[i], `audience[${i}]`);
+  }
   if (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds <= 0) {
     throw new ValidationError('access token: ttlSeconds must be a positive whole number');
   }
@@ -214,30 +234,29 @@ export async function mintAccessToken(
   const iat = epochSeconds(clock.now());
   const exp = iat + input.ttlSeconds;
   const jti = newJti();
-  const claims: AccessTokenClaims = {
-    ...extra,
-    iss: issuer,
-    sub: subject,
-    aud: audience.length === 1 ? audience[0]! : audience,
-    exp,
-    iat,
-    nbf: iat,
-    jti,
-    client_id: clientId,
-    ...(scopes.length ? { scope: scopes.join(' ') } : {}),
-    ...(input.task === undefined ? {} : { task: requireText(input.task, 'task') }),
-    ...(input.purpose === undefined ? {} : { purpose: requireText(input.purpose, 'purpose') }),
-    ...(input.act === undefined ? {} : { act: copyActor(input.act) }),
-    ...(input.cnfJkt === undefined ? {} : { cnf: { jkt: input.cnfJkt } }),
-    ...(input.approval === undefined
-      ? {}
-      : {
-          approval: {
-            id: requireText(input.approval.id, 'approval.id'),
-            approver: requireText(input.approval.approver, 'approval.approver'),
-          },
-        }),
-  };
+  // Built by assignment in the claims' fixed order, extra claims first. Not `{ ...extra, iss, … }`: on this V8
+  // every member added to an object made by a spread costs about a microsecond (a new map each time), which
+  // made building the claims half the CPU of minting a token.
+  const claims = copyClaims(extra) as AccessTokenClaims;
+  claims.iss = issuer;
+  claims.sub = subject;
+  claims.aud = audience.length === 1 ? audience[0]! : audience;
+  claims.exp = exp;
+  claims.iat = iat;
+  claims.nbf = iat;
+  claims.jti = jti;
+  claims.client_id = clientId;
+  if (scopes.length) claims.scope = scopes.join(' ');
+  if (input.task !== undefined) claims.task = requireText(input.task, 'task');
+  if (input.purpose !== undefined) claims.purpose = requireText(input.purpose, 'purpose');
+  if (input.act !== undefined) claims.act = copyActor(input.act);
+  if (input.cnfJkt !== undefined) claims.cnf = { jkt: input.cnfJkt };
+  if (input.approval !== undefined) {
+    claims.approval = {
+      id: requireText(input.approval.id, 'approval.id'),
+      approver: requireText(input.approval.approver, 'approval.approver'),
+    };
+  }
   const token = await signCompactJws(
     accessTokenHeader(input.key.kid),
     claims,

@@ -395,6 +395,17 @@ export function chainEvents(events: NewEvent[], last: { seq: number; hash: strin
     };
     const hash = hashEvent(body);
     prevHash = hash;
-    return { ...body, hash };
+    // A literal, not `{ ...body, hash }`: a member added to a spread copy costs a microsecond or two on this V8.
+    return {
+      seq,
+      id: body.id,
+      time: body.time,
+      type: body.type,
+      actor: body.actor,
+      subject: body.subject,
+      data: body.data,
+      prevHash: body.prevHash,
+      hash,
+    };
   });
 }
