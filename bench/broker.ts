@@ -7,7 +7,7 @@
  * each have a core. Usage: `npm run bench:broker -- [--seconds 10] [--concurrency 64] [--warmup 2]`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -119,7 +119,7 @@ function startChild(
   mode: 'keyward' | 'minimal',
   dataDir: string,
   args: Args,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const script = fileURLToPath(import.meta.url);
   const nodeArgs =
     args.profile !== null && mode === 'keyward' ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
@@ -141,6 +141,7 @@ function startChild(
           const { url } = JSON.parse(line) as { url: string };
           resolve({
             url,
+            pid: child.pid!,
             stop: () =>
               new Promise<void>((done) => {
                 child.once('exit', () => done());
@@ -162,16 +163,32 @@ interface LoadResult {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time (µs, all threads) the server process spent per measured request; null where /proc is missing. */
+  serverCpuMicros: number | null;
+}
+
+/** CPU time (µs, user + system, all threads) a process has used so far, from /proc; null when unreadable. */
+function processCpuMicros(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of proc(5)) in clock ticks, 100 per second on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
 }
 
 /** Drives POST /oauth/token with `concurrency` clients for the warm-up and then the measured seconds. */
-async function load(url: string, authorization: string, args: Args): Promise<LoadResult> {
+async function load(url: string, authorization: string, args: Args, serverPid: number): Promise<LoadResult> {
   const pool = new Pool(url, { connections: args.concurrency, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
   let measuring = false;
   const warmEnd = performance.now() + args.warmup * 1000;
   const end = warmEnd + args.seconds * 1000;
+  let cpuAtStart: number | null = null;
+  const startTimer = setTimeout(() => (cpuAtStart = processCpuMicros(serverPid)), args.warmup * 1000);
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
       const t0 = performance.now();
@@ -190,6 +207,9 @@ async function load(url: string, authorization: string, args: Args): Promise<Loa
     }
   };
   await Promise.all(Array.from({ length: args.concurrency }, worker));
+  // The last requests' answers arrive right after the measured time, so this reading closes it.
+  const cpuAtEnd = processCpuMicros(serverPid);
+  clearTimeout(startTimer);
   await pool.close();
   latencies.sort((a, b) => a - b);
   const q = (p: number): number =>
@@ -200,6 +220,10 @@ async function load(url: string, authorization: string, args: Args): Promise<Loa
     perSecond: latencies.length / args.seconds,
     p50: q(0.5),
     p99: q(0.99),
+    serverCpuMicros:
+      cpuAtStart === null || cpuAtEnd === null || latencies.length === 0
+        ? null
+        : (cpuAtEnd - cpuAtStart) / latencies.length,
   };
 }
 
@@ -311,7 +335,7 @@ async function main(): Promise<void> {
     for (const mode of ['minimal', 'keyward'] as const) {
       const child = await startChild(mode, dataDir, args);
       try {
-        results[mode] = await load(child.url, basic, args);
+        results[mode] = await load(child.url, basic, args, child.pid);
       } finally {
         await child.stop();
       }
@@ -326,11 +350,12 @@ async function main(): Promise<void> {
     const m = results.minimal!;
     const ratio = k.perSecond / m.perSecond;
     const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+    const cpu = (r: LoadResult): string => (r.serverCpuMicros === null ? 'n/a' : fmt(r.serverCpuMicros));
     process.stdout.write(
       `Keyward broker benchmark: ${args.concurrency} concurrent clients, ${args.seconds} s measured after ${args.warmup} s warm-up (node ${process.version})\n` +
-        `endpoint                 req/s     p50 ms  p99 ms  errors\n` +
-        `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${m.errors}\n` +
-        `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${k.errors}\n` +
+        `endpoint                 req/s     p50 ms  p99 ms  errors  server µs CPU/req\n` +
+        `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${String(m.errors).padEnd(7)} ${cpu(m)}\n` +
+        `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${String(k.errors).padEnd(7)} ${cpu(k)}\n` +
         `issuance throughput: ${(ratio * 100).toFixed(0)}% of the minimal endpoint (target ≥ 40%); p99 ${fmt(k.p99)} ms (target < 25 ms)\n` +
         `in process, no HTTP: ${fmt(inProcess.perSecond)} issuances/s, ${fmt(inProcess.cpuMicrosPerIssuance)} µs CPU each (all threads), ${inProcess.errors} errors\n` +
         `offline verifications: ${fmt(offline.perSecond)}/s (${offline.ok ? 'all valid' : 'SOME FAILED'})\n` +

@@ -112,6 +112,42 @@ describe('mintAccessToken', () => {
     expect(actChainDepth(minted.claims.act)).toBe(2);
   });
 
+  it('writes the claims in a fixed order, extra claims first, and keeps an extra __proto__ a plain claim', async () => {
+    const extra = JSON.parse('{"tenant":"acme","__proto__":{"polluted":true}}') as Record<string, unknown>;
+    const minted = await mintAccessToken(
+      input({
+        task: 't-1',
+        purpose: 'p',
+        act: { sub: 'agt_parent' },
+        cnfJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
+        approval: { id: 'apr_1', approver: 'bob@example.com' },
+        extra,
+      }),
+      clock,
+    );
+    const json = Buffer.from(minted.token.split('.')[1]!, 'base64url').toString('utf8');
+    expect(Object.keys(JSON.parse(json) as object)).toEqual([
+      'tenant',
+      '__proto__',
+      'iss',
+      'sub',
+      'aud',
+      'exp',
+      'iat',
+      'nbf',
+      'jti',
+      'client_id',
+      'scope',
+      'task',
+      'purpose',
+      'act',
+      'cnf',
+      'approval',
+    ]);
+    expect(Object.getPrototypeOf(minted.claims)).toBe(Object.prototype);
+    expect((minted.claims as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('gives every token a different jti and drops duplicate scopes; no scope claim when none is granted', async () => {
     const a = await mintAccessToken(input({ scope: ['a', 'a', 'b'] }), clock);
     const b = await mintAccessToken(input({ scope: [] }), clock);

@@ -161,6 +161,24 @@ function copyActor(a: ActorClaim): ActorClaim {
   };
 }
 
+/** A plain copy of the extra claims' own enumerable members (a `__proto__` member stays a member). */
+function copyClaims(extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(extra)) {
+    if (name === '__proto__') {
+      Object.defineProperty(out, name, {
+        value: extra[name],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      out[name] = extra[name];
+    }
+  }
+  return out;
+}
+
 /** A new token id: 128 random bits, base64url. */
 export function newJti(): string {
   return randomToken128();
@@ -188,7 +206,9 @@ export async function mintAccessToken(
   const audience = typeof input.audience === 'string' ? [input.audience] : [...input.audience];
   if (audience.length === 0)
     throw new ValidationError('access token: audience must name at least one resource');
-  audience.forEach((a, i) => requireText(a, `audience[${i}]`));
+  for (let i = 0; i < audience.length; i++) {
+    if (typeof audience[i] !== 'string' || audience[i] === '') requireText(audience[i], `audience[${i}]`);
+  }
   if (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds <= 0) {
     throw new ValidationError('access token: ttlSeconds must be a positive whole number');
   }
@@ -214,32 +234,31 @@ export async function mintAccessToken(
   const iat = epochSeconds(clock.now());
   const exp = iat + input.ttlSeconds;
   const jti = newJti();
-  const claims: AccessTokenClaims = {
-    ...extra,
-    iss: issuer,
-    sub: subject,
-    aud: audience.length === 1 ? audience[0]! : audience,
-    exp,
-    iat,
-    nbf: iat,
-    jti,
-    client_id: clientId,
-    ...(scopes.length ? { scope: scopes.join(' ') } : {}),
-    ...(input.task === undefined ? {} : { task: requireText(input.task, 'task') }),
-    ...(input.purpose === undefined ? {} : { purpose: requireText(input.purpose, 'purpose') }),
-    ...(input.act === undefined ? {} : { act: copyActor(input.act) }),
-    ...(input.cnfJkt === undefined ? {} : { cnf: { jkt: input.cnfJkt } }),
-    ...(input.approval === undefined
-      ? {}
-      : {
-          approval: {
-            id: requireText(input.approval.id, 'approval.id'),
-            approver: requireText(input.approval.approver, 'approval.approver'),
-          },
-        }),
-  };
+  // Built by assignment in the claims' fixed order, extra claims first. Not `{ ...extra, iss, … }`: on this V8
+  // every member added to an object made by a spread costs about a microsecond (a new map each time), which
+  // made building the claims half the CPU of minting a token.
+  const claims = copyClaims(extra) as AccessTokenClaims;
+  claims.iss = issuer;
+  claims.sub = subject;
+  claims.aud = audience.length === 1 ? audience[0]! : audience;
+  claims.exp = exp;
+  claims.iat = iat;
+  claims.nbf = iat;
+  claims.jti = jti;
+  claims.client_id = clientId;
+  if (scopes.length) claims.scope = scopes.join(' ');
+  if (input.task !== undefined) claims.task = requireText(input.task, 'task');
+  if (input.purpose !== undefined) claims.purpose = requireText(input.purpose, 'purpose');
+  if (input.act !== undefined) claims.act = copyActor(input.act);
+  if (input.cnfJkt !== undefined) claims.cnf = { jkt: input.cnfJkt };
+  if (input.approval !== undefined) {
+    claims.approval = {
+      id: requireText(input.approval.id, 'approval.id'),
+      approver: requireText(input.approval.approver, 'approval.approver'),
+    };
+  }
   const token = await signCompactJws(
-    { alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid: input.key.kid },
+    accessTokenHeader(input.key.kid),
     claims,
     input.key.privateKey,
     input.signer,
@@ -253,12 +272,28 @@ export async function mintAccessToken(
   };
 }
 
+// The encoded JOSE header of access tokens per signing key: the same text for every token of a key.
+const encodedHeaders = new Map<string, string>();
+const MAX_ENCODED_HEADERS = 64;
+
+/** BASE64URL of the access-token JOSE header `{ alg, typ, kid }` (made once per kid). */
+function accessTokenHeader(kid: string): string {
+  let encoded = encodedHeaders.get(kid);
+  if (encoded === undefined) {
+    if (encodedHeaders.size >= MAX_ENCODED_HEADERS) encodedHeaders.clear();
+    const header = { alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYPE, kid };
+    encoded = Buffer.from(JSON.stringify(header)).toString('base64url');
+    encodedHeaders.set(kid, encoded);
+  }
+  return encoded;
+}
+
 // Signing goes through node:crypto synchronously: WebCrypto's Ed25519 sign (what jose uses) runs on libuv's
 // thread pool, and under load the token endpoint spent half its time waiting for it (bench/broker.ts).
 // RFC 7515 §7.1 compact serialisation: BASE64URL(header) "." BASE64URL(payload) "." BASE64URL(signature).
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
 async function signCompactJws(
-  header: Record<string, unknown>,
+  encodedHeader: string,
   payload: unknown,
   privateKey: CryptoKey,
   signer: TokenSigner | undefined,
@@ -268,7 +303,7 @@ async function signCompactJws(
     key = KeyObject.from(privateKey);
     keyObjects.set(privateKey, key);
   }
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const input = `${encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   const signature = signer
     ? await signer.sign(input, key)
     : cryptoSign(null, Buffer.from(input), key).toString('base64url');

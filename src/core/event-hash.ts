@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import type { EventRecord } from './types.js';
 
@@ -39,5 +39,6 @@ export function hashEvent(record: Omit<EventRecord, 'hash'>): string {
       `"prevHash":${canonicalJson(prevHash)},"seq":${canonicalJson(seq)},"subject":${canonicalJson(subject)},` +
       `"time":${canonicalJson(time)},"type":${canonicalJson(type)}}`;
   }
-  return createHash('sha256').update(body).digest('hex');
+  // One-shot hash (UTF-8 of the text, like Hash.update): no Hash object per event.
+  return hash('sha256', body, 'hex');
 }

@@ -65,6 +65,7 @@ export function createMetrics(deps: MetricsDeps) {
   const cacheMs = deps.cacheMs ?? 5000;
   const requests = new Map<string, Series>();
   const durations = new Map<string, HistogramSeries>();
+  const byKey = new Map<string, { counter: Series; histogram: HistogramSeries }>();
   let cached: { at: number; gauges: StoreGauges } | null = null;
   let inflight: Promise<StoreGauges> | null = null;
 
@@ -104,23 +105,33 @@ export function createMetrics(deps: MetricsDeps) {
   return {
     /** Counts one finished request and records its latency in seconds; `route` is the route template. */
     observeRequest(method: string, route: string, status: number, seconds: number): void {
-      const labels = labelText([
-        ['method', method],
-        ['route', route],
-        ['status', String(status)],
-      ]);
-      const counter = requests.get(labels);
-      if (counter) counter.value++;
-      else requests.set(labels, { labels, value: 1 });
-
-      let h = durations.get(labels);
-      if (!h) {
-        h = { labels, buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
-        durations.set(labels, h);
+      // The series of a (method, route, status) are looked up by a plain key; their label text is made once.
+      const key = `${method} ${status} ${route}`;
+      let series = byKey.get(key);
+      if (!series) {
+        const labels = labelText([
+          ['method', method],
+          ['route', route],
+          ['status', String(status)],
+        ]);
+        let counter = requests.get(labels);
+        if (!counter) {
+          counter = { labels, value: 0 };
+          requests.set(labels, counter);
+        }
+        let h = durations.get(labels);
+        if (!h) {
+          h = { labels, buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
+          durations.set(labels, h);
+        }
+        series = { counter, histogram: h };
+        byKey.set(key, series);
       }
-      LATENCY_BUCKETS.forEach((le, i) => {
-        if (seconds <= le) h.buckets[i]!++;
-      });
+      series.counter.value++;
+      const h = series.histogram;
+      for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+        if (seconds <= LATENCY_BUCKETS[i]!) h.buckets[i]!++;
+      }
       h.sum += seconds;
       h.count++;
     },

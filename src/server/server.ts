@@ -231,20 +231,22 @@ export async function buildServer(app: App, options: BuildServerOptions = {}): P
   const verifyAdminToken = createAdminTokenVerifier(app.store);
   const auth = createBearerAuth(verifyAdminToken);
 
-  server.addHook('onSend', async (request, reply, payload) => {
+  // Both hooks run on every request: callback style (no promise per hook) and the header set made once.
+  const { 'cache-control': _cacheControl, 'content-security-policy': csp, ...always } = SECURITY_HEADERS;
+  server.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     // Proxied answers keep the upstream's caching headers; everything else is no-store.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    const { 'cache-control': _cacheControl, 'content-security-policy': csp, ...always } = SECURITY_HEADERS;
     reply.headers(always);
     // The dashboard's page sets its own policy (web-ui.ts); everything else gets the API's.
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', csp);
-    return payload;
+    done(null, payload);
   });
 
-  server.addHook('onResponse', async (request, reply) => {
+  server.addHook('onResponse', (request, reply, done) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   server.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {

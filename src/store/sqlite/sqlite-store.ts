@@ -85,12 +85,18 @@ import {
 } from '../store-dashboard.js';
 import { createSqliteAlertStore } from './sqlite-alert-store.js';
 import { createSqliteBrokerStore } from './sqlite-broker-store.js';
+import { createWalCheckpointer, type WalCheckpointerOptions } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
   filename: string;
   /** Receives the open connection; the conformance tests use it to reach an in-memory database directly. */
   onOpen?: (db: Database.Database) => void;
+  /**
+   * WAL checkpoints on a worker thread once the store has written enough rows (wal-checkpointer.ts); false keeps
+   * them on the writing connection. Default: on for a database file, off for `:memory:`.
+   */
+  checkpointer?: WalCheckpointerOptions | false;
 }
 
 /** Opens (creating when absent) a SQLite store. Call `migrate()` before use. */
@@ -108,6 +114,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       cause: err,
     });
   }
+
+  const inMemory = options.filename === ':memory:' || options.filename === '';
+  const checkpointer =
+    inMemory || options.checkpointer === false
+      ? null
+      : createWalCheckpointer(db, options.filename, {
+          onError: (err) =>
+            process.emitWarning(
+              `SQLite WAL checkpoints are back on the writing connection: ${(err as Error).message ?? String(err)}`,
+            ),
+          ...options.checkpointer,
+        });
 
   /** Runs fn, wrapping driver errors in StoreError (our own errors pass through). */
   const guard = <T>(what: string, fn: () => T): Promise<T> => {
@@ -152,6 +170,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const chained = chainEvents(events, last ? { seq: Number(last.seq), hash: String(last.hash) } : null);
     const ins = insertSql('events', EVENT_COLUMNS);
     for (const e of chained) run(ins, ...eventValues(e));
+    checkpointer?.noteRows(chained.length);
     return chained;
   };
 
@@ -368,7 +387,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     ping: () => guard('ping', () => void get('SELECT 1 AS ok')),
 
-    close: () => guard('close', () => void db.close()),
+    close: async () => {
+      await checkpointer?.close();
+      return guard('close', () => void db.close());
+    },
 
     // IMMEDIATE: take the write lock before reading, so another process writing the same file makes this one
     // wait (busy_timeout) instead of failing when it upgrades from reading to writing.
