@@ -389,6 +389,33 @@ describe('wallet-drainer', () => {
   });
 });
 
+describe('Levenshtein-named identifiers', () => {
+  it('are found in any case, behind a \\u escape and in files with non-ASCII text', () => {
+    expect(hits('function closest\\u004cevenshtein(a, b) {}\nwindow.fetch = mine;')).toEqual([
+      'npm.threat.wallet-drainer@1:10!high',
+    ]);
+    expect(hits('const café = 1;\nfunction closestByLevenshtein(a) {}\nwindow.fetch = mine;')).toEqual([
+      'npm.threat.wallet-drainer@2:10!high',
+    ]);
+    expect(hits('function LEVENSHTEIN_DISTANCE(a) {}\nwindow.fetch = mine;')).toEqual([
+      'npm.threat.wallet-drainer@1:10!high',
+    ]);
+    expect(hits('function distanceLevenshtain(a) {}\nwindow.fetch = mine;')).toEqual([]);
+  });
+});
+
+describe('decoded data bound to names', () => {
+  it('is seen in initialisers visited after the declarations nested in them, and after unrelated ones', () => {
+    expect(hits('const g = () => {\n  const k = 1;\n  return atob(s);\n};\neval(g);')).toEqual([
+      'npm.capability.eval@5:1',
+      'npm.threat.obfuscation@5:1!high',
+    ]);
+    const src =
+      "const a = 1, b = 'from';\nconst outer = function () { const inner = 2; };\nconst h = Buffer.from(x, 'hex');\neval(h);";
+    expect(hits(src)).toEqual(['npm.capability.eval@4:1', 'npm.threat.obfuscation@4:1!high']);
+  });
+});
+
 describe('files that do not parse', () => {
   it('parses scripts with top-level await and return (meriyah rejects them, acorn accepts them)', () => {
     const r = analyseJavaScript(

@@ -162,7 +162,9 @@ export function containsDecode(node: Node): boolean {
         }
       }
     }
-    for (const key of Object.keys(node)) {
+    // for-in over own keys is Object.keys' order without allocating the key array.
+    for (const key in node) {
+      if (!Object.hasOwn(node, key)) continue;
       if (key === 'loc' || key === 'type' || key === 'start' || key === 'end') continue;
       visit((node as unknown as Record<string, unknown>)[key], depth + 1);
     }

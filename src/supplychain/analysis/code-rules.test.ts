@@ -80,6 +80,20 @@ describe('matchStringRules', () => {
   });
 });
 
+describe('matchStringRules normalisation', () => {
+  it('matches needles in any case, with backslashes and with non-ASCII text around them', () => {
+    const whats = (s: string): string[] => matchStringRules(s).map((h) => `${h.what}@${h.offset}`);
+    expect(whats('C:\\Users\\Me\\.SSH\\ID_RSA')).toEqual(['an SSH private key (~/.ssh/id_*)@12']);
+    expect(whats('~/.AWS/Credentials')).toEqual(['the AWS credentials or config file@2']);
+    expect(whats('https://Webhook.Site/x')).toEqual(['a known exfiltration or tunnelling service@8']);
+    // U+212A (Kelvin sign) lower-cases to an ASCII k; U+0130 to an i with a combining dot.
+    expect(whats('see \u212Aey4.db')).toEqual(['a browser password or cookie store@4']);
+    expect(whats('D\u0130scord.com/api/webhooks')).toEqual([]);
+    expect(whats('CURL https://x.sh | SH')).toEqual(['a download piped into a shell (curl/wget … | sh)@0']);
+    expect(whats('plain text here')).toEqual([]);
+  });
+});
+
 describe('scanStringTokens', () => {
   it('yields strings outside comments with positions', () => {
     const toks = scanStringTokens('// \'a.b\'\nx = \'one\' /* "two" */ + `th\nree` + "f\\"our";');

@@ -68,7 +68,13 @@ export const NEEDLE_GROUPS: readonly NeedleGroup[] = [
     category: 'credential-read',
     severity: 'medium',
     what: 'an SSH private key (~/.ssh/id_*)',
-    needles: [n('.ssh/id_'), n('id_rsa', true, true), n('id_ed25519', true, true), n('id_ecdsa', true, true), n('id_dsa', true, true)],
+    needles: [
+      n('.ssh/id_'),
+      n('id_rsa', true, true),
+      n('id_ed25519', true, true),
+      n('id_ecdsa', true, true),
+      n('id_dsa', true, true),
+    ],
   },
   {
     category: 'credential-read',
@@ -366,8 +372,13 @@ export const AI_BYPASS_FLAGS: readonly string[] = [
   '--allow-all-tools',
 ];
 
+/** A character that lower-casing or slash normalisation could change; without one a string is already normal. */
+const NEEDS_NORMALISING = /[A-Z\\]|[\u0080-\uffff]/;
+
 /** Lower-case the text and turn backslashes into slashes, so Windows paths match the same needles. */
 export function normaliseForRules(text: string): string {
+  // Most strings are already normal (no upper case, no backslash, all ASCII): skip the two copies.
+  if (!NEEDS_NORMALISING.test(text)) return text;
   return text.toLowerCase().replace(/\\+/g, '/');
 }
 
@@ -466,16 +477,28 @@ const ANY_RULE = new RegExp(
     .join('|'),
 );
 
+/** `ANY_RULE` ignoring case: the same on text that is ASCII without backslashes as `ANY_RULE` on its lower case. */
+const ANY_RULE_ANY_CASE = new RegExp(ANY_RULE.source, 'i');
+/** A backslash or a non-ASCII character: text whose normalised form is more than its ASCII lower case. */
+const NOT_PLAIN_ASCII = /[\\]|[\u0080-\uffff]/;
+
+/** The answer for the many strings that hit no rule (shared, so that they allocate nothing). */
+const NO_HITS: readonly StringHit[] = Object.freeze([]);
+
 /**
  * Runs every string rule on one piece of string text (a literal, a template, a folded concatenation or a
  * command line) and returns the hits, at most one per group.
  * @example matchStringRules("~/.aws/credentials")[0]?.category // 'credential-read'
  */
-export function matchStringRules(text: string): StringHit[] {
+export function matchStringRules(text: string): readonly StringHit[] {
+  if (text.length < 4) return NO_HITS;
+  const t = text.length > 200_000 ? text.slice(0, 200_000) : text;
+  // Without backslashes and non-ASCII characters, normalising only lower-cases ASCII letters, which the
+  // case-insensitive alternation ignores anyway: most strings are rejected here without a lower-cased copy.
+  if (!NOT_PLAIN_ASCII.test(t) && !ANY_RULE_ANY_CASE.test(t)) return NO_HITS;
+  const s = normaliseForRules(t);
+  if (!ANY_RULE.test(s)) return NO_HITS;
   const hits: StringHit[] = [];
-  if (text.length < 4) return hits;
-  const s = normaliseForRules(text.length > 200_000 ? text.slice(0, 200_000) : text);
-  if (!ANY_RULE.test(s)) return hits;
   for (const group of NEEDLE_GROUPS) {
     for (const needle of group.needles) {
       const at = findNeedle(s, needle);

@@ -38,6 +38,10 @@ const OBFUSCATED_IDENTIFIER = /^_0x[0-9a-f]{4,}$/;
 const MIN_OBFUSCATED_IDENTIFIERS = 5;
 const GITHUB_HINT = /api\.github\.com|\/repos$|^token /i;
 const DOWNLOAD_OR_CHMOD = /curl |wget |invoke-webrequest|chmod/i;
+/** Words one of which the source of a decoding call contains (see `FileWalk.mayDecode`). */
+const DECODE_HINTS = ['atob', 'from', 'toString', '\\'];
+/** Text that may hold an identifier containing 'levenshtein' in some case (see `FileWalk.mayNameLevenshtein`). */
+const LEVENSHTEIN_HINT = /levenshtein|\\u|[\u0080-\uffff]/i;
 
 /** Collects signals, keeping the first occurrence (by position) of each key. */
 class Collector {
@@ -162,7 +166,8 @@ function decodedLiteral(node: Node, depth = 0): string | null {
       if (d === 'atob') return Buffer.from(lit, 'base64').toString('latin1');
       if (d === 'Buffer.from') {
         const enc = literalString(node.arguments[1] as Node | undefined);
-        if (enc === 'base64' || enc === 'base64url' || enc === 'hex') return Buffer.from(lit, enc).toString('utf8');
+        if (enc === 'base64' || enc === 'base64url' || enc === 'hex')
+          return Buffer.from(lit, enc).toString('utf8');
       }
     }
     if (callee.type === 'MemberExpression') return decodedLiteral(callee.object as Node, depth + 1);
@@ -195,7 +200,19 @@ function joinedLiteral(node: Node): string | null {
 }
 
 /** Interactive shells a reverse shell hands to a socket. */
-const SHELLS = new Set(['/bin/sh', '/bin/bash', '/bin/zsh', 'sh', 'bash', 'zsh', 'cmd.exe', 'cmd', 'powershell', 'powershell.exe', 'pwsh']);
+const SHELLS = new Set([
+  '/bin/sh',
+  '/bin/bash',
+  '/bin/zsh',
+  'sh',
+  'bash',
+  'zsh',
+  'cmd.exe',
+  'cmd',
+  'powershell',
+  'powershell.exe',
+  'pwsh',
+]);
 
 /** The walk's state for one file. */
 export class FileWalk {
@@ -257,31 +274,44 @@ export class FileWalk {
     return [offset, lo + 1, offset - (starts[lo] ?? 0) + 1];
   }
 
-  /** Offsets (ascending) of each word a decoding call needs in its source, and of backslashes; found on first use. */
-  private decodeHints: number[][] | null = null;
+  /**
+   * Per word a decoding call needs in its source (`DECODE_HINTS`): `hintAt[i]` is the first occurrence at or
+   * after `hintFrom[i]` (-1: none), so that a query starting in `[hintFrom, hintAt]` is answered without a search.
+   */
+  private readonly hintFrom = [-1, -1, -1, -1];
+  private readonly hintAt = [-1, -1, -1, -1];
 
   /**
    * False when `containsDecode(node)` must be false: its source has none of `atob`, `from` (`Buffer.from`,
    * `String.fromCharCode`) or `toString`, nor a backslash (an escape can spell them in a computed key or an
-   * identifier). Saves re-walking most declarations' initialisers.
+   * identifier). Saves re-walking most declarations' initialisers. Allocates nothing: each word's next occurrence
+   * is searched from the node's start and remembered for the queries that follow.
    */
   private mayDecode(node: Node): boolean {
-    this.decodeHints ??= ['atob', 'from', 'toString', '\\'].map((word) => {
-      const at: number[] = [];
-      for (let i = this.text.indexOf(word); i >= 0; i = this.text.indexOf(word, i + word.length)) at.push(i);
-      return at;
-    });
-    for (const at of this.decodeHints) {
-      let lo = 0;
-      let hi = at.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (at[mid]! < node.start) lo = mid + 1;
-        else hi = mid;
+    for (let i = 0; i < DECODE_HINTS.length; i++) {
+      let at = this.hintAt[i]!;
+      const from = this.hintFrom[i]!;
+      if (from < 0 || node.start < from || (at >= 0 && node.start > at)) {
+        at = this.text.indexOf(DECODE_HINTS[i]!, node.start);
+        this.hintFrom[i] = node.start;
+        this.hintAt[i] = at;
       }
-      if (lo < at.length && at[lo]! < node.end) return true;
+      if (at >= 0 && at < node.end) return true;
     }
     return false;
+  }
+
+  /** Whether an identifier of this file can contain 'levenshtein' (any case); decided on first use. */
+  private levenshteinHint: boolean | null = null;
+
+  /**
+   * False when no identifier of the file can contain 'levenshtein' in any case: the text has no such word (ASCII
+   * case-insensitively), no non-ASCII character (whose lower case could be ASCII) and no `\u` escape (which can
+   * spell any letter of a name). Saves lower-casing every long identifier of ordinary files.
+   */
+  private mayNameLevenshtein(): boolean {
+    this.levenshteinHint ??= LEVENSHTEIN_HINT.test(this.text);
+    return this.levenshteinHint;
   }
 
   cap(c: Capability, message: string, node: Node): void {
@@ -292,8 +322,11 @@ export class FileWalk {
     this.out.add(`threat:${c}:${key}`, threat(c, severity, message), ...this.pos(node));
   }
 
-  /** Runs the string rules on `value`, reporting at `node`; `inWrite` marks a path that an fs write call receives. */
-  strings(value: string, node: Node, inWrite: boolean | (() => boolean)): void {
+  /**
+   * Runs the string rules on `value`, reporting at `node`; `inWrite` marks a path that an fs write call receives,
+   * or is the node's ancestor chain, from which that is decided only when a rule needs it (no closure per string).
+   */
+  strings(value: string, node: Node, inWrite: boolean | readonly Node[]): void {
     if (value.length < 16 && AI_CLIS.includes(value)) this.aiCliSeen = true;
     if (value.length < 4) return;
     if (GITHUB_HINT.test(value)) this.github(value, node);
@@ -308,7 +341,10 @@ export class FileWalk {
     for (const hit of matchStringRules(value)) {
       let message = `String names ${hit.what}.`;
       let key = hit.what;
-      if (hit.category === 'persistence' && (typeof inWrite === 'boolean' ? inWrite : inWrite())) {
+      if (
+        hit.category === 'persistence' &&
+        (typeof inWrite === 'boolean' ? inWrite : this.inFsWriteArgs(inWrite))
+      ) {
         message = `An fs write call targets ${hit.what} (persistence).`;
         key = `${hit.what}:write`;
       }
@@ -330,7 +366,7 @@ export class FileWalk {
     this.githubNode ??= node;
   }
 
-  private inFsWriteArgs(ancestors: Node[]): boolean {
+  private inFsWriteArgs(ancestors: readonly Node[]): boolean {
     for (let i = ancestors.length - 2, k = 0; i >= 0 && k < 6; i--, k++) {
       const a = ancestors[i];
       if (!a) break;
@@ -417,26 +453,29 @@ export class FileWalk {
     const parent = ancestors[ancestors.length - 2];
     switch (node.type) {
       case 'Literal':
-        if (typeof node.value === 'string')
-          this.strings(node.value, node, () => this.inFsWriteArgs(ancestors));
+        if (typeof node.value === 'string') this.strings(node.value, node, ancestors);
         else if (node.regex) this.regexLiteral(node.regex.pattern, node);
         break;
       case 'TemplateLiteral': {
         const v = fold(node, true);
-        if (v !== null) this.strings(v, node, () => this.inFsWriteArgs(ancestors));
+        if (v !== null) this.strings(v, node, ancestors);
         break;
       }
       case 'BinaryExpression':
         if (node.operator === '+' && !(parent?.type === 'BinaryExpression' && parent.operator === '+')) {
           const v = fold(node, true);
-          if (v !== null && v !== PLACEHOLDER) this.strings(v, node, () => this.inFsWriteArgs(ancestors));
+          if (v !== null && v !== PLACEHOLDER) this.strings(v, node, ancestors);
         }
         break;
       case 'Identifier':
         if (node.name.startsWith('_0x') && OBFUSCATED_IDENTIFIER.test(node.name)) {
           this.obfuscatedIds.add(node.name);
           if (!this.obfuscatedFirst || node.start < this.obfuscatedFirst.start) this.obfuscatedFirst = node;
-        } else if (node.name.length >= 11 && node.name.toLowerCase().includes('levenshtein')) {
+        } else if (
+          node.name.length >= 11 &&
+          this.mayNameLevenshtein() &&
+          node.name.toLowerCase().includes('levenshtein')
+        ) {
           this.tagWallet('levenshtein', node);
         }
         break;
@@ -487,7 +526,8 @@ export class FileWalk {
         // `{ host: '45.9.148.3' }` in request options: a raw address, as in a URL.
         const key = node.key as Node;
         const keyName = key.type === 'Identifier' && !node.computed ? key.name : literalString(key);
-        if (keyName === 'host' || keyName === 'hostname') this.rawIpHost(literalString(node.value as Node), node);
+        if (keyName === 'host' || keyName === 'hostname')
+          this.rawIpHost(literalString(node.value as Node), node);
         break;
       }
       case 'AssignmentExpression': {
@@ -516,7 +556,13 @@ export class FileWalk {
   }
 
   /** Notes self-calls and calls with the home directory, for the recursive home-writer rule. */
-  private noteFunctionCall(callee: Node, name: string, arg0: Node | undefined, ancestors: Node[], node: Node): void {
+  private noteFunctionCall(
+    callee: Node,
+    name: string,
+    arg0: Node | undefined,
+    ancestors: Node[],
+    node: Node,
+  ): void {
     if (callee.type !== 'Identifier') return;
     if (arg0 && isHomeExpression(arg0)) this.homeCalls.push({ name, node });
     if (enclosingFunctionName(ancestors) === name) this.recursiveFunctions.add(name);
@@ -525,7 +571,13 @@ export class FileWalk {
   private rawIpHost(host: string | null, node: Node): void {
     const m = host === null ? null : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
     if (m && isPublicIpv4(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])))
-      this.threat('exfiltration', 'medium', `Connects to a raw public IP address (${host}).`, node, 'raw-ip-host');
+      this.threat(
+        'exfiltration',
+        'medium',
+        `Connects to a raw public IP address (${host}).`,
+        node,
+        'raw-ip-host',
+      );
   }
 
   private tagWallet(tag: string, node: Node): void {
@@ -624,7 +676,9 @@ export class FileWalk {
     this.cap('eval', `Evaluates code at run time (${what}).`, node);
     if (
       node.arguments.some(
-        (a) => (this.mayDecode(a as Node) && containsDecode(a as Node)) || (a.type === 'Identifier' && this.decodedNames.has(a.name)),
+        (a) =>
+          (this.mayDecode(a as Node) && containsDecode(a as Node)) ||
+          (a.type === 'Identifier' && this.decodedNames.has(a.name)),
       )
     ) {
       // See through one layer: the decoded payload is judged by the string rules, at the eval's position.
@@ -721,7 +775,9 @@ export class FileWalk {
 
     if (d === 'String.fromCharCode' && node.arguments.length > 0) {
       // Char codes written out as numbers: decode them and judge the text like any string.
-      const codes = node.arguments.map((a) => (a.type === 'Literal' && typeof a.value === 'number' ? a.value : NaN));
+      const codes = node.arguments.map((a) =>
+        a.type === 'Literal' && typeof a.value === 'number' ? a.value : NaN,
+      );
       if (codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 0xffff))
         this.strings(String.fromCharCode(...codes.slice(0, 65_536)), node, false);
     }
@@ -737,7 +793,9 @@ export class FileWalk {
       if (program !== null && SHELLS.has(program.trim())) {
         const args = node.arguments[1] as Node | undefined;
         const argList =
-          args?.type === 'ArrayExpression' ? args.elements.map((e) => (e ? literalString(e as Node) : null)) : [];
+          args?.type === 'ArrayExpression'
+            ? args.elements.map((e) => (e ? literalString(e as Node) : null))
+            : [];
         if (argList.length === 0 || argList.includes('-i')) this.shellSpawn ??= node;
       }
     }
@@ -799,7 +857,7 @@ export class FileWalk {
         ['join', 'resolve'].includes(calleeName(parent.callee as Node) ?? '');
       if (!nested) {
         const v = fold(node, true);
-        if (v !== null && v !== PLACEHOLDER) this.strings(v, node, () => this.inFsWriteArgs(ancestors));
+        if (v !== null && v !== PLACEHOLDER) this.strings(v, node, ancestors);
       }
     }
   }
