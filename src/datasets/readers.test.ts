@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatOf, looksBinary, readRecords } from './readers.js';
-import { quotedFields } from './readers-csv.js';
+import { fieldSpans, quotedFields, replaceFields } from './readers-csv.js';
 import type { DatasetFormat, DatasetRecord } from './readers-types.js';
 
 let dir: string;
@@ -122,6 +122,50 @@ describe('CSV/TSV readers', () => {
       'quote inside an unquoted field',
     ]);
     expect(recs[4]!.values[0]!.loc).toEqual({ row: 4, column: 'a', line: 5 });
+    expect(Buffer.concat(recs.map((r) => r.raw!)).toString()).toBe('a,b\n1,2\n3,4,5\nx"y,1\n6,7\n');
+  });
+  it('a quote error that swallows the rows after it is one malformed record, its text once', async () => {
+    const text = 'a,b\n1,2\n"x"y,3\n4,5\n6,"7\n';
+    const recs = await read('q.csv', text, 'csv');
+    expect(recs.filter((r) => r.malformed).map((r) => r.malformed!.line)).toEqual([3]);
+    expect(recs.filter((r) => r.values.length > 0).map((r) => r.values.map((v) => v.text).join('|'))).toEqual(
+      ['1|2'],
+    );
+    // Every byte of the file is in exactly one record (the redacted copy writes the records' bytes).
+    expect(Buffer.concat(recs.map((r) => r.raw!)).toString()).toBe(text);
+  });
+  it("a record's raw is its bytes in the file: a BOM, bytes that are not UTF-8 and CRLF kept", async () => {
+    const content = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('név,b\r\n1,caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('\r\n"q,1",x\r\n'),
+    ]);
+    const recs = await read('enc.csv', content, 'csv');
+    expect(recs[0]!.fields).toEqual({ cells: ['név', 'b'] });
+    expect(recs.map((r) => r.raw!.toString('latin1'))).toEqual([
+      '\xef\xbb\xbfn\xc3\xa9v,b\r\n',
+      '1,caf\xe9\r\n',
+      '"q,1",x\r\n',
+    ]);
+    expect(recs[1]!.values.map((v) => v.text)).toEqual(['1', 'caf\ufffd']);
+    expect(recs[2]!.values.map((v) => [v.text, v.key])).toEqual([
+      ['q,1', 'név'],
+      ['x', 'b'],
+    ]);
+  });
+  it('replaceFields splices cells into the raw bytes; fieldSpans finds each field', () => {
+    const raw = Buffer.concat([Buffer.from('a,"b,""c"",'), Buffer.from([0xff]), Buffer.from('",,d\r\n')]);
+    expect(fieldSpans(raw, ',').map((f) => [f.start, f.end, f.quoted])).toEqual([
+      [0, 1, false],
+      [2, 13, true],
+      [14, 14, false],
+      [15, 16, false],
+    ]);
+    const out = replaceFields(raw, 4, new Map([[3, 'x,y']]), ',')!;
+    expect(out.equals(Buffer.concat([raw.subarray(0, 15), Buffer.from('"x,y"\r\n')]))).toBe(true);
+    expect(replaceFields(raw, 3, new Map([[0, 'z']]), ',')).toBeNull();
+    expect(replaceFields(Buffer.from('a,"b"'), 2, new Map([[1, 'q']]), ',')!.toString()).toBe('a,"q"');
   });
   it('reads TSV with tabs, stray quotes allowed', async () => {
     const recs = await read('a.tsv', 'id\ttext\n1\tsays "hi" to a@b.io\n', 'tsv');

@@ -162,6 +162,26 @@ describe('redactDataset', () => {
     expect(await readdir(out)).toEqual([]);
   });
 
+  it('changes only the redacted cells of a CSV: bytes that are not UTF-8, the BOM and refused rows stay', async () => {
+    const own = join(base, 'bytes');
+    await mkdir(join(own, 'in'), { recursive: true });
+    const input = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`name,token,note\r\nbob,${token},caf`),
+      Buffer.from([0xe9]),
+      Buffer.from('\r\na,b\r\nx"y,1,2\r\nok,,'),
+      Buffer.from([0xff]),
+      Buffer.from(' end\r\n7,"8,9\r\n'),
+    ]);
+    await writeFile(join(own, 'in', 'rows.csv'), input);
+    const result = await redactDataset(join(own, 'in'), join(own, 'out'));
+    expect(result.errors).toEqual([]);
+    const out = await readFile(join(own, 'out', 'rows.csv'));
+    const placeholder = /\[REDACTED:[^\]]+\]/.exec(out.toString('latin1'))?.[0];
+    expect(placeholder).toMatch(/^\[REDACTED:/);
+    expect(out.toString('latin1')).toBe(input.toString('latin1').replace(token, placeholder!));
+  });
+
   it('refuses an output directory inside the dataset', async () => {
     await expect(redactDataset(dir, join(dir, 'redacted'))).rejects.toMatchObject({
       code: 'KW_VALIDATION',

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ValidationError } from '../core/errors.js';
 import { formatOf, readRecords } from './readers.js';
-import { formatDelimitedRow, quotedFields } from './readers-csv.js';
+import { formatDelimitedRow, quotedFields, replaceFields } from './readers-csv.js';
 import { replaceJsonValues } from './readers-json.js';
 import { redactBytes, redactText, replaceBytes, type RedactedFile } from './redact-values.js';
 import { redactParquetFile } from './redact-parquet.js';
@@ -103,8 +103,16 @@ function redactRecord(
   if (count === 0) return { out: raw, count: 0 };
   if (record.fields) {
     const cells = [...record.fields.cells];
-    for (const [v, text] of changed) cells[v.index!] = text;
+    const replaced = new Map<number, string>();
+    for (const [v, text] of changed) {
+      cells[v.index!] = text;
+      replaced.set(v.index!, text);
+    }
     const delimiter = format === 'tsv' ? '\t' : ',';
+    // The redacted cells are spliced into the row's bytes, so the rest of it stays byte for byte (a cell in
+    // another encoding too); a row whose fields do not line up with its cells is written again whole.
+    const spliced = replaceFields(raw, cells.length, replaced, delimiter);
+    if (spliced !== null) return { out: spliced, count };
     return {
       out: Buffer.from(
         formatDelimitedRow(cells, quotedFields(raw.toString('utf8'), delimiter), delimiter, eolOf(raw)),
