@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../core/types.js';
 import { emptyBatch } from '../core/inventory-batch.js';
-import { seedAgent, seedApproval } from './test-support/dashboard-fixtures.js';
+import { seedAgent, seedApproval, testFinding } from './test-support/dashboard-fixtures.js';
 import { createTestServer, TEST_TIME, type TestServer } from './test-support/test-server.js';
 
 let t: TestServer | undefined;
@@ -13,21 +13,8 @@ afterEach(async () => {
 const DAY = 86_400_000;
 const daysAgo = (n: number): string => new Date(Date.parse(TEST_TIME) - n * DAY).toISOString();
 
-function finding(over: Partial<Finding> & Pick<Finding, 'id' | 'identityId'>): Finding {
-  return {
-    ruleId: 'r',
-    owasp: 'NHI7',
-    severity: 'high',
-    title: 'Long-lived secret',
-    message: 'rotate it',
-    remediation: 'Rotate the key.',
-    credentialId: null,
-    evidence: {},
-    firstSeenAt: TEST_TIME,
-    lastSeenAt: TEST_TIME,
-    ...over,
-  };
-}
+const finding = (over: Partial<Finding> & Pick<Finding, 'id' | 'identityId'>): Finding =>
+  testFinding({ ruleId: 'r', ...over });
 
 const get = (ts: TestServer, url: string) => ts.server.inject({ method: 'GET', url, headers: ts.auth });
 

@@ -6,6 +6,7 @@ import { emptyBatch, type InventoryBatch } from '../core/inventory-batch.js';
 import { sha256Hex } from '../core/fingerprint.js';
 import { POSTURE_RULES, type ImportResult } from '../inventory/index.js';
 import { createTestServer, TEST_TIME, type TestServer } from './test-support/test-server.js';
+import { testFinding } from './test-support/dashboard-fixtures.js';
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -123,21 +124,7 @@ async function seed(ts: TestServer): Promise<void> {
   });
 }
 
-function finding(over: Partial<Finding> & Pick<Finding, 'id' | 'identityId'>): Finding {
-  return {
-    ruleId: 'NHI7-long-lived',
-    owasp: 'NHI7',
-    severity: 'high',
-    title: 'Long-lived secret',
-    message: 'rotate it',
-    remediation: 'Rotate the key.',
-    credentialId: null,
-    evidence: {},
-    firstSeenAt: TEST_TIME,
-    lastSeenAt: TEST_TIME,
-    ...over,
-  };
-}
+const finding = testFinding;
 
 describe('identities', () => {
   it('creates an identity with defaults (provider keyward, externalId = name) and a Location header', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../core/types.js';
 import { formatSse } from './stream-routes.js';
-import { seedAgent, seedApproval } from './test-support/dashboard-fixtures.js';
+import { seedAgent, seedApproval, testFinding } from './test-support/dashboard-fixtures.js';
 import { createTestServer, TEST_TIME, type TestServer } from './test-support/test-server.js';
 
 let t: TestServer | undefined;
@@ -61,22 +61,7 @@ function sseReader(body: ReadableStream<Uint8Array>) {
   return { next, cancel: () => reader.cancel().catch(() => undefined) };
 }
 
-function finding(id: string, identityId: string): Finding {
-  return {
-    id,
-    ruleId: 'r',
-    owasp: 'NHI7',
-    severity: 'high',
-    title: 'Long-lived secret',
-    message: 'rotate it',
-    remediation: 'Rotate the key.',
-    identityId,
-    credentialId: null,
-    evidence: {},
-    firstSeenAt: TEST_TIME,
-    lastSeenAt: TEST_TIME,
-  };
-}
+const finding = (id: string, identityId: string): Finding => testFinding({ id, identityId, ruleId: 'r' });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,8 @@
 /** Test support for the dashboard routes: a broker agent with a pending approval, straight through the store. */
 import type { Approval } from '../../core/broker-types.js';
+import type { Finding } from '../../core/types.js';
 import type { Store } from '../../store/index.js';
+import { TEST_TIME } from './test-server.js';
 
 /** Creates (once) an agent type and an agent, and returns the agent's id. */
 export async function seedAgent(store: Store, time: string, name = 'worker-1'): Promise<string> {
@@ -40,4 +42,21 @@ export async function seedApproval(store: Store, agentId: string, time: string):
     },
     { time, actor: agentId },
   );
+}
+
+/** A posture finding of an identity, first and last seen at TEST_TIME: a long-lived secret, high severity. */
+export function testFinding(over: Partial<Finding> & Pick<Finding, 'id' | 'identityId'>): Finding {
+  return {
+    ruleId: 'NHI7-long-lived',
+    owasp: 'NHI7',
+    severity: 'high',
+    title: 'Long-lived secret',
+    message: 'rotate it',
+    remediation: 'Rotate the key.',
+    credentialId: null,
+    evidence: {},
+    firstSeenAt: TEST_TIME,
+    lastSeenAt: TEST_TIME,
+    ...over,
+  };
 }
