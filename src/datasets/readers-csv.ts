@@ -53,8 +53,11 @@ class HeldBytes {
     this.held += chunk.length;
   }
 
-  /** The bytes [from, to) of the file; they must be held. */
-  range(from: number, to: number): Buffer {
+  /**
+   * The bytes [from, to) of the file; they must be held. A copy unless `view`: a view inside one chunk keeps
+   * the whole chunk alive, so only a short-lived comparison takes one.
+   */
+  range(from: number, to: number, view = false): Buffer {
     const parts: Buffer[] = [];
     let at = this.base;
     for (const c of this.chunks) {
@@ -64,7 +67,8 @@ class HeldBytes {
       at += c.length;
       if (at >= to) break;
     }
-    return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+    if (parts.length !== 1) return Buffer.concat(parts);
+    return view ? parts[0]! : Buffer.from(parts[0]!);
   }
 
   /** Lets go of whole chunks before `offset`. */
@@ -171,7 +175,7 @@ export async function* readDelimitedRecords(
   const recordStart = (rawText: string, end: number): number => {
     const text = Buffer.from(rawText, 'latin1');
     for (const start of [end - text.length, end - text.length - 1]) {
-      if (start >= written && bytes.range(start, start + text.length).equals(text)) return start;
+      if (start >= written && bytes.range(start, start + text.length, true).equals(text)) return start;
     }
     return written;
   };
@@ -323,24 +327,5 @@ export function replaceFields(
  * so the few rows that are rewritten are looked at again instead).
  */
 export function quotedFields(raw: string, delimiter: string): boolean[] {
-  const quoted: boolean[] = [];
-  let i = 0;
-  for (;;) {
-    if (raw[i] === '"') {
-      quoted.push(true);
-      i++;
-      for (;;) {
-        const q = raw.indexOf('"', i);
-        if (q === -1) return quoted;
-        if (raw[q + 1] === '"') i = q + 2;
-        else {
-          i = q + 1;
-          break;
-        }
-      }
-    } else quoted.push(false);
-    const next = raw.indexOf(delimiter, i);
-    if (next === -1) return quoted;
-    i = next + delimiter.length;
-  }
+  return fieldSpans(Buffer.from(raw, 'utf8'), delimiter).map((f) => f.quoted);
 }
