@@ -165,6 +165,8 @@ interface LoadResult {
   p99: number;
   /** CPU time (µs, all threads) the server process spent per measured request; null where /proc is missing. */
   serverCpuMicros: number | null;
+  /** CPU time (µs) the load generator (this process) spent per measured request. */
+  clientCpuMicros: number;
 }
 
 /** CPU time (µs, user + system, all threads) a process has used so far, from /proc; null when unreadable. */
@@ -188,7 +190,11 @@ async function load(url: string, authorization: string, args: Args, serverPid: n
   const warmEnd = performance.now() + args.warmup * 1000;
   const end = warmEnd + args.seconds * 1000;
   let cpuAtStart: number | null = null;
-  const startTimer = setTimeout(() => (cpuAtStart = processCpuMicros(serverPid)), args.warmup * 1000);
+  let clientCpuAtStart = process.cpuUsage();
+  const startTimer = setTimeout(() => {
+    cpuAtStart = processCpuMicros(serverPid);
+    clientCpuAtStart = process.cpuUsage();
+  }, args.warmup * 1000);
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
       const t0 = performance.now();
@@ -209,6 +215,7 @@ async function load(url: string, authorization: string, args: Args, serverPid: n
   await Promise.all(Array.from({ length: args.concurrency }, worker));
   // The last requests' answers arrive right after the measured time, so this reading closes it.
   const cpuAtEnd = processCpuMicros(serverPid);
+  const clientCpu = process.cpuUsage(clientCpuAtStart);
   clearTimeout(startTimer);
   await pool.close();
   latencies.sort((a, b) => a - b);
@@ -224,6 +231,7 @@ async function load(url: string, authorization: string, args: Args, serverPid: n
       cpuAtStart === null || cpuAtEnd === null || latencies.length === 0
         ? null
         : (cpuAtEnd - cpuAtStart) / latencies.length,
+    clientCpuMicros: latencies.length === 0 ? NaN : (clientCpu.user + clientCpu.system) / latencies.length,
   };
 }
 
@@ -353,9 +361,9 @@ async function main(): Promise<void> {
     const cpu = (r: LoadResult): string => (r.serverCpuMicros === null ? 'n/a' : fmt(r.serverCpuMicros));
     process.stdout.write(
       `Keyward broker benchmark: ${args.concurrency} concurrent clients, ${args.seconds} s measured after ${args.warmup} s warm-up (node ${process.version})\n` +
-        `endpoint                 req/s     p50 ms  p99 ms  errors  server µs CPU/req\n` +
-        `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${String(m.errors).padEnd(7)} ${cpu(m)}\n` +
-        `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${String(k.errors).padEnd(7)} ${cpu(k)}\n` +
+        `endpoint                 req/s     p50 ms  p99 ms  errors  server µs CPU/req  client µs CPU/req\n` +
+        `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${String(m.errors).padEnd(7)} ${cpu(m).padEnd(18)} ${fmt(m.clientCpuMicros)}\n` +
+        `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${String(k.errors).padEnd(7)} ${cpu(k).padEnd(18)} ${fmt(k.clientCpuMicros)}\n` +
         `issuance throughput: ${(ratio * 100).toFixed(0)}% of the minimal endpoint (target ≥ 40%); p99 ${fmt(k.p99)} ms (target < 25 ms)\n` +
         `in process, no HTTP: ${fmt(inProcess.perSecond)} issuances/s, ${fmt(inProcess.cpuMicrosPerIssuance)} µs CPU each (all threads), ${inProcess.errors} errors\n` +
         `offline verifications: ${fmt(offline.perSecond)}/s (${offline.ok ? 'all valid' : 'SOME FAILED'})\n` +

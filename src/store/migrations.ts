@@ -372,4 +372,12 @@ export const MIGRATIONS: Migration[] = [
     sqlite: v6Dashboard('sqlite'),
     postgres: v6Dashboard('postgres'),
   },
+  {
+    version: 7,
+    // events_by_subject (subject, seq) answers every lookup events_subject did; every appended event paid for
+    // both (with many subjects, 31 against 18 µs CPU per row in SQLite).
+    name: 'events by subject: one index instead of two',
+    sqlite: 'DROP INDEX IF EXISTS events_subject;',
+    postgres: 'DROP INDEX IF EXISTS events_subject;',
+  },
 ];

@@ -74,7 +74,7 @@ describe('PostgreSQL store', () => {
       await c.end();
     }
     const store = open(schema);
-    expect(await store.migrate()).toEqual([3, 4, 5, 6]);
+    expect(await store.migrate()).toEqual([3, 4, 5, 6, 7]);
     expect(await store.getAgentType('old-agent')).toEqual({
       id: 'aty_old',
       name: 'old-agent',

@@ -8,6 +8,7 @@ import { MIGRATIONS } from '../migrations.js';
 import { runAlertStoreConformance } from '../store-alert-conformance.js';
 import { makeSqliteBrokerHarness, runBrokerStoreConformance } from '../store-broker-conformance.js';
 import { makeSqliteHarness, runStoreConformance } from '../store-conformance.js';
+import { listEventsSql } from '../store-queries.js';
 import { createSqliteStore } from './sqlite-store.js';
 
 runStoreConformance('sqlite', makeSqliteHarness);
@@ -17,6 +18,27 @@ runBrokerStoreConformance('sqlite', makeSqliteBrokerHarness);
 describe('SQLite store', () => {
   it('wraps a file it cannot open in a StoreError', () => {
     expect(() => createSqliteStore({ filename: '/nonexistent-dir/keyward.db' })).toThrow(StoreError);
+  });
+
+  it('keeps one index on the event subject, and a listing by subject uses it', async () => {
+    let db: Database.Database | undefined;
+    const store = createSqliteStore({ filename: ':memory:', onOpen: (d) => (db = d) });
+    await store.migrate();
+    const indexes = db!
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL",
+      )
+      .all()
+      .map((r) => (r as { name: string }).name)
+      .sort();
+    expect(indexes).toEqual(['events_by_subject', 'events_by_type']);
+    const { page } = listEventsSql({ subject: 'agt_1', limit: 10 });
+    const plan = db!
+      .prepare(`EXPLAIN QUERY PLAN ${page.text}`)
+      .all(...page.params)
+      .map((r) => (r as { detail: string }).detail);
+    expect(plan.join('\n')).toContain('USING INDEX events_by_subject (subject=?)');
+    await store.close();
   });
 
   it('migration 3 upgrades a version 2 database: stored agent types stay, without a policy text until applied again', async () => {
@@ -52,7 +74,7 @@ describe('SQLite store', () => {
       old.close();
 
       const store = createSqliteStore({ filename: file });
-      expect(await store.migrate()).toEqual([3, 4, 5, 6]);
+      expect(await store.migrate()).toEqual([3, 4, 5, 6, 7]);
       const stored = {
         id: 'aty_old',
         name: 'old-agent',
