@@ -121,8 +121,11 @@ function startChild(
   args: Args,
 ): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const script = fileURLToPath(import.meta.url);
-  const nodeArgs =
-    args.profile !== null && mode === 'keyward' ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+  // Both servers run with the young generation `npm start` gives Keyward's server (docs/broker.md, Operations).
+  const nodeArgs = [
+    '--max-semi-space-size=64',
+    ...(args.profile !== null && mode === 'keyward' ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : []),
+  ];
   const threads = args.signingThreads === null ? [] : ['--signing-threads', String(args.signingThreads)];
   const child = spawn(
     process.execPath,
