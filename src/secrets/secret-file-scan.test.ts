@@ -46,5 +46,9 @@ describe('scanFile', () => {
     expect(wantsStructure('data.json', 10, Buffer.from('{"rows":[]}'))).toBe(false);
     expect(wantsStructure('.env.local', 10, Buffer.from('A=1'))).toBe(true);
     expect(wantsStructure('config.yaml', 10, Buffer.from('mcp_servers:\n  x: 1'))).toBe(true);
+    // Found after another word holding `ervers`, and at the very start of the file.
+    expect(wantsStructure('a.json', 40, Buffer.from('{"observers":1,"mcpServers":{}}'))).toBe(true);
+    expect(wantsStructure('a.json', 40, Buffer.from('context_servers: {}'))).toBe(true);
+    expect(wantsStructure('a.json', 40, Buffer.from('{"observers":1,"servers_list":[]}'))).toBe(false);
   });
 });

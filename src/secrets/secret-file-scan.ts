@@ -19,6 +19,8 @@ const MAX_DOTENV_BYTES = 1024 * 1024;
 const AGENT_CONFIG_MARKERS = ['mcpServers', 'mcp_servers', 'context_servers', '"servers"', 'servers:'].map(
   (m) => Buffer.from(m),
 );
+/** Every marker holds this: a file without it is searched once, not once per marker. */
+const AGENT_CONFIG_COMMON = Buffer.from('ervers');
 
 /**
  * Whether a file gets structure-aware parsing: every .env file, and JSON/YAML files that are agent or MCP
@@ -29,7 +31,11 @@ export function wantsStructure(path: string, size: number, bytes: Buffer): boole
   const format = configFormat(path);
   if (format === 'dotenv') return size <= MAX_DOTENV_BYTES;
   if (format === null || size > MAX_STRUCTURED_BYTES) return false;
-  return AGENT_CONFIG_MARKERS.some((m) => bytes.includes(m));
+  const first = bytes.indexOf(AGENT_CONFIG_COMMON);
+  if (first === -1) return false;
+  // A marker cannot start before the first `ervers` less its longest prefix (`context_s`, 9 bytes).
+  const from = Math.max(0, first - 9);
+  return AGENT_CONFIG_MARKERS.some((m) => bytes.indexOf(m, from) !== -1);
 }
 
 /** What scanning one file gives. */
