@@ -5,9 +5,9 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import ignore from 'ignore';
 import type { Ignore } from 'ignore';
 import { ValidationError } from '../../core/errors.js';
@@ -100,10 +100,10 @@ function readIgnoreLines(absDir: string, entries: Dirent[], names: readonly stri
 }
 
 /** The verdict of the ignore rules for one path: true when it is left out. */
-function isIgnored(relPath: string, isDir: boolean, rules: Ignore, exclude: Ignore | null): boolean {
+function isIgnored(relPath: string, isDir: boolean, rules: Ignore | null, exclude: Ignore | null): boolean {
   const probe = isDir ? `${relPath}/` : relPath;
   try {
-    return (exclude !== null && exclude.ignores(probe)) || rules.ignores(probe);
+    return (exclude !== null && exclude.ignores(probe)) || (rules !== null && rules.ignores(probe));
   } catch {
     // `ignore` rejects a few path shapes it cannot judge; scanning too much beats missing a file.
     return false;
@@ -121,6 +121,31 @@ function isIgnored(relPath: string, isDir: boolean, rules: Ignore, exclude: Igno
  * @throws ValidationError when `maxFileBytes` is not a positive integer or `root` does not exist.
  */
 export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerator<WalkEntry> {
+  // Every file is stat'ed (the default of `walkTree`), so every file entry has a size.
+  for (const entry of walkTree(root, opts)) yield entry as WalkEntry;
+}
+
+/** A regular file (by its directory entry) that the walk did not stat: its reader checks its type and size. */
+export interface UnstatedFile {
+  kind: 'file';
+  path: string;
+  absPath: string;
+  size: null;
+}
+
+/**
+ * `walkFiles` as a synchronous generator, for a caller that reads the files itself. While `statFiles()` is
+ * false, a regular file is yielded unstated (`size: null`) instead of after an `lstat`: its reader opens it
+ * anyway and can tell from `fstat` what the walk would have (too large, not a regular file any more), which
+ * spares a system call per file. Directory entries say which names are directories, symlinks and special
+ * files, so those are skipped or entered as before.
+ * @throws ValidationError as `walkFiles`.
+ */
+export function* walkTree(
+  root: string,
+  opts: WalkOptions,
+  statFiles: () => boolean = () => true,
+): Generator<WalkEntry | UnstatedFile> {
   const { maxFileBytes } = opts;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes <= 0) {
     throw new ValidationError(
@@ -136,7 +161,7 @@ export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerato
 
   let rootStat: Stats;
   try {
-    rootStat = await stat(root);
+    rootStat = statSync(root);
   } catch (err) {
     throw new ValidationError(
       `scan root ${root}: does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -153,22 +178,30 @@ export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerato
     else yield { kind: 'file', path: name, absPath: root, size: rootStat.size };
     return;
   }
-  yield* walkDir(root, '', ignore({ ignorecase: false }), { names, exclude, maxFileBytes });
+  // `join(root, name)` without normalising per entry: the root's normalised form, ready for a name.
+  const rootPrefix = join(root, 'x').slice(0, -1);
+  yield* walkDir(root, rootPrefix, '', null, { names, exclude, maxFileBytes, statFiles });
 }
 
 interface WalkContext {
   names: readonly string[];
   exclude: Ignore | null;
   maxFileBytes: number;
+  statFiles: () => boolean;
 }
 
-/** Walks one directory; `inherited` holds every ancestor's rules, rebased to the root. */
-async function* walkDir(
+/**
+ * Walks one directory; `inherited` holds every ancestor's rules, rebased to the root (null: none).
+ * `absPrefix` is `join(absDir, name)` less the name: a directory entry's name is one plain segment (never `.`,
+ * `..` or with a separator), so appending it gives what `join` would, without normalising the path again.
+ */
+function* walkDir(
   absDir: string,
+  absPrefix: string,
   relDir: string,
-  inherited: Ignore,
+  inherited: Ignore | null,
   ctx: WalkContext,
-): AsyncGenerator<WalkEntry> {
+): Generator<WalkEntry | UnstatedFile> {
   let entries: Dirent[];
   try {
     // Synchronous listing and stats: a scan is a batch job, and a directory's listing is one short syscall,
@@ -186,21 +219,31 @@ async function* walkDir(
   const own = readIgnoreLines(absDir, entries, ctx.names)
     .map((line) => rebasePattern(line, relDir === '' ? '' : `${relDir}/`))
     .filter((p): p is string => p !== null);
-  // A fresh matcher per directory shares the compiled rules but keeps its path cache to this directory.
-  const rules = ignore({ ignorecase: false }).add(inherited).add(own);
+  // No matcher while no ignore file has added a pattern (a matcher without rules ignores nothing). Otherwise a
+  // fresh matcher per directory shares the compiled rules but keeps its path cache to this directory.
+  let rules: Ignore | null = null;
+  if (inherited !== null || own.length > 0) {
+    rules = ignore({ ignorecase: false });
+    if (inherited !== null) rules.add(inherited);
+    rules.add(own);
+  }
+  const { exclude } = ctx;
 
   for (const entry of entries) {
-    if (entry.name === '.git') continue;
-    const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-    const abs = join(absDir, entry.name);
+    const name = entry.name;
+    if (name === '.git') continue;
+    const rel = relDir === '' ? name : `${relDir}/${name}`;
+    const abs = absPrefix + name;
     const isDir = entry.isDirectory();
-    if (isIgnored(rel, isDir, rules, ctx.exclude)) continue;
+    if ((rules !== null || exclude !== null) && isIgnored(rel, isDir, rules, exclude)) continue;
     if (isDir) {
-      yield* walkDir(abs, rel, rules, ctx);
+      yield* walkDir(abs, abs + sep, rel, rules, ctx);
     } else if (entry.isSymbolicLink()) {
       yield { kind: 'skipped', path: rel, reason: 'symlink' };
     } else if (!entry.isFile()) {
       yield { kind: 'skipped', path: rel, reason: 'special' };
+    } else if (!ctx.statFiles()) {
+      yield { kind: 'file', path: rel, absPath: abs, size: null };
     } else {
       let size: number;
       try {
