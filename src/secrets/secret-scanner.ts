@@ -323,7 +323,17 @@ export function createSecretScanner(deps: {
     return ordered;
   }
 
-  /** A check context over the text around bytes [start, end): decoded only when a check asks for it. */
+  /**
+   * The buffer `runRules` is on as one string when it is all ASCII, null when it is not, undefined until a check
+   * first asks for context. Dropped when `runRules` returns, so no string outlives its buffer's scan.
+   */
+  let whole: string | null | undefined;
+
+  /**
+   * A check context over the text around bytes [start, end) (`text`, decoded): decoded only when a check asks
+   * for it. In an ASCII buffer, bytes are characters, so the context is a slice of the buffer decoded once
+   * (no copy); otherwise the bytes either side are decoded and joined to `text`. Both give the same string.
+   */
   function contextAround(
     buf: Buffer,
     start: number,
@@ -333,15 +343,30 @@ export function createSecretScanner(deps: {
     let wide: { text: string; shift: number } | null = null;
     return (offset) => {
       if (!wide) {
-        const before = buf.toString('utf8', Math.max(0, start - CHECK_CONTEXT), start);
-        const after = buf.toString('utf8', end, Math.min(buf.length, end + CHECK_CONTEXT));
-        wide = { text: before + text + after, shift: before.length };
+        if (whole === undefined) whole = isAscii(buf) ? buf.toString('latin1') : null;
+        const from = Math.max(0, start - CHECK_CONTEXT);
+        const to = Math.min(buf.length, end + CHECK_CONTEXT);
+        if (whole !== null) wide = { text: whole.slice(from, to), shift: start - from };
+        else {
+          const before = buf.toString('utf8', from, start);
+          const after = buf.toString('utf8', end, to);
+          wide = { text: before + text + after, shift: before.length };
+        }
       }
       return { text: wide.text, offset: wide.shift + offset };
     };
   }
 
   function runRules(buf: Buffer): PlacedMatch[] {
+    whole = undefined;
+    try {
+      return runRulesOn(buf);
+    } finally {
+      whole = undefined;
+    }
+  }
+
+  function runRulesOn(buf: Buffer): PlacedMatch[] {
     const placed: PlacedMatch[] = [];
     const seen = new Set<string>();
     const push = (m: RuleMatch, lineStart: number, column: number, lineText: string): void => {
