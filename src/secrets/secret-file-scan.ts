@@ -5,7 +5,7 @@
  */
 import { looksLikeGenericSecret } from './rules/generic.js';
 import { positionKey, type SecretScanner, type TextScanResult } from './secret-scanner.js';
-import { configFormat, extractConfigValues, type ConfigValue } from './sources/index.js';
+import { configFormat, extractConfigValues, type ConfigValue } from './sources/config-values.js';
 import { closeSync, fstatSync, openSync, type Stats } from 'node:fs';
 import {
   openStartsWithWideBom,

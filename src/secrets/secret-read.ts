@@ -5,7 +5,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { BINARY_SNIFF_BYTES, decodeScanBuffer } from './sources/index.js';
+import { BINARY_SNIFF_BYTES, decodeScanBuffer } from './sources/scan-decode.js';
 
 // O_NOFOLLOW: the path may have been swapped for a symlink since the walk; O_NONBLOCK: or for a FIFO.
 export const SCAN_OPEN_FLAGS =
