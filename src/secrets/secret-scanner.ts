@@ -357,6 +357,26 @@ export function createSecretScanner(deps: {
     };
   }
 
+  /**
+   * Adds a match to `placed` once (by rule, line, column and length), unless it is a generic rule's value that
+   * starts like a provider's token. One function for every scan rather than a closure per scan: a call site that
+   * met a new closure each time would throw away the optimised code of its caller.
+   */
+  function place(
+    placed: PlacedMatch[],
+    seen: Set<string>,
+    m: RuleMatch,
+    lineStart: number,
+    column: number,
+    lineText: string,
+  ): void {
+    if (m.rule.provider === 'generic' && !m.rule.verifiedFormat && ownedByProvider(m.secret)) return;
+    const key = `${m.rule.id}:${lineStart}:${column}:${m.secret.length}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    placed.push({ match: m, lineStart, column, lineText });
+  }
+
   function runRules(buf: Buffer): PlacedMatch[] {
     whole = undefined;
     try {
@@ -369,13 +389,6 @@ export function createSecretScanner(deps: {
   function runRulesOn(buf: Buffer): PlacedMatch[] {
     const placed: PlacedMatch[] = [];
     const seen = new Set<string>();
-    const push = (m: RuleMatch, lineStart: number, column: number, lineText: string): void => {
-      if (m.rule.provider === 'generic' && !m.rule.verifiedFormat && ownedByProvider(m.secret)) return;
-      const key = `${m.rule.id}:${lineStart}:${column}:${m.secret.length}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      placed.push({ match: m, lineStart, column, lineText });
-    };
     for (const [lineStart, c] of candidates(buf)) {
       if (c.rules.size === 0) continue;
       const lineEnd = c.end;
@@ -399,11 +412,11 @@ export function createSecretScanner(deps: {
             const valueLineStart = lineStart + Buffer.byteLength(window.slice(0, nlBefore + 1));
             const lineEndInWindow = window.indexOf('\n', m.offset);
             const text = window.slice(nlBefore + 1, lineEndInWindow === -1 ? window.length : lineEndInWindow);
-            push(m, valueLineStart, m.offset - nlBefore - 1, text.replace(/\r$/, ''));
+            place(placed, seen, m, valueLineStart, m.offset - nlBefore - 1, text.replace(/\r$/, ''));
           }
         } else if (!long) {
           for (const m of matchRule(cr, lineText, 0, lineText.length, lineContext!))
-            push(m, lineStart, m.offset, lineText);
+            place(placed, seen, m, lineStart, m.offset, lineText);
         } else {
           // A minified line: windows around this line's keyword hits, merged where they overlap.
           let winStart = -1;
@@ -413,7 +426,7 @@ export function createSecretScanner(deps: {
             const text = buf.toString('utf8', winStart, winEnd);
             const prefix = buf.toString('utf8', lineStart, winStart).length;
             for (const m of matchRule(cr, text, 0, text.length, contextAround(buf, winStart, winEnd, text)))
-              push(m, lineStart, prefix + m.offset, text);
+              place(placed, seen, m, lineStart, prefix + m.offset, text);
           };
           for (const hit of c.hits) {
             const s = Math.max(lineStart, hit - LONG_LINE_CONTEXT);
