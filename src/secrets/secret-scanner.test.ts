@@ -74,6 +74,41 @@ describe('createSecretScanner', () => {
     );
   });
 
+  it('gives checks the bytes around each line decoded, across a long buffer with and without other characters', () => {
+    const seen: CheckContext[] = [];
+    const probe: SecretRule = {
+      ...BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!,
+      id: 'context-probe',
+      check: (_s, _m, ctx) => {
+        seen.push({ ...ctx });
+        return true;
+      },
+    };
+    const probing = createSecretScanner({ rules: [probe], fingerprint: (v) => v.slice(0, 4) });
+    const line = (): string => `const t = "${g.githubToken(ghp)}";\n`;
+    const filler = (n: number, odd = ''): string => `${odd}${'y'.repeat(70)}\n`.repeat(n);
+    // Lines with a value far apart (past one decoded block), and a non-ASCII character near or far from them.
+    for (const parts of [
+      [filler(5), line(), filler(600), line(), filler(3)],
+      [filler(5), line(), filler(600), filler(1, 'é'), line(), filler(3)],
+      [filler(5, 'ü'), line(), filler(600), line(), line(), filler(3)],
+      [line(), filler(1, 'ß'), filler(600), line()],
+    ]) {
+      const buf = Buffer.from(parts.join(''), 'utf8');
+      seen.length = 0;
+      const { findings } = probing.scanBuffer(buf, origin);
+      const starts = findings.map((f) => buf.indexOf(f.secret) - 11);
+      expect(seen).toHaveLength(starts.length);
+      seen.forEach((ctx, i) => {
+        const start = starts[i]!;
+        const end = buf.indexOf(10, start);
+        const from = Math.max(0, start - 1024);
+        expect(ctx.text).toBe(buf.toString('utf8', from, Math.min(buf.length, end + 1024)));
+        expect(ctx.offset).toBe(buf.toString('utf8', from, start).length + 11);
+      });
+    }
+  });
+
   it('keeps the most specific rule where candidates overlap (a format rule over a generic assignment)', () => {
     const token = g.githubToken(ghp);
     const { findings } = scanner.scanText(`api_token = "${token}"`, origin);

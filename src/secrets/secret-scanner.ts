@@ -17,6 +17,8 @@ const LONG_LINE = 4_096;
 const LONG_LINE_CONTEXT = 1_024;
 /** How much text around a line a rule's check may look at (an AWS secret key near its key id). */
 const CHECK_CONTEXT = 1_024;
+/** Check contexts are cut from blocks of at least this many bytes, decoded once (see `contextAround`). */
+const CONTEXT_BLOCK = 32 * 1_024;
 const NL = 10;
 
 /** What a scan of one text reports besides findings. */
@@ -324,15 +326,19 @@ export function createSecretScanner(deps: {
   }
 
   /**
-   * The buffer `runRules` is on as one string when it is all ASCII, null when it is not, undefined until a check
-   * first asks for context. Dropped when `runRules` returns, so no string outlives its buffer's scan.
+   * A block of the buffer `runRules` is on, decoded once for the check contexts that fall in it: bytes
+   * [blockFrom, blockTo) as `blockText`, or null when they are not all ASCII. Dropped when `runRules` returns, so
+   * no string outlives its buffer's scan.
    */
-  let whole: string | null | undefined;
+  let blockText: string | null = null;
+  let blockFrom = 0;
+  let blockTo = 0;
 
   /**
    * A check context over the text around bytes [start, end) (`text`, decoded): decoded only when a check asks
-   * for it. In an ASCII buffer, bytes are characters, so the context is a slice of the buffer decoded once
-   * (no copy); otherwise the bytes either side are decoded and joined to `text`. Both give the same string.
+   * for it. Where those bytes are ASCII, bytes are characters, so the context is a slice of a block of the buffer
+   * decoded once for the contexts that follow (lines come in order); otherwise the bytes either side are decoded
+   * and joined to `text`. Both give the same string.
    */
   function contextAround(
     buf: Buffer,
@@ -343,10 +349,16 @@ export function createSecretScanner(deps: {
     let wide: { text: string; shift: number } | null = null;
     return (offset) => {
       if (!wide) {
-        if (whole === undefined) whole = isAscii(buf) ? buf.toString('latin1') : null;
         const from = Math.max(0, start - CHECK_CONTEXT);
         const to = Math.min(buf.length, end + CHECK_CONTEXT);
-        if (whole !== null) wide = { text: whole.slice(from, to), shift: start - from };
+        if (from < blockFrom || to > blockTo) {
+          blockFrom = from;
+          blockTo = Math.min(buf.length, Math.max(to, from + CONTEXT_BLOCK));
+          const bytes = buf.subarray(blockFrom, blockTo);
+          blockText = isAscii(bytes) ? bytes.toString('latin1') : null;
+        }
+        if (blockText !== null)
+          wide = { text: blockText.slice(from - blockFrom, to - blockFrom), shift: start - from };
         else {
           const before = buf.toString('utf8', from, start);
           const after = buf.toString('utf8', end, to);
@@ -378,11 +390,12 @@ export function createSecretScanner(deps: {
   }
 
   function runRules(buf: Buffer): PlacedMatch[] {
-    whole = undefined;
     try {
       return runRulesOn(buf);
     } finally {
-      whole = undefined;
+      blockText = null;
+      blockFrom = 0;
+      blockTo = 0;
     }
   }
 
