@@ -117,9 +117,13 @@ function decodeLine(buf: Buffer, start: number, end: number): string {
 interface CandidateLine {
   start: number;
   end: number;
-  rules: Set<number>;
-  hits: number[];
+  /** Indexes of the rules to run, each once, in the order found (a line holds one or two). */
+  rules: number[];
+  hits: readonly number[];
 }
+
+/** The `hits` of every line that is not minified (only a minified line's hits are listed). */
+const NO_HITS: readonly number[] = Object.freeze([]);
 
 /** A match placed in the scanned bytes: the byte offset of the start of its line and the column in that line. */
 interface PlacedMatch {
@@ -236,20 +240,23 @@ export function createSecretScanner(deps: {
             lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
             const nl = buf.indexOf(NL, end);
             lineEnd = nl === -1 ? buf.length : nl;
-            current = { start: lineStart, end: lineEnd, rules: new Set(), hits: [] };
+            current = { start: lineStart, end: lineEnd, rules: [], hits: NO_HITS };
             byLine.set(lineStart, current);
             if (lineEnd - lineStart > LONG_LINE) long.push(current);
           }
           const r = list[j]!;
-          if (reachRules.has(r) && !current.rules.has(r)) reached.push([lineStart, r]);
-          current.rules.add(r);
+          if (current.rules.includes(r)) continue;
+          if (reachRules.has(r)) reached.push([lineStart, r]);
+          current.rules.push(r);
         }
       }
     });
     // Hit positions matter only for minified lines, which are matched in windows around every hit on them.
     for (const line of long) {
+      const hits: number[] = [];
       for (let h = firstHitFrom(hitCount, line.start); h < hitCount && hitEnds[h]! < line.end; h++)
-        line.hits.push(hitEnds[h]!);
+        hits.push(hitEnds[h]!);
+      line.hits = hits;
     }
     if (reached.length === 0) return byLine;
     return extendReach(buf, byLine, reached, hitCount);
@@ -304,7 +311,7 @@ export function createSecretScanner(deps: {
       if (end - start > LONG_LINE) continue;
       let line = byLine.get(start) ?? reachOnly.get(start);
       if (!line) {
-        line = { start, end, rules: new Set(), hits: [] };
+        line = { start, end, rules: [], hits: NO_HITS };
         const h = firstHitFrom(hitCount, start);
         if (h < hitCount && hitEnds[h]! < end) {
           byLine.set(start, line);
@@ -312,7 +319,7 @@ export function createSecretScanner(deps: {
           placedAmong = true;
         } else reachOnly.set(start, line);
       }
-      line.rules.add(r);
+      if (!line.rules.includes(r)) line.rules.push(r);
     }
     if (!placedAmong) {
       for (const [start, line] of reachOnly) byLine.set(start, line);
@@ -403,7 +410,7 @@ export function createSecretScanner(deps: {
     const placed: PlacedMatch[] = [];
     const seen = new Set<string>();
     for (const [lineStart, c] of candidates(buf)) {
-      if (c.rules.size === 0) continue;
+      if (c.rules.length === 0) continue;
       const lineEnd = c.end;
       const long = lineEnd - lineStart > LONG_LINE;
       const lineText = long ? '' : decodeLine(buf, lineStart, lineEnd);
