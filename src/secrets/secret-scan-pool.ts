@@ -1,7 +1,8 @@
 /**
- * Spreads the files of a tree over worker threads in batches (by count and bytes), keeping at most two batches in
- * flight per worker so memory stays bounded however large the tree. Falls back to scanning on the calling thread
- * when no worker is wanted or the worker module is not built (running from TypeScript sources).
+ * Spreads the files of a tree over worker threads in batches (by count, and by bytes where the walk knows a file's
+ * size), keeping at most two batches in flight per worker so memory stays bounded however large the tree. Falls
+ * back to scanning on the calling thread when no worker is wanted or the worker module is not built (running from
+ * TypeScript sources).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
