@@ -295,6 +295,8 @@ function wasmScan(
       row = i32[resume + 1]!;
     }
   };
+  /** Stream B's hits (address, row) kept until stream A is done, reused from one input to the next. */
+  let later = new Int32Array(2 * WASM_HIT_CAP);
   return (bytes, onHit) => {
     const n = bytes.length;
     if (inputAt + n > u8.length) {
@@ -316,19 +318,30 @@ function wasmScan(
     let rowA = 0;
     let pB = half - longest;
     let rowB = 0;
-    const later: number[] = [];
+    let laterLength = 0;
     while (pA < half && pB < end) {
       scan2(pA, half, rowA, pB, end, rowB);
-      [pA, rowA, pB, rowB] = [i32[resume]!, i32[resume + 1]!, i32[resume + 2]!, i32[resume + 3]!];
+      pA = i32[resume]!;
+      rowA = i32[resume + 1]!;
+      pB = i32[resume + 2]!;
+      rowB = i32[resume + 3]!;
       report(hitsA, i32[resume + 4]!, inputAt, onHit);
       const countB = i32[resume + 5]!;
+      if (laterLength + 2 * countB > later.length) {
+        const grown = new Int32Array(Math.max(later.length * 2, laterLength + 2 * countB));
+        grown.set(later.subarray(0, laterLength));
+        later = grown;
+      }
       for (let h = 0; h < countB; h++) {
         const at = i32[hitsB + 2 * h]!;
-        if (at >= half) later.push(at, i32[hitsB + 2 * h + 1]!);
+        if (at >= half) {
+          later[laterLength++] = at;
+          later[laterLength++] = i32[hitsB + 2 * h + 1]!;
+        }
       }
     }
     single(pA, half, rowA, inputAt, onHit);
-    for (let h = 0; h < later.length; h += 2) onHit(outputs[later[h + 1]! / rowBytes]!, later[h]! - inputAt);
+    for (let h = 0; h < laterLength; h += 2) onHit(outputs[later[h + 1]! / rowBytes]!, later[h]! - inputAt);
     single(pB, end, rowB, half, onHit);
   };
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,5 +47,37 @@ describe('scanFile', () => {
     expect(wantsStructure('data.json', 10, Buffer.from('{"rows":[]}'))).toBe(false);
     expect(wantsStructure('.env.local', 10, Buffer.from('A=1'))).toBe(true);
     expect(wantsStructure('config.yaml', 10, Buffer.from('mcp_servers:\n  x: 1'))).toBe(true);
+    // Found after another word holding `ervers`, and at the very start of the file.
+    expect(wantsStructure('a.json', 40, Buffer.from('{"observers":1,"mcpServers":{}}'))).toBe(true);
+    expect(wantsStructure('a.json', 40, Buffer.from('context_servers: {}'))).toBe(true);
+    expect(wantsStructure('a.json', 40, Buffer.from('{"observers":1,"servers_list":[]}'))).toBe(false);
+  });
+
+  it('checks a file the walk did not stat as the walk would: symlink, special, too large, or its size', async () => {
+    const token = g.githubToken(ghp);
+    const body = `const t = "${token}";\n`;
+    const file = join(dir, 'unstated.js');
+    writeFileSync(file, body);
+    const link = join(dir, 'unstated-link.js');
+    symlinkSync(file, link);
+    const at = (p: string, size: number | null, max = Infinity) =>
+      scanFile(scanner, { path: 'x.js', absPath: p, size }, undefined, max);
+    const r = await at(file, null);
+    expect(r.kind === 'scanned' && [r.bytes, r.findings.map((f) => f.line)]).toEqual([body.length, [1]]);
+    expect(await at(file, null, body.length - 1)).toEqual({ kind: 'skipped', reason: 'too-large' });
+    expect((await at(file, null, body.length)).kind).toBe('scanned');
+    expect(await at(link, null)).toEqual({ kind: 'skipped', reason: 'symlink' });
+    expect(await at(join(dir, 'missing.js'), null)).toEqual({ kind: 'skipped', reason: 'unreadable' });
+    // A stat'ed file is read up to its walked size and reported with it; the walk told symlinks already.
+    const cut = await at(file, 10);
+    expect(cut.kind === 'scanned' && [cut.bytes, cut.findings.length]).toEqual([10, 0]);
+    expect(await at(link, body.length)).toEqual({ kind: 'skipped', reason: 'unreadable' });
+    try {
+      execFileSync('mkfifo', [join(dir, 'pipe')]);
+    } catch {
+      return; // no mkfifo on this platform
+    }
+    expect(await at(join(dir, 'pipe'), null)).toEqual({ kind: 'skipped', reason: 'special' });
+    expect(await at(join(dir, 'pipe'), 0)).toEqual({ kind: 'skipped', reason: 'unreadable' });
   });
 });

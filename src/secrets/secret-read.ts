@@ -5,10 +5,11 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { BINARY_SNIFF_BYTES, decodeScanBuffer } from './sources/index.js';
+import { BINARY_SNIFF_BYTES, decodeScanBuffer } from './sources/scan-decode.js';
 
 // O_NOFOLLOW: the path may have been swapped for a symlink since the walk; O_NONBLOCK: or for a FIFO.
-const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
+export const SCAN_OPEN_FLAGS =
+  fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
 
 /** Normalises raw bytes to UTF-8 without a BOM, or null when they are binary. */
 export function toScanBytes(raw: Buffer): Buffer | null {
@@ -44,27 +45,42 @@ export function readScanBytesSync(
   size: number,
   reuse = false,
 ): { bytes: Buffer } | { skipped: 'binary' | 'unreadable' } {
-  let buf: Buffer;
+  let fd: number;
   try {
-    const fd = openSync(absPath, OPEN_FLAGS);
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) return { skipped: 'unreadable' };
-      const want = Math.max(0, Math.min(size, st.size));
-      buf = readBuffer(want, reuse);
-      let got = 0;
-      while (got < want) {
-        const n = readSync(fd, buf, got, want - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      buf = buf.subarray(0, got);
-    } finally {
-      closeSync(fd);
+    fd = openSync(absPath, SCAN_OPEN_FLAGS);
+  } catch {
+    return { skipped: 'unreadable' };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { skipped: 'unreadable' };
+    return readOpenScanBytes(fd, Math.max(0, Math.min(size, st.size)), reuse);
+  } catch {
+    return { skipped: 'unreadable' };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads the first `want` bytes of an open file as scan bytes (see `readScanBytesSync`); the caller closes it. */
+export function readOpenScanBytes(
+  fd: number,
+  want: number,
+  reuse: boolean,
+): { bytes: Buffer } | { skipped: 'binary' | 'unreadable' } {
+  let buf: Buffer;
+  let got = 0;
+  try {
+    buf = readBuffer(want, reuse);
+    while (got < want) {
+      const n = readSync(fd, buf, got, want - got, got);
+      if (n === 0) break;
+      got += n;
     }
   } catch {
     return { skipped: 'unreadable' };
   }
+  buf = buf.subarray(0, got);
   const bytes = toScanBytes(buf);
   return bytes === null ? { skipped: 'binary' } : { bytes };
 }
@@ -95,13 +111,33 @@ export function* readScanChunksSync(
 ): Generator<ScanChunk | { skipped: 'binary' | 'unreadable' }> {
   let fd: number;
   try {
-    fd = openSync(absPath, OPEN_FLAGS);
+    fd = openSync(absPath, SCAN_OPEN_FLAGS);
   } catch {
     yield { skipped: 'unreadable' };
     return;
   }
   try {
-    const total = Math.min(size, fstatSync(fd).size);
+    let total: number;
+    try {
+      total = Math.min(size, fstatSync(fd).size);
+    } catch {
+      yield { skipped: 'unreadable' };
+      return;
+    }
+    yield* readOpenScanChunks(fd, total, chunkBytes, marginBytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `readScanChunksSync` over the first `total` bytes of an open file; the caller closes it. */
+export function* readOpenScanChunks(
+  fd: number,
+  total: number,
+  chunkBytes: number,
+  marginBytes: number,
+): Generator<ScanChunk | { skipped: 'binary' | 'unreadable' }> {
+  try {
     const head = Buffer.alloc(Math.min(total, BINARY_SNIFF_BYTES));
     readSync(fd, head, 0, head.length, 0);
     if (head.includes(0)) {
@@ -146,26 +182,33 @@ export function* readScanChunksSync(
     }
   } catch {
     yield { skipped: 'unreadable' };
-  } finally {
-    closeSync(fd);
   }
 }
 
 /** True when a file starts with a UTF-16 or UTF-32 byte order mark (such files are decoded whole). */
 export function startsWithWideBom(absPath: string): boolean {
   try {
-    const fd = openSync(absPath, OPEN_FLAGS);
+    const fd = openSync(absPath, SCAN_OPEN_FLAGS);
     try {
-      const head = Buffer.alloc(2);
-      readSync(fd, head, 0, 2, 0);
-      return (
-        (head[0] === 0xff && head[1] === 0xfe) ||
-        (head[0] === 0xfe && head[1] === 0xff) ||
-        (head[0] === 0 && head[1] === 0)
-      );
+      return openStartsWithWideBom(fd);
     } finally {
       closeSync(fd);
     }
+  } catch {
+    return false;
+  }
+}
+
+/** `startsWithWideBom` of an open file; the caller closes it. */
+export function openStartsWithWideBom(fd: number): boolean {
+  try {
+    const head = Buffer.alloc(2);
+    readSync(fd, head, 0, 2, 0);
+    return (
+      (head[0] === 0xff && head[1] === 0xfe) ||
+      (head[0] === 0xfe && head[1] === 0xff) ||
+      (head[0] === 0 && head[1] === 0)
+    );
   } catch {
     return false;
   }

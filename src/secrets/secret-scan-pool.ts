@@ -1,18 +1,21 @@
 /**
- * Spreads the files of a tree over worker threads in batches (by count and bytes), keeping at most two batches in
- * flight per worker so memory stays bounded however large the tree. Falls back to scanning on the calling thread
- * when no worker is wanted or the worker module is not built (running from TypeScript sources).
+ * Spreads the files of a tree over worker threads in batches (by count, and by bytes where the walk knows a file's
+ * size), keeping at most two batches in flight per worker so memory stays bounded however large the tree. Falls
+ * back to scanning on the calling thread when no worker is wanted or the worker module is not built (running from
+ * TypeScript sources).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FileScanResult } from './secret-file-scan.js';
+import type { FileScanResult, ScanFileInput } from './secret-file-scan.js';
 
-/** A file handed to a worker. */
-export interface PoolFile {
-  path: string;
-  absPath: string;
-  size: number;
+/** A file handed to a worker; `size` null when the walk did not stat it (the worker checks it). */
+export type PoolFile = ScanFileInput;
+
+/** What a worker is started with. */
+export interface WorkerData {
+  fingerprintKey: Uint8Array;
+  maxFileBytes: number;
 }
 
 /** Main thread → worker. */
@@ -40,7 +43,13 @@ export function workerModule(): URL | null {
 }
 
 /** A pool that scans files on `threads` worker threads. */
-export function createScanPool(opts: { threads: number; fingerprintKey: Buffer; module: URL }) {
+export function createScanPool(opts: {
+  threads: number;
+  fingerprintKey: Buffer;
+  module: URL;
+  /** Files the walk did not stat that are larger than this are skipped as too large. */
+  maxFileBytes: number;
+}) {
   const workers: Array<{ worker: Worker; inFlight: number }> = [];
   const pending = new Map<
     number,
@@ -50,7 +59,10 @@ export function createScanPool(opts: { threads: number; fingerprintKey: Buffer; 
   let failure: unknown = null;
   for (let i = 0; i < opts.threads; i++) {
     const worker = new Worker(opts.module, {
-      workerData: { fingerprintKey: new Uint8Array(opts.fingerprintKey) },
+      workerData: {
+        fingerprintKey: new Uint8Array(opts.fingerprintKey),
+        maxFileBytes: opts.maxFileBytes,
+      } satisfies WorkerData,
     });
     const slot = { worker, inFlight: 0 };
     worker.on('message', (res: WorkerResponse) => {
@@ -93,14 +105,14 @@ export function createScanPool(opts: { threads: number; fingerprintKey: Buffer; 
   };
 }
 
-/** Groups files into batches of at most BATCH_FILES files or BATCH_BYTES bytes. */
+/** Groups files into batches of at most BATCH_FILES files or BATCH_BYTES bytes (of the files with a size). */
 export function createBatcher(): { add(f: PoolFile): PoolFile[] | null; flush(): PoolFile[] | null } {
   let batch: PoolFile[] = [];
   let bytes = 0;
   return {
     add(f) {
       batch.push(f);
-      bytes += f.size;
+      bytes += f.size ?? 0;
       if (batch.length < BATCH_FILES && bytes < BATCH_BYTES) return null;
       const full = batch;
       batch = [];

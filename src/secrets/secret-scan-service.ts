@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { posix } from 'node:path';
 import { BUILTIN_SECRET_RULES } from './rules/index.js';
 import { createSecretScanner, type SecretScanner, type TextScanResult } from './secret-scanner.js';
-import { scanFile, scanStructuredText } from './secret-file-scan.js';
+import { scanFile, scanStructuredText, type FileSkipReason } from './secret-file-scan.js';
 import { hmacFingerprint } from './secret-fingerprint.js';
 import {
   createBatcher,
@@ -16,7 +16,7 @@ import {
   type PoolFile,
   type PoolResult,
 } from './secret-scan-pool.js';
-import { envValues, gitHistory, gitStaged, walkFiles, extractConfigValues } from './sources/index.js';
+import { envValues, gitHistory, gitStaged, walkTree, extractConfigValues } from './sources/index.js';
 import type { ScanOrigin, SecretFinding, SecretRule } from './secret-types.js';
 
 /** Figures of one scan. */
@@ -64,6 +64,15 @@ export type SecretScanService = ReturnType<typeof createSecretScanService>;
 const DEFAULT_MAX_FILE_BYTES = 1024 * 1024 * 1024;
 /** Below this many bytes of files a tree is scanned on the calling thread. */
 const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
+
+/** The `stats.skipped` counter of each reason a file is left out. */
+const SKIP_KEYS: Record<FileSkipReason, keyof ScanStats['skipped']> = {
+  binary: 'binary',
+  unreadable: 'unreadable',
+  'too-large': 'tooLarge',
+  symlink: 'symlink',
+  special: 'special',
+};
 
 function emptyStats(rules: number): ScanStats {
   return {
@@ -117,12 +126,12 @@ export function createSecretScanService(deps: {
     for (const f of r.findings) report.findings.push(f);
     for (const a of r.allowed) report.allowed.push(a);
   };
-  const addFile = (report: ScanReport, path: string, r: PoolResult, size: number): void => {
+  const addFile = (report: ScanReport, path: string, r: PoolResult): void => {
     if (r.kind === 'error') report.errors.push({ path, message: r.message });
-    else if (r.kind === 'skipped') report.stats.skipped[r.reason]++;
+    else if (r.kind === 'skipped') report.stats.skipped[SKIP_KEYS[r.reason]]++;
     else {
       report.stats.files++;
-      report.stats.bytes += size;
+      report.stats.bytes += r.bytes;
       add(report, r);
     }
   };
@@ -138,6 +147,7 @@ export function createSecretScanService(deps: {
       const report: ScanReport = { findings: [], allowed: [], stats: emptyStats(rules.length), errors: [] };
       const module = workerModule();
       const threads = module ? (opts.workers ?? Math.max(1, cpus().length)) : 0;
+      const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
       // Small trees are scanned on this thread: starting workers costs more than it saves below a few MiB.
       let pool: ReturnType<typeof createScanPool> | null = null;
       let early: PoolFile[] | null = [];
@@ -146,28 +156,27 @@ export function createSecretScanService(deps: {
       const inFlight: Array<Promise<void>> = [];
       const dispatch = async (files: PoolFile[]): Promise<void> => {
         const { done } = await pool!.submit(files);
-        inFlight.push(
-          done.then((results) =>
-            results.forEach((r, i) => addFile(report, files[i]!.path, r, files[i]!.size)),
-          ),
-        );
+        inFlight.push(done.then((results) => results.forEach((r, i) => addFile(report, files[i]!.path, r))));
       };
       const scanInline = async (entry: PoolFile): Promise<void> => {
         try {
-          addFile(report, entry.path, await scanFile(scannerNow(), entry), entry.size);
+          addFile(report, entry.path, await scanFile(scannerNow(), entry, undefined, maxFileBytes));
         } catch (err) {
           report.errors.push({ path: entry.path, message: err instanceof Error ? err.message : String(err) });
         }
       };
       try {
-        for await (const entry of walkFiles(root, {
-          maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-          exclude: opts.exclude ?? [],
-        })) {
+        // The walk stats files only while their sizes decide where to scan (below the pool threshold, on this
+        // thread); after that, and when scanning here, `scanFile` checks each file on the descriptor it reads.
+        const walk = walkTree(
+          root,
+          { maxFileBytes, exclude: opts.exclude ?? [] },
+          () => threads !== 0 && early !== null,
+        );
+        for (const entry of walk) {
           if (opts.displayPrefix) entry.path = posix.join(opts.displayPrefix, entry.path);
           if (entry.kind === 'skipped') {
-            const key = entry.reason === 'too-large' ? 'tooLarge' : entry.reason;
-            report.stats.skipped[key]++;
+            report.stats.skipped[SKIP_KEYS[entry.reason]]++;
             continue;
           }
           if (threads === 0) {
@@ -176,9 +185,14 @@ export function createSecretScanService(deps: {
           }
           if (early) {
             early.push(entry);
-            earlyBytes += entry.size;
+            earlyBytes += entry.size ?? 0;
             if (earlyBytes < POOL_THRESHOLD_BYTES) continue;
-            pool = createScanPool({ threads, fingerprintKey: deps.fingerprintKey, module: module! });
+            pool = createScanPool({
+              threads,
+              fingerprintKey: deps.fingerprintKey,
+              module: module!,
+              maxFileBytes,
+            });
             report.stats.workers = threads;
             for (const f of early) {
               const batch = batcher.add(f);

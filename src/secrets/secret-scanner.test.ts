@@ -3,7 +3,7 @@ import { BUILTIN_SECRET_RULES } from './rules/index.js';
 import { createCaseGen } from './secret-case-gen.js';
 import { allowReason, createSecretScanner, keyNameBefore } from './secret-scanner.js';
 import { hmacFingerprint } from './secret-fingerprint.js';
-import type { ScanOrigin } from './secret-types.js';
+import type { CheckContext, ScanOrigin, SecretRule } from './secret-types.js';
 
 const scanner = createSecretScanner({
   rules: BUILTIN_SECRET_RULES,
@@ -33,6 +33,80 @@ describe('createSecretScanner', () => {
     expect(f.fingerprint).toBe(hmacFingerprint(Buffer.alloc(32, 7))(token));
     expect(f.secret).toBe(token);
     expect(JSON.stringify({ ...f, secret: undefined })).not.toContain(token);
+  });
+
+  it('gives checks the same context (text around the line) in an ASCII buffer as in any other', () => {
+    const seen: CheckContext[] = [];
+    const probe: SecretRule = {
+      ...BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!,
+      id: 'context-probe',
+      check: (_s, _m, ctx) => {
+        seen.push({ ...ctx });
+        return true;
+      },
+    };
+    const probing = createSecretScanner({ rules: [probe], fingerprint: (v) => v.slice(0, 4) });
+    const token = g.githubToken(ghp);
+    const filler = `${'x'.repeat(60)}\n`.repeat(40);
+    const body = `${filler}const t = "${token}";\n${filler}`;
+    const contexts = (text: string): CheckContext[] => {
+      seen.length = 0;
+      expect(probing.scanBuffer(Buffer.from(text, 'utf8'), origin).findings).toHaveLength(1);
+      return seen.map((c) => ({ ...c }));
+    };
+    const ascii = contexts(body);
+    expect(ascii).toHaveLength(1);
+    const { text, offset } = ascii[0]!;
+    // 1,024 bytes either side of the line, where the value's match starts.
+    expect(text).toBe(body.slice(filler.length - 1024, filler.length + 13 + token.length + 1024));
+    expect(text.slice(offset, offset + token.length)).toBe(token);
+    // A character outside the context changes nothing; one inside it is decoded in place.
+    expect(contexts(`é\n${body}`)).toEqual(ascii);
+    const near = `${filler.slice(0, -62)}é${filler.slice(-62)}const t = "${token}";\n${filler}`;
+    const [wide] = contexts(near);
+    expect(wide!.text.slice(wide!.offset, wide!.offset + token.length)).toBe(token);
+    expect(wide!.text).toBe(
+      Buffer.from(near).toString(
+        'utf8',
+        filler.length + 2 - 1024,
+        filler.length + 2 + 13 + token.length + 1024,
+      ),
+    );
+  });
+
+  it('gives checks the bytes around each line decoded, across a long buffer with and without other characters', () => {
+    const seen: CheckContext[] = [];
+    const probe: SecretRule = {
+      ...BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!,
+      id: 'context-probe',
+      check: (_s, _m, ctx) => {
+        seen.push({ ...ctx });
+        return true;
+      },
+    };
+    const probing = createSecretScanner({ rules: [probe], fingerprint: (v) => v.slice(0, 4) });
+    const line = (): string => `const t = "${g.githubToken(ghp)}";\n`;
+    const filler = (n: number, odd = ''): string => `${odd}${'y'.repeat(70)}\n`.repeat(n);
+    // Lines with a value far apart (past one decoded block), and a non-ASCII character near or far from them.
+    for (const parts of [
+      [filler(5), line(), filler(600), line(), filler(3)],
+      [filler(5), line(), filler(600), filler(1, 'é'), line(), filler(3)],
+      [filler(5, 'ü'), line(), filler(600), line(), line(), filler(3)],
+      [line(), filler(1, 'ß'), filler(600), line()],
+    ]) {
+      const buf = Buffer.from(parts.join(''), 'utf8');
+      seen.length = 0;
+      const { findings } = probing.scanBuffer(buf, origin);
+      const starts = findings.map((f) => buf.indexOf(f.secret) - 11);
+      expect(seen).toHaveLength(starts.length);
+      seen.forEach((ctx, i) => {
+        const start = starts[i]!;
+        const end = buf.indexOf(10, start);
+        const from = Math.max(0, start - 1024);
+        expect(ctx.text).toBe(buf.toString('utf8', from, Math.min(buf.length, end + 1024)));
+        expect(ctx.offset).toBe(buf.toString('utf8', from, start).length + 11);
+      });
+    }
   });
 
   it('keeps the most specific rule where candidates overlap (a format rule over a generic assignment)', () => {

@@ -17,6 +17,8 @@ const LONG_LINE = 4_096;
 const LONG_LINE_CONTEXT = 1_024;
 /** How much text around a line a rule's check may look at (an AWS secret key near its key id). */
 const CHECK_CONTEXT = 1_024;
+/** Check contexts are cut from blocks of at least this many bytes, decoded once (see `contextAround`). */
+const CONTEXT_BLOCK = 32 * 1_024;
 const NL = 10;
 
 /** What a scan of one text reports besides findings. */
@@ -115,9 +117,13 @@ function decodeLine(buf: Buffer, start: number, end: number): string {
 interface CandidateLine {
   start: number;
   end: number;
-  rules: Set<number>;
-  hits: number[];
+  /** Indexes of the rules to run, each once, in the order found (a line holds one or two). */
+  rules: number[];
+  hits: readonly number[];
 }
+
+/** The `hits` of every line that is not minified (only a minified line's hits are listed). */
+const NO_HITS: readonly number[] = Object.freeze([]);
 
 /** A match placed in the scanned bytes: the byte offset of the start of its line and the column in that line. */
 interface PlacedMatch {
@@ -234,20 +240,23 @@ export function createSecretScanner(deps: {
             lineStart = end === 0 ? 0 : buf.lastIndexOf(NL, end) + 1;
             const nl = buf.indexOf(NL, end);
             lineEnd = nl === -1 ? buf.length : nl;
-            current = { start: lineStart, end: lineEnd, rules: new Set(), hits: [] };
+            current = { start: lineStart, end: lineEnd, rules: [], hits: NO_HITS };
             byLine.set(lineStart, current);
             if (lineEnd - lineStart > LONG_LINE) long.push(current);
           }
           const r = list[j]!;
-          if (reachRules.has(r) && !current.rules.has(r)) reached.push([lineStart, r]);
-          current.rules.add(r);
+          if (current.rules.includes(r)) continue;
+          if (reachRules.has(r)) reached.push([lineStart, r]);
+          current.rules.push(r);
         }
       }
     });
     // Hit positions matter only for minified lines, which are matched in windows around every hit on them.
     for (const line of long) {
+      const hits: number[] = [];
       for (let h = firstHitFrom(hitCount, line.start); h < hitCount && hitEnds[h]! < line.end; h++)
-        line.hits.push(hitEnds[h]!);
+        hits.push(hitEnds[h]!);
+      line.hits = hits;
     }
     if (reached.length === 0) return byLine;
     return extendReach(buf, byLine, reached, hitCount);
@@ -302,7 +311,7 @@ export function createSecretScanner(deps: {
       if (end - start > LONG_LINE) continue;
       let line = byLine.get(start) ?? reachOnly.get(start);
       if (!line) {
-        line = { start, end, rules: new Set(), hits: [] };
+        line = { start, end, rules: [], hits: NO_HITS };
         const h = firstHitFrom(hitCount, start);
         if (h < hitCount && hitEnds[h]! < end) {
           byLine.set(start, line);
@@ -310,7 +319,7 @@ export function createSecretScanner(deps: {
           placedAmong = true;
         } else reachOnly.set(start, line);
       }
-      line.rules.add(r);
+      if (!line.rules.includes(r)) line.rules.push(r);
     }
     if (!placedAmong) {
       for (const [start, line] of reachOnly) byLine.set(start, line);
@@ -323,7 +332,21 @@ export function createSecretScanner(deps: {
     return ordered;
   }
 
-  /** A check context over the text around bytes [start, end): decoded only when a check asks for it. */
+  /**
+   * A block of the buffer `runRules` is on, decoded once for the check contexts that fall in it: bytes
+   * [blockFrom, blockTo) as `blockText`, or null when they are not all ASCII. Dropped when `runRules` returns, so
+   * no string outlives its buffer's scan.
+   */
+  let blockText: string | null = null;
+  let blockFrom = 0;
+  let blockTo = 0;
+
+  /**
+   * A check context over the text around bytes [start, end) (`text`, decoded): decoded only when a check asks
+   * for it. Where those bytes are ASCII, bytes are characters, so the context is a slice of a block of the buffer
+   * decoded once for the contexts that follow (lines come in order); otherwise the bytes either side are decoded
+   * and joined to `text`. Both give the same string.
+   */
   function contextAround(
     buf: Buffer,
     start: number,
@@ -333,26 +356,61 @@ export function createSecretScanner(deps: {
     let wide: { text: string; shift: number } | null = null;
     return (offset) => {
       if (!wide) {
-        const before = buf.toString('utf8', Math.max(0, start - CHECK_CONTEXT), start);
-        const after = buf.toString('utf8', end, Math.min(buf.length, end + CHECK_CONTEXT));
-        wide = { text: before + text + after, shift: before.length };
+        const from = Math.max(0, start - CHECK_CONTEXT);
+        const to = Math.min(buf.length, end + CHECK_CONTEXT);
+        if (from < blockFrom || to > blockTo) {
+          blockFrom = from;
+          blockTo = Math.min(buf.length, Math.max(to, from + CONTEXT_BLOCK));
+          const bytes = buf.subarray(blockFrom, blockTo);
+          blockText = isAscii(bytes) ? bytes.toString('latin1') : null;
+        }
+        if (blockText !== null)
+          wide = { text: blockText.slice(from - blockFrom, to - blockFrom), shift: start - from };
+        else {
+          const before = buf.toString('utf8', from, start);
+          const after = buf.toString('utf8', end, to);
+          wide = { text: before + text + after, shift: before.length };
+        }
       }
       return { text: wide.text, offset: wide.shift + offset };
     };
   }
 
+  /**
+   * Adds a match to `placed` once (by rule, line, column and length), unless it is a generic rule's value that
+   * starts like a provider's token. One function for every scan rather than a closure per scan: a call site that
+   * met a new closure each time would throw away the optimised code of its caller.
+   */
+  function place(
+    placed: PlacedMatch[],
+    seen: Set<string>,
+    m: RuleMatch,
+    lineStart: number,
+    column: number,
+    lineText: string,
+  ): void {
+    if (m.rule.provider === 'generic' && !m.rule.verifiedFormat && ownedByProvider(m.secret)) return;
+    const key = `${m.rule.id}:${lineStart}:${column}:${m.secret.length}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    placed.push({ match: m, lineStart, column, lineText });
+  }
+
   function runRules(buf: Buffer): PlacedMatch[] {
+    try {
+      return runRulesOn(buf);
+    } finally {
+      blockText = null;
+      blockFrom = 0;
+      blockTo = 0;
+    }
+  }
+
+  function runRulesOn(buf: Buffer): PlacedMatch[] {
     const placed: PlacedMatch[] = [];
     const seen = new Set<string>();
-    const push = (m: RuleMatch, lineStart: number, column: number, lineText: string): void => {
-      if (m.rule.provider === 'generic' && !m.rule.verifiedFormat && ownedByProvider(m.secret)) return;
-      const key = `${m.rule.id}:${lineStart}:${column}:${m.secret.length}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      placed.push({ match: m, lineStart, column, lineText });
-    };
     for (const [lineStart, c] of candidates(buf)) {
-      if (c.rules.size === 0) continue;
+      if (c.rules.length === 0) continue;
       const lineEnd = c.end;
       const long = lineEnd - lineStart > LONG_LINE;
       const lineText = long ? '' : decodeLine(buf, lineStart, lineEnd);
@@ -374,11 +432,11 @@ export function createSecretScanner(deps: {
             const valueLineStart = lineStart + Buffer.byteLength(window.slice(0, nlBefore + 1));
             const lineEndInWindow = window.indexOf('\n', m.offset);
             const text = window.slice(nlBefore + 1, lineEndInWindow === -1 ? window.length : lineEndInWindow);
-            push(m, valueLineStart, m.offset - nlBefore - 1, text.replace(/\r$/, ''));
+            place(placed, seen, m, valueLineStart, m.offset - nlBefore - 1, text.replace(/\r$/, ''));
           }
         } else if (!long) {
           for (const m of matchRule(cr, lineText, 0, lineText.length, lineContext!))
-            push(m, lineStart, m.offset, lineText);
+            place(placed, seen, m, lineStart, m.offset, lineText);
         } else {
           // A minified line: windows around this line's keyword hits, merged where they overlap.
           let winStart = -1;
@@ -388,7 +446,7 @@ export function createSecretScanner(deps: {
             const text = buf.toString('utf8', winStart, winEnd);
             const prefix = buf.toString('utf8', lineStart, winStart).length;
             for (const m of matchRule(cr, text, 0, text.length, contextAround(buf, winStart, winEnd, text)))
-              push(m, lineStart, prefix + m.offset, text);
+              place(placed, seen, m, lineStart, prefix + m.offset, text);
           };
           for (const hit of c.hits) {
             const s = Math.max(lineStart, hit - LONG_LINE_CONTEXT);

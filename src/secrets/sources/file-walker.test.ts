@@ -18,6 +18,8 @@ import {
   readScanText,
   rebasePattern,
   walkFiles,
+  walkTree,
+  type UnstatedFile,
   type WalkEntry,
   type WalkOptions,
 } from './file-walker.js';
@@ -236,6 +238,42 @@ describe('walkFiles: entries', () => {
       return; // no mkfifo on this platform
     }
     expect(await collect(dir)).toEqual([{ kind: 'skipped', path: 'pipe', reason: 'special' }]);
+  });
+
+  it('walkTree leaves regular files unstated while asked to, and tells the rest by their directory entries', () => {
+    const big = 'x'.repeat(101);
+    tree({ 'a.txt': 'x', 'b.txt': big, 'c.txt': big, 'sub/.gitignore': 'skip.txt\n', 'sub/skip.txt': 'x' });
+    symlinkSync(join(dir, 'a.txt'), join(dir, 'link'));
+    // Stat only the file after a.txt: b.txt is told too large by the walk, c.txt is left to its reader.
+    let stat = false;
+    const seen: Array<WalkEntry | UnstatedFile> = [];
+    for (const e of walkTree(dir, { maxFileBytes: 100 }, () => stat)) {
+      seen.push(e);
+      stat = e.path === 'a.txt';
+    }
+    expect(seen).toEqual([
+      { kind: 'file', path: 'a.txt', absPath: join(dir, 'a.txt'), size: null },
+      { kind: 'skipped', path: 'b.txt', reason: 'too-large' },
+      { kind: 'file', path: 'c.txt', absPath: join(dir, 'c.txt'), size: null },
+      { kind: 'skipped', path: 'link', reason: 'symlink' },
+      { kind: 'file', path: 'sub/.gitignore', absPath: join(dir, 'sub', '.gitignore'), size: null },
+    ]);
+  });
+
+  it('names files as path.join would, whatever form the root is given in', () => {
+    tree({ 'd/f.txt': 'x' });
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      for (const root of ['.', './', 'd/..', dir + '/', dir]) {
+        const files = [...walkTree(root, { maxFileBytes: 10 })];
+        expect(files).toEqual([
+          { kind: 'file', path: 'd/f.txt', absPath: join(root, 'd', 'f.txt'), size: 1 },
+        ]);
+      }
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('reports files above maxFileBytes as too-large', async () => {

@@ -5,12 +5,15 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import ignore from 'ignore';
 import type { Ignore } from 'ignore';
 import { ValidationError } from '../../core/errors.js';
+import { decodeScanBuffer } from './scan-decode.js';
+
+export { BINARY_SNIFF_BYTES, MAX_NON_TEXT_RATIO, decodeScanBuffer, isBinaryBuffer } from './scan-decode.js';
 
 /** One entry of a walk: a regular file to scan, or something left out and why. */
 export type WalkEntry =
@@ -33,16 +36,6 @@ export interface WalkOptions {
 
 /** The ignore files read when the caller names none; a later file's patterns win over an earlier one's. */
 export const DEFAULT_IGNORE_FILE_NAMES: readonly string[] = ['.gitignore', '.keywardignore'];
-
-/** How many leading bytes are searched for a NUL byte (git and grep look at a similar window). */
-export const BINARY_SNIFF_BYTES = 8 * 1024;
-
-/**
- * Above this share of undecodable bytes and control characters, input without a BOM and without NUL is binary.
- * Chosen so a Latin-1 text with a few accented letters stays text while compressed or encrypted data (where
- * roughly half the bytes are invalid UTF-8) does not.
- */
-export const MAX_NON_TEXT_RATIO = 0.1;
 
 /** Compares strings by UTF-16 code units: the same order on every platform and locale. */
 function byCodeUnit(a: string, b: string): number {
@@ -100,10 +93,10 @@ function readIgnoreLines(absDir: string, entries: Dirent[], names: readonly stri
 }
 
 /** The verdict of the ignore rules for one path: true when it is left out. */
-function isIgnored(relPath: string, isDir: boolean, rules: Ignore, exclude: Ignore | null): boolean {
+function isIgnored(relPath: string, isDir: boolean, rules: Ignore | null, exclude: Ignore | null): boolean {
   const probe = isDir ? `${relPath}/` : relPath;
   try {
-    return (exclude !== null && exclude.ignores(probe)) || rules.ignores(probe);
+    return (exclude !== null && exclude.ignores(probe)) || (rules !== null && rules.ignores(probe));
   } catch {
     // `ignore` rejects a few path shapes it cannot judge; scanning too much beats missing a file.
     return false;
@@ -121,6 +114,31 @@ function isIgnored(relPath: string, isDir: boolean, rules: Ignore, exclude: Igno
  * @throws ValidationError when `maxFileBytes` is not a positive integer or `root` does not exist.
  */
 export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerator<WalkEntry> {
+  // Every file is stat'ed (the default of `walkTree`), so every file entry has a size.
+  for (const entry of walkTree(root, opts)) yield entry as WalkEntry;
+}
+
+/** A regular file (by its directory entry) that the walk did not stat: its reader checks its type and size. */
+export interface UnstatedFile {
+  kind: 'file';
+  path: string;
+  absPath: string;
+  size: null;
+}
+
+/**
+ * `walkFiles` as a synchronous generator, for a caller that reads the files itself. While `statFiles()` is
+ * false, a regular file is yielded unstated (`size: null`) instead of after an `lstat`: its reader opens it
+ * anyway and can tell from `fstat` what the walk would have (too large, not a regular file any more), which
+ * spares a system call per file. Directory entries say which names are directories, symlinks and special
+ * files, so those are skipped or entered as before.
+ * @throws ValidationError as `walkFiles`.
+ */
+export function* walkTree(
+  root: string,
+  opts: WalkOptions,
+  statFiles: () => boolean = () => true,
+): Generator<WalkEntry | UnstatedFile> {
   const { maxFileBytes } = opts;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes <= 0) {
     throw new ValidationError(
@@ -136,7 +154,7 @@ export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerato
 
   let rootStat: Stats;
   try {
-    rootStat = await stat(root);
+    rootStat = statSync(root);
   } catch (err) {
     throw new ValidationError(
       `scan root ${root}: does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -153,22 +171,30 @@ export async function* walkFiles(root: string, opts: WalkOptions): AsyncGenerato
     else yield { kind: 'file', path: name, absPath: root, size: rootStat.size };
     return;
   }
-  yield* walkDir(root, '', ignore({ ignorecase: false }), { names, exclude, maxFileBytes });
+  // `join(root, name)` without normalising per entry: the root's normalised form, ready for a name.
+  const rootPrefix = join(root, 'x').slice(0, -1);
+  yield* walkDir(root, rootPrefix, '', null, { names, exclude, maxFileBytes, statFiles });
 }
 
 interface WalkContext {
   names: readonly string[];
   exclude: Ignore | null;
   maxFileBytes: number;
+  statFiles: () => boolean;
 }
 
-/** Walks one directory; `inherited` holds every ancestor's rules, rebased to the root. */
-async function* walkDir(
+/**
+ * Walks one directory; `inherited` holds every ancestor's rules, rebased to the root (null: none).
+ * `absPrefix` is `join(absDir, name)` less the name: a directory entry's name is one plain segment (never `.`,
+ * `..` or with a separator), so appending it gives what `join` would, without normalising the path again.
+ */
+function* walkDir(
   absDir: string,
+  absPrefix: string,
   relDir: string,
-  inherited: Ignore,
+  inherited: Ignore | null,
   ctx: WalkContext,
-): AsyncGenerator<WalkEntry> {
+): Generator<WalkEntry | UnstatedFile> {
   let entries: Dirent[];
   try {
     // Synchronous listing and stats: a scan is a batch job, and a directory's listing is one short syscall,
@@ -186,21 +212,31 @@ async function* walkDir(
   const own = readIgnoreLines(absDir, entries, ctx.names)
     .map((line) => rebasePattern(line, relDir === '' ? '' : `${relDir}/`))
     .filter((p): p is string => p !== null);
-  // A fresh matcher per directory shares the compiled rules but keeps its path cache to this directory.
-  const rules = ignore({ ignorecase: false }).add(inherited).add(own);
+  // No matcher while no ignore file has added a pattern (a matcher without rules ignores nothing). Otherwise a
+  // fresh matcher per directory shares the compiled rules but keeps its path cache to this directory.
+  let rules: Ignore | null = null;
+  if (inherited !== null || own.length > 0) {
+    rules = ignore({ ignorecase: false });
+    if (inherited !== null) rules.add(inherited);
+    rules.add(own);
+  }
+  const { exclude } = ctx;
 
   for (const entry of entries) {
-    if (entry.name === '.git') continue;
-    const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-    const abs = join(absDir, entry.name);
+    const name = entry.name;
+    if (name === '.git') continue;
+    const rel = relDir === '' ? name : `${relDir}/${name}`;
+    const abs = absPrefix + name;
     const isDir = entry.isDirectory();
-    if (isIgnored(rel, isDir, rules, ctx.exclude)) continue;
+    if ((rules !== null || exclude !== null) && isIgnored(rel, isDir, rules, exclude)) continue;
     if (isDir) {
-      yield* walkDir(abs, rel, rules, ctx);
+      yield* walkDir(abs, abs + sep, rel, rules, ctx);
     } else if (entry.isSymbolicLink()) {
       yield { kind: 'skipped', path: rel, reason: 'symlink' };
     } else if (!entry.isFile()) {
       yield { kind: 'skipped', path: rel, reason: 'special' };
+    } else if (!ctx.statFiles()) {
+      yield { kind: 'file', path: rel, absPath: abs, size: null };
     } else {
       let size: number;
       try {
@@ -219,67 +255,6 @@ async function* walkDir(
       else yield { kind: 'file', path: rel, absPath: abs, size };
     }
   }
-}
-
-/** Share of U+FFFD (undecodable bytes) and C0 control characters other than whitespace and ESC in `text`. */
-function nonTextRatio(text: string): number {
-  if (text.length === 0) return 0;
-  let bad = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (
-      c === 0xfffd ||
-      (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c && c !== 0x1b) ||
-      c === 0x7f
-    )
-      bad++;
-  }
-  return bad / text.length;
-}
-
-/** Decodes UTF-32 code units (after the BOM); invalid code points become U+FFFD. */
-function decodeUtf32(buf: Buffer, littleEndian: boolean): string {
-  const parts: string[] = [];
-  for (let i = 0; i + 4 <= buf.length; i += 4) {
-    const cp = littleEndian ? buf.readUInt32LE(i) : buf.readUInt32BE(i);
-    parts.push(cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : '\uFFFD');
-  }
-  return parts.join('');
-}
-
-/**
- * Decodes scanned bytes to text, or returns null when they are binary. Rules, in order:
- * a UTF-32 / UTF-16 (LE or BE) / UTF-8 byte order mark decides the encoding and the BOM is dropped;
- * otherwise a NUL byte in the first 8 KiB means binary; otherwise valid UTF-8 is text; otherwise the bytes are
- * decoded as UTF-8 with U+FFFD for invalid sequences and are binary when more than 10% of the characters are
- * U+FFFD or control characters (so mostly-ASCII text in a legacy encoding is still scanned).
- */
-export function decodeScanBuffer(buf: Buffer): string | null {
-  if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xfe && buf[2] === 0 && buf[3] === 0)
-    return decodeUtf32(buf.subarray(4), true);
-  if (buf.length >= 4 && buf[0] === 0 && buf[1] === 0 && buf[2] === 0xfe && buf[3] === 0xff)
-    return decodeUtf32(buf.subarray(4), false);
-  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe)
-    return new TextDecoder('utf-16le').decode(buf.subarray(2));
-  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) {
-    // Node has no UTF-16BE decoder: swap each pair into LE (a trailing odd byte is dropped).
-    const body = Buffer.from(buf.subarray(2, 2 + ((buf.length - 2) & ~1)));
-    return new TextDecoder('utf-16le').decode(body.swap16());
-  }
-  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
-    return new TextDecoder('utf-8').decode(buf.subarray(3));
-  if (buf.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return null;
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
-  } catch {
-    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(buf);
-    return nonTextRatio(text) > MAX_NON_TEXT_RATIO ? null : text;
-  }
-}
-
-/** True when `buf` is binary by the rules of `decodeScanBuffer` (no BOM and a NUL byte, or mostly not text). */
-export function isBinaryBuffer(buf: Buffer): boolean {
-  return decodeScanBuffer(buf) === null;
 }
 
 // O_NOFOLLOW: the path may have been swapped for a symlink since the walk; O_NONBLOCK: or for a FIFO, whose

@@ -8,6 +8,8 @@ export {
   readScanText,
   rebasePattern,
   walkFiles,
+  walkTree,
+  type UnstatedFile,
   type WalkEntry,
   type WalkOptions,
 } from './file-walker.js';
