@@ -7,12 +7,16 @@
  *   npm run bench:npm -- --dir /path/to/tree --rounds 5
  *   npm run bench:npm -- --json
  *   npm run bench:npm -- --in-process       # on the main thread (default heap) instead of the CLI's worker
+ *   npm run bench:npm -- --parse-only       # only what parsing the tree's JavaScript costs, with and without offsets
  *
  * Target (issue 6): at least 200 packages per second per core.
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { homedir } from 'node:os';
+import { parseModule, parseScript } from 'meriyah';
+import { MAX_PARSE_BYTES } from '../src/supplychain/analysis/code-analyser.js';
 import {
   createNpmAnalyseContext,
   levelCounts,
@@ -32,6 +36,70 @@ const rounds = Math.max(1, Number(arg('rounds') ?? 3));
 const json = process.argv.includes('--json');
 /** In-process runs on the main isolate's default heap; the default is what `keyward npm scan` does (a worker). */
 const inProcess = process.argv.includes('--in-process');
+
+/**
+ * `--parse-only`: the parser's share alone. Reads every .js/.cjs/.mjs file of the tree that the gate would parse
+ * (at most MAX_PARSE_BYTES), then parses each once with meriyah as the gate does (module, else script), with
+ * `ranges` (what the gate uses: findings need offsets) and without, and prints the CPU time of each pass against
+ * the budget the target leaves for the whole analysis.
+ */
+function parseOnly(): void {
+  const sources: string[] = [];
+  let bytes = 0;
+  let packages = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        if (e.name === 'package.json') {
+          // A package is a directory right under node_modules, or under a @scope there.
+          const parent = dirname(d);
+          const up = parent.endsWith('/node_modules') ? parent : dirname(parent);
+          if (up.endsWith('/node_modules') && (up === parent || parent.split('/').pop()!.startsWith('@')))
+            packages++;
+        } else if (/\.[cm]?js$/.test(e.name) && statSync(p).size <= MAX_PARSE_BYTES) {
+          const text = readFileSync(p, 'utf8');
+          sources.push(text);
+          bytes += Buffer.byteLength(text);
+        }
+      }
+    }
+  };
+  walk(dir);
+  const out = [
+    `JavaScript the gate parses in ${dir}: ${sources.length} files, ${(bytes / 1e6).toFixed(1)} MB (${packages} packages)`,
+  ];
+  for (const ranges of [true, false]) {
+    const opts = { next: true, ranges, webcompat: true, jsx: false };
+    let unparsed = 0;
+    const cpu0 = process.cpuUsage();
+    for (const text of sources) {
+      try {
+        parseModule(text, opts);
+      } catch {
+        try {
+          parseScript(text, { ...opts, globalReturn: true });
+        } catch {
+          unparsed++;
+        }
+      }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    out.push(
+      `  meriyah, ranges ${ranges ? 'on ' : 'off'}  ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU-s (${unparsed} files rejected)`,
+    );
+  }
+  out.push(
+    `  200 packages/s per core leaves ${(packages / 200).toFixed(2)} CPU-s for the whole analysis of this tree`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+if (process.argv.includes('--parse-only')) {
+  parseOnly();
+  process.exit(0);
+}
 
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => {
