@@ -1,10 +1,11 @@
 /**
  * Broker benchmark: token issuances per second over HTTP (POST /oauth/token, client_credentials with a client
- * secret) with N concurrent clients, p50/p99 latency, next to a minimal Fastify endpoint measured the same way
- * in the same run; and offline access-token verifications per second.
+ * secret) with N concurrent clients, p50/p99 latency, next to a minimal Fastify endpoint and the signing floor
+ * (an endpoint that only signs a token) measured the same way in the same run; and offline access-token
+ * verifications per second.
  *
- * Each server runs in its own child process (`--serve keyward|minimal`), so the load generator and the server
- * each have a core. Usage: `npm run bench:broker -- [--seconds 10] [--concurrency 64] [--warmup 2]`.
+ * Each server runs in its own child process (`--serve keyward|minimal|sign-only`), so the load generator and the
+ * server each have a core. Usage: `npm run bench:broker -- [--seconds 10] [--concurrency 64] [--warmup 2]`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,15 +19,24 @@ import { loadConfig } from '../src/app/app-config.js';
 import { openApp } from '../src/app/app.js';
 import { generateSigningKey } from '../src/broker/broker-crypto-keys.js';
 import { createAccessTokenKeySet, mintAccessToken, verifyAccessToken } from '../src/broker/broker-tokens.js';
+import { createTokenSigner } from '../src/broker/token-signer.js';
 
 const RESOURCE = 'https://api.bench.example';
 const AGENT_TYPE = 'bench-agent';
+
+/**
+ * What a child serves: Keyward; the minimal endpoint (a constant JSON answer); or the signing floor, an endpoint
+ * that only parses the form and signs an Ed25519 JWT (no client authentication, policy, log or store), which
+ * shows what the signature alone leaves of the minimal endpoint's throughput.
+ */
+type ServeMode = 'keyward' | 'minimal' | 'sign-only';
+const SERVE_MODES: readonly ServeMode[] = ['minimal', 'sign-only', 'keyward'];
 
 interface Args {
   seconds: number;
   warmup: number;
   concurrency: number;
-  serve: 'keyward' | 'minimal' | null;
+  serve: ServeMode | null;
   dataDir: string | null;
   /** Write a V8 CPU profile of the Keyward server child into this directory. */
   profile: string | null;
@@ -61,8 +71,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--concurrency') args.concurrency = Math.trunc(num(a, next(), 1));
     else if (a === '--serve') {
       const v = next();
-      if (v !== 'keyward' && v !== 'minimal') throw new Error('--serve takes keyward or minimal');
-      args.serve = v;
+      const mode = SERVE_MODES.find((m) => m === v);
+      if (mode === undefined) throw new Error(`--serve takes ${SERVE_MODES.join(', ')}`);
+      args.serve = mode;
     } else if (a === '--data-dir') args.dataDir = next();
     else if (a === '--profile') args.profile = next();
     else if (a === '--signing-threads') args.signingThreads = Math.trunc(num(a, next(), 0));
@@ -76,8 +87,39 @@ function parseArgs(argv: string[]): Args {
 
 const formBody = `grant_type=client_credentials&scope=read&resource=${encodeURIComponent(RESOURCE)}`;
 
-/** Child mode: serve Keyward (or the minimal endpoint) on a free port and print its URL. */
+/** Child mode: serve Keyward, the minimal endpoint or the signing floor on a free port and print its URL. */
 async function serve(args: Args): Promise<void> {
+  if (args.serve === 'sign-only') {
+    // Keyward's own minting (claims, JOSE header, Ed25519 on one signing thread, as the broker signs by default on
+    // a machine with more than one CPU) and nothing else.
+    const key = await generateSigningKey();
+    const signer = createTokenSigner({ threads: args.signingThreads ?? 1 });
+    const app = Fastify({ logger: false });
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+      done(null, body),
+    );
+    app.post('/oauth/token', async (req, reply) => {
+      const form = new URLSearchParams(req.body as string);
+      const scope = form.get('scope') ?? '';
+      const minted = await mintAccessToken({
+        key,
+        issuer: 'http://127.0.0.1:7399',
+        subject: 'agt_bench',
+        audience: form.get('resource') ?? RESOURCE,
+        scope: scope.split(' '),
+        ttlSeconds: 300,
+        clientId: 'kwc_bench',
+        signer,
+      });
+      return reply
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .send({ access_token: minted.token, token_type: 'Bearer', expires_in: 300, scope });
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    process.stdout.write(JSON.stringify({ url }) + '\n');
+    return;
+  }
   if (args.serve === 'minimal') {
     const app = Fastify({ logger: false });
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
@@ -116,7 +158,7 @@ function benchConfig(dataDir: string, signingThreads: number | null = null) {
 
 /** Starts a child server and resolves with its URL and a stop function. */
 function startChild(
-  mode: 'keyward' | 'minimal',
+  mode: ServeMode,
   dataDir: string,
   args: Args,
 ): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
@@ -343,7 +385,7 @@ async function main(): Promise<void> {
     const basic = `Basic ${Buffer.from(`${encodeURIComponent(agent.clientId)}:${encodeURIComponent(agent.clientSecret!)}`).toString('base64')}`;
 
     const results: Record<string, LoadResult> = {};
-    for (const mode of ['minimal', 'keyward'] as const) {
+    for (const mode of SERVE_MODES) {
       const child = await startChild(mode, dataDir, args);
       try {
         results[mode] = await load(child.url, basic, args, child.pid);
@@ -359,6 +401,7 @@ async function main(): Promise<void> {
     const offline = await offlineVerifications(3);
     const k = results.keyward!;
     const m = results.minimal!;
+    const f = results['sign-only']!;
     const ratio = k.perSecond / m.perSecond;
     const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
     const cpu = (r: LoadResult): string => (r.serverCpuMicros === null ? 'n/a' : fmt(r.serverCpuMicros));
@@ -366,8 +409,10 @@ async function main(): Promise<void> {
       `Keyward broker benchmark: ${args.concurrency} concurrent clients, ${args.seconds} s measured after ${args.warmup} s warm-up (node ${process.version})\n` +
         `endpoint                 req/s     p50 ms  p99 ms  errors  server µs CPU/req  client µs CPU/req\n` +
         `minimal Fastify          ${fmt(m.perSecond).padEnd(9)} ${fmt(m.p50).padEnd(7)} ${fmt(m.p99).padEnd(7)} ${String(m.errors).padEnd(7)} ${cpu(m).padEnd(18)} ${fmt(m.clientCpuMicros)}\n` +
+        `signing floor            ${fmt(f.perSecond).padEnd(9)} ${fmt(f.p50).padEnd(7)} ${fmt(f.p99).padEnd(7)} ${String(f.errors).padEnd(7)} ${cpu(f).padEnd(18)} ${fmt(f.clientCpuMicros)}\n` +
         `keyward /oauth/token     ${fmt(k.perSecond).padEnd(9)} ${fmt(k.p50).padEnd(7)} ${fmt(k.p99).padEnd(7)} ${String(k.errors).padEnd(7)} ${cpu(k).padEnd(18)} ${fmt(k.clientCpuMicros)}\n` +
         `issuance throughput: ${(ratio * 100).toFixed(0)}% of the minimal endpoint (target ≥ 40%); p99 ${fmt(k.p99)} ms (target < 25 ms)\n` +
+        `signing floor (form, claims, one Ed25519 signature, nothing else): ${((f.perSecond / m.perSecond) * 100).toFixed(0)}% of the minimal endpoint; keyward ${((k.perSecond / f.perSecond) * 100).toFixed(0)}% of the floor\n` +
         `in process, no HTTP: ${fmt(inProcess.perSecond)} issuances/s, ${fmt(inProcess.cpuMicrosPerIssuance)} µs CPU each (all threads), ${inProcess.errors} errors\n` +
         `offline verifications: ${fmt(offline.perSecond)}/s (${offline.ok ? 'all valid' : 'SOME FAILED'})\n` +
         JSON.stringify({
@@ -375,6 +420,7 @@ async function main(): Promise<void> {
           concurrency: args.concurrency,
           seconds: args.seconds,
           minimal: m,
+          signOnly: f,
           keyward: k,
           ratio,
           inProcess,
