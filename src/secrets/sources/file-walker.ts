@@ -220,7 +220,8 @@ function* walkDir(
     if (inherited !== null) rules.add(inherited);
     rules.add(own);
   }
-  const { exclude } = ctx;
+  // The same for --exclude: one matcher for the whole walk would cache every path of the tree.
+  const exclude = ctx.exclude === null ? null : ignore({ ignorecase: false }).add(ctx.exclude);
 
   for (const entry of entries) {
     const name = entry.name;
