@@ -13,6 +13,20 @@ const origin: ScanOrigin = { kind: 'file', path: 'app/config.ts' };
 const g = createCaseGen(42);
 const ghp = g.join('gh', 'p_');
 
+/** A scanner whose one rule (the classic GitHub PAT's pattern) records the context each check is given. */
+function contextProbe(): { seen: CheckContext[]; probing: ReturnType<typeof createSecretScanner> } {
+  const seen: CheckContext[] = [];
+  const probe: SecretRule = {
+    ...BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!,
+    id: 'context-probe',
+    check: (_s, _m, ctx) => {
+      seen.push({ ...ctx });
+      return true;
+    },
+  };
+  return { seen, probing: createSecretScanner({ rules: [probe], fingerprint: (v) => v.slice(0, 4) }) };
+}
+
 describe('createSecretScanner', () => {
   it('reports a value with its rule, place, key name, preview and fingerprint, never the value elsewhere', () => {
     const token = g.githubToken(ghp);
@@ -36,16 +50,7 @@ describe('createSecretScanner', () => {
   });
 
   it('gives checks the same context (text around the line) in an ASCII buffer as in any other', () => {
-    const seen: CheckContext[] = [];
-    const probe: SecretRule = {
-      ...BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!,
-      id: 'context-probe',
-      check: (_s, _m, ctx) => {
-        seen.push({ ...ctx });
-        return true;
-      },
-    };
-    const probing = createSecretScanner({ rules: [probe], fingerprint: (v) => v.slice(0, 4) });
+    const { seen, probing } = contextProbe();
     const token = g.githubToken(ghp);
     const filler = `${'x'.repeat(60)}\n`.repeat(40);
     const body = `${filler}const t = "${token}";\n${filler}`;
@@ -75,16 +80,7 @@ describe('createSecretScanner', () => {
   });
 
   it('gives checks the bytes around each line decoded, across a long buffer with and without other characters', () => {
-    const seen: CheckContext[] = [];
-    const probe: SecretRule = {
-      ...BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!,
-      id: 'context-probe',
-      check: (_s, _m, ctx) => {
-        seen.push({ ...ctx });
-        return true;
-      },
-    };
-    const probing = createSecretScanner({ rules: [probe], fingerprint: (v) => v.slice(0, 4) });
+    const { seen, probing } = contextProbe();
     const line = (): string => `const t = "${g.githubToken(ghp)}";\n`;
     const filler = (n: number, odd = ''): string => `${odd}${'y'.repeat(70)}\n`.repeat(n);
     // Lines with a value far apart (past one decoded block), and a non-ASCII character near or far from them.
