@@ -178,10 +178,37 @@ function printableBase64(value: string): string | null {
   return /^[\x20-\x7e]+$/.test(text) ? text : null;
 }
 
+/** True when a name is one a secret is assigned to (`DB_PASSWORD`, `apiKey`; not `token_url`, `secretlint`). */
+function isSecretName(keyName: string): boolean {
+  return (
+    SECRET_NAME.test(keyName) &&
+    !NOT_SECRET_NAME.test(keyName) &&
+    !HASH_NAME.test(keyName) &&
+    secretWordEndsWord(keyName)
+  );
+}
+
+/**
+ * `isSecretName` of names already judged. The generic rule's pattern matches every assignment on a line that holds a
+ * secret word, whatever its name (`baseUrl: …` beside `apiKey: …`), and the same few hundred names come back line
+ * after line: a lookup costs a fraction of the four regular expressions. Cleared when full, so it stays small.
+ */
+const secretNames = new Map<string, boolean>();
+const SECRET_NAMES_MAX = 4_096;
+
+function isSecretNameCached(keyName: string): boolean {
+  let verdict = secretNames.get(keyName);
+  if (verdict === undefined) {
+    verdict = isSecretName(keyName);
+    if (secretNames.size >= SECRET_NAMES_MAX) secretNames.clear();
+    secretNames.set(keyName, verdict);
+  }
+  return verdict;
+}
+
 /** True when a candidate for a generic assignment looks like a random credential, not code or prose. */
 export function looksLikeGenericSecret(value: string, keyName: string): boolean {
-  if (!SECRET_NAME.test(keyName) || NOT_SECRET_NAME.test(keyName) || HASH_NAME.test(keyName)) return false;
-  if (!secretWordEndsWord(keyName)) return false;
+  if (!isSecretNameCached(keyName)) return false;
   if (value.length < 8 || value.length > 200) return false;
   if (/\s/.test(value)) return false;
   // Code and references: `os.getenv(...)`, `config.db.password`, `reg.clientSecret!`, paths, URLs, queries.
