@@ -8,6 +8,8 @@ export interface CompiledRule {
   re: RegExp;
   /** Lower-cased keywords, longest first (used to find the fixed prefix of a value). */
   keywords: string[];
+  /** Whether the rule's check names its third parameter, the context (else the context is made only on demand). */
+  checkReadsContext: boolean;
 }
 
 /** A candidate that passed every test of its rule. */
@@ -26,7 +28,7 @@ export interface RuleMatch {
 export function compileRule(rule: SecretRule): CompiledRule {
   const re = new RegExp(rule.pattern.source, rule.ignoreCase ? 'gi' : 'g');
   const keywords = rule.keywords.map((k) => k.toLowerCase()).sort((a, b) => b.length - a.length);
-  return { rule, re, keywords };
+  return { rule, re, keywords, checkReadsContext: (rule.check?.length ?? 0) >= 3 };
 }
 
 /** The part of a value after a keyword it starts with (`sk-proj-AAAA…` → `AAAA…`), for the repetition test. */
@@ -34,6 +36,25 @@ function valueBody(value: string, keywords: string[]): string {
   const lower = value.toLowerCase();
   for (const k of keywords) if (lower.startsWith(k) && value.length > k.length) return value.slice(k.length);
   return value;
+}
+
+/**
+ * The context of a check that does not name it (a check of one or two parameters): made only if the check reaches
+ * it through `arguments`, which none does. Making one decodes the text around the line, and the generic assignment
+ * rule's check, run on every line with a secret word and an `=`, is such a check.
+ */
+class UnnamedContext implements CheckContext {
+  #made: CheckContext | null = null;
+  constructor(
+    private readonly around: (offset: number) => CheckContext,
+    private readonly at: number,
+  ) {}
+  get text(): string {
+    return (this.#made ??= this.around(this.at)).text;
+  }
+  get offset(): number {
+    return (this.#made ??= this.around(this.at)).offset;
+  }
 }
 
 /**
@@ -64,7 +85,12 @@ export function matchRule(
     const offset = from + m.index + Math.max(0, inMatch);
     if (rule.check) {
       const at = from + m.index;
-      if (!rule.check(secret, m, context ? context(at) : { text, offset: at })) continue;
+      const ctx = !context
+        ? { text, offset: at }
+        : compiled.checkReadsContext
+          ? context(at)
+          : new UnnamedContext(context, at);
+      if (!rule.check(secret, m, ctx)) continue;
     }
     const entropy = shannonEntropy(secret);
     if (rule.minEntropy !== undefined && entropy < rule.minEntropy) continue;

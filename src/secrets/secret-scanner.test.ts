@@ -105,6 +105,34 @@ describe('createSecretScanner', () => {
     }
   });
 
+  it('gives a check that does not name its context the same context when it reads it anyway', () => {
+    const token = g.githubToken(ghp);
+    const body = `${'z'.repeat(50)}\nconst t = "${token}";\n${'z'.repeat(50)}\n`;
+    const seen: Array<{ text: string; offset: number }> = [];
+    const base = BUILTIN_SECRET_RULES.find((r) => r.id === 'github-pat-classic')!;
+    const named: SecretRule = {
+      ...base,
+      id: 'named',
+      check: (_s, _m, ctx) => (seen.push({ text: ctx.text, offset: ctx.offset }), true),
+    };
+    const unnamed: SecretRule = {
+      ...base,
+      id: 'unnamed',
+      // A check of two parameters gets its context made on demand.
+      check: function (this: unknown, _s: string, _m: RegExpExecArray): boolean {
+        // eslint-disable-next-line prefer-rest-params
+        const ctx = arguments[2] as CheckContext;
+        seen.push({ text: ctx.text, offset: ctx.offset });
+        return true;
+      },
+    };
+    for (const rule of [named, unnamed])
+      createSecretScanner({ rules: [rule], fingerprint: (v) => v.slice(0, 4) }).scanText(body, origin);
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[0]!.text).toBe(body);
+  });
+
   it('keeps the most specific rule where candidates overlap (a format rule over a generic assignment)', () => {
     const token = g.githubToken(ghp);
     const { findings } = scanner.scanText(`api_token = "${token}"`, origin);
