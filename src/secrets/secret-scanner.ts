@@ -465,9 +465,33 @@ export function createSecretScanner(deps: {
     return resolveOverlaps(placed);
   }
 
-  function scanBuffer(buf: Buffer, origin: ScanOrigin, opts: TextScanOptions = {}): TextScanResult {
-    const from = opts.reportFrom ?? 0;
-    const to = opts.reportTo ?? buf.length;
+  /**
+   * Reads the options once and hands them on as plain values. Files, configs (with key names), pieces of large
+   * files and git hunks pass options of different shapes; read in the scanning function itself, each new shape
+   * threw away its optimised code, and with it the rule matching compiled into it.
+   */
+  function scanBuffer(buf: Buffer, origin: ScanOrigin, opts?: TextScanOptions): TextScanResult {
+    if (opts === undefined) return scanBytes(buf, origin, 0, buf.length, undefined, 1, undefined);
+    return scanBytes(
+      buf,
+      origin,
+      opts.reportFrom ?? 0,
+      opts.reportTo ?? buf.length,
+      opts.lineNumbers,
+      opts.firstLine ?? 1,
+      opts.keyNames,
+    );
+  }
+
+  function scanBytes(
+    buf: Buffer,
+    origin: ScanOrigin,
+    from: number,
+    to: number,
+    lineNumbers: readonly number[] | undefined,
+    firstLine: number,
+    keyNames: ReadonlyMap<string, string> | undefined,
+  ): TextScanResult {
     const placed = runRules(buf).filter((p) => p.lineStart >= from && p.lineStart < to);
     if (placed.length === 0) return { findings: [], allowed: [] };
     const findings: SecretFinding[] = [];
@@ -481,9 +505,8 @@ export function createSecretScanner(deps: {
         lineIdx++;
       counted = p.lineStart;
       const { match: m, column, lineText } = p;
-      const line = opts.lineNumbers?.[lineIdx] ?? lineIdx + (opts.firstLine ?? 1);
-      const keyName =
-        opts.keyNames?.get(positionKey(line, column + 1)) ?? keyNameBefore(lineText, column) ?? null;
+      const line = lineNumbers?.[lineIdx] ?? lineIdx + firstLine;
+      const keyName = keyNames?.get(positionKey(line, column + 1)) ?? keyNameBefore(lineText, column) ?? null;
       const { rule } = m;
       const finding: SecretFinding = {
         ruleId: rule.id,
@@ -523,7 +546,7 @@ export function createSecretScanner(deps: {
     /** Scans raw bytes (UTF-8): the fast path for files, which are decoded only around keyword hits. */
     scanBuffer,
     /** Scans one text (a commit's added lines of one file, stdin, a variable's value). */
-    scanText(text: string, origin: ScanOrigin, opts: TextScanOptions = {}): TextScanResult {
+    scanText(text: string, origin: ScanOrigin, opts?: TextScanOptions): TextScanResult {
       return scanBuffer(Buffer.from(text, 'utf8'), origin, opts);
     },
   };
