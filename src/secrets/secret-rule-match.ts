@@ -24,8 +24,36 @@ export interface RuleMatch {
   matchText: string;
 }
 
+/**
+ * Every field of a rule, in one order. Rules are object literals that set different optional fields, so V8 gives
+ * them dozens of shapes, and code reading `rule.multiline` or `rule.provider` across rules met a new shape long
+ * after it was optimised, threw the optimised code away and compiled it again. Compiled rules are copies with
+ * every field present, in this order: one shape for all.
+ */
+const RULE_FIELDS: { [K in keyof Required<SecretRule>]: undefined } = {
+  id: undefined,
+  title: undefined,
+  severity: undefined,
+  provider: undefined,
+  type: undefined,
+  keywords: undefined,
+  pattern: undefined,
+  ignoreCase: undefined,
+  check: undefined,
+  verifiedFormat: undefined,
+  minEntropy: undefined,
+  multiline: undefined,
+  afterKeyword: undefined,
+  keywordStartsWord: undefined,
+  keywordReach: undefined,
+  docs: undefined,
+  tags: undefined,
+  cases: undefined,
+};
+
 /** Compiles a rule's pattern with the flags the engine uses (`g`, plus `i` when the rule asks). */
-export function compileRule(rule: SecretRule): CompiledRule {
+export function compileRule(source: SecretRule): CompiledRule {
+  const rule: SecretRule = { ...RULE_FIELDS, ...source };
   const re = new RegExp(rule.pattern.source, rule.ignoreCase ? 'gi' : 'g');
   const keywords = rule.keywords.map((k) => k.toLowerCase()).sort((a, b) => b.length - a.length);
   return { rule, re, keywords, checkReadsContext: (rule.check?.length ?? 0) >= 3 };
