@@ -15,6 +15,7 @@ const scanner = createSecretScanner({
   rules: BUILTIN_SECRET_RULES,
   fingerprint: hmacFingerprint(Buffer.from(data.fingerprintKey)),
 });
+scanner.prime();
 
 parentPort!.on('message', (req: WorkerRequest) => {
   void (async () => {

@@ -133,6 +133,15 @@ describe('createSecretScanner', () => {
     expect(seen[0]!.text).toBe(body);
   });
 
+  it('finds the same after priming as without it (priming leaves only V8 feedback behind)', () => {
+    const text = `// config\nexport const GITHUB_TOKEN = "${g.githubToken(ghp)}";\nDB_PASSWORD=${g.chars(6)}Q7v!${g.chars(4)}\n`;
+    const fresh = createSecretScanner({ rules: BUILTIN_SECRET_RULES, fingerprint: (v) => v.slice(0, 4) });
+    const primed = createSecretScanner({ rules: BUILTIN_SECRET_RULES, fingerprint: (v) => v.slice(0, 4) });
+    primed.prime();
+    expect(primed.scanText(text, origin)).toEqual(fresh.scanText(text, origin));
+    expect(fresh.scanText(text, origin).findings).toHaveLength(2);
+  });
+
   it('keeps the most specific rule where candidates overlap (a format rule over a generic assignment)', () => {
     const token = g.githubToken(ghp);
     const { findings } = scanner.scanText(`api_token = "${token}"`, origin);

@@ -8,6 +8,7 @@ import { isAscii } from 'node:buffer';
 import { createKeywordMatcher, type KeywordMatcher } from './keyword-matcher.js';
 import { compileRule, matchRule, type CompiledRule, type RuleMatch } from './secret-rule-match.js';
 import { redactedPreview } from '../core/fingerprint.js';
+import { createCaseGen } from './secret-case-gen.js';
 import type { CheckContext, ScanOrigin, SecretFinding, SecretRule } from './secret-types.js';
 
 /** How many bytes past its keyword's line a multi-line rule (a PEM block) may reach. */
@@ -536,7 +537,44 @@ export function createSecretScanner(deps: {
     return { findings, allowed };
   }
 
+  /**
+   * Scans a small text built from the rules' own positive cases once, so every path of a scan has run before V8
+   * optimises the scanning functions: a multi-line rule's window, a minified line, a rule with keyword reach, a
+   * non-ASCII line, a finding under an allow comment, options of each shape. A path first met after optimisation
+   * throws the optimised code away (a large function, with the rule matching compiled into it), and a worker then
+   * compiles it again, once per such path. The findings are dropped; only V8's feedback stays.
+   */
+  function prime(): void {
+    const g = createCaseGen(1);
+    const sample = (pick: (r: SecretRule) => boolean): string[] =>
+      deps.rules
+        .filter(pick)
+        .slice(0, 2)
+        .map((r) => r.cases.positives(g)[0] ?? '');
+    const cases = [
+      ...sample((r) => r.multiline === true),
+      ...sample((r) => r.keywordReach !== undefined),
+      ...sample((r) => r.afterKeyword !== undefined),
+      ...sample((r) => r.keywordStartsWord === true),
+      ...sample((r) => r.check !== undefined && !r.multiline),
+    ];
+    const filler = 'x'.repeat(LONG_LINE);
+    const text = [
+      ...cases,
+      `// keyward:allow primer\n${cases.join('\n')}`,
+      `é ${cases.join(' é ')}`,
+      `${filler} ${cases.join(` ${filler} `)} ${filler}`,
+    ].join('\n');
+    const buf = Buffer.from(text, 'utf8');
+    const origin: ScanOrigin = { kind: 'file', path: 'primer' };
+    scanBuffer(buf, origin);
+    scanBuffer(buf, origin, { keyNames: new Map([[positionKey(1, 1), 'primer']]) });
+    scanBuffer(buf, origin, { firstLine: 1, reportFrom: 0, reportTo: buf.length });
+  }
+
   return {
+    /** Warms the scanner up on its rules' cases (see `prime`): worth it before scanning many files. */
+    prime,
     /** The rules this scanner runs. */
     rules: deps.rules,
     /** The keyed fingerprint of a value. */
