@@ -107,11 +107,16 @@ function endsWithExactly(buf: Buffer, end: number, want: Buffer): boolean {
   return true;
 }
 
-/** Decodes a line: as Latin-1 (a plain copy, several times faster) when it is ASCII, where both agree. */
+/** A byte above 0x7f, in a line copied as Latin-1 (one character per byte). */
+const HIGH_BYTE = /[\x80-\xff]/;
+
+/**
+ * Decodes a line: as Latin-1 (a plain copy, several times faster) when it is ASCII, where both agree. The copy is
+ * made first and tested, which spares a buffer view per line (most lines are ASCII).
+ */
 function decodeLine(buf: Buffer, start: number, end: number): string {
-  return isAscii(buf.subarray(start, end))
-    ? buf.toString('latin1', start, end)
-    : buf.toString('utf8', start, end);
+  const latin1 = buf.toString('latin1', start, end);
+  return HIGH_BYTE.test(latin1) ? buf.toString('utf8', start, end) : latin1;
 }
 
 /** A line where rules are to run: its byte range, the rules, and (for a minified line) its keyword hits. */
@@ -410,8 +415,9 @@ export function createSecretScanner(deps: {
   function runRulesOn(buf: Buffer): PlacedMatch[] {
     const placed: PlacedMatch[] = [];
     const seen = new Set<string>();
-    for (const [lineStart, c] of candidates(buf)) {
+    for (const c of candidates(buf).values()) {
       if (c.rules.length === 0) continue;
+      const lineStart = c.start;
       const lineEnd = c.end;
       const long = lineEnd - lineStart > LONG_LINE;
       const lineText = long ? '' : decodeLine(buf, lineStart, lineEnd);
