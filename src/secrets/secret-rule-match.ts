@@ -103,16 +103,16 @@ export function matchRule(
   const out: RuleMatch[] = [];
   re.lastIndex = 0;
   for (let m = re.exec(span); m !== null; m = re.exec(span)) {
-    if (m[0].length === 0) {
+    const whole = m[0];
+    if (whole.length === 0) {
       re.lastIndex++;
       continue;
     }
-    const secret = m.groups?.['secret'] ?? m[0];
+    const named = m.groups?.['secret'];
+    const secret = named ?? whole;
     if (!secret) continue;
-    const inMatch = m.groups?.['secret'] === undefined ? 0 : m[0].indexOf(secret);
-    const offset = from + m.index + Math.max(0, inMatch);
+    const at = from + m.index;
     if (rule.check) {
-      const at = from + m.index;
       const ctx = !context
         ? { text, offset: at }
         : compiled.checkReadsContext
@@ -123,7 +123,9 @@ export function matchRule(
     const entropy = shannonEntropy(secret);
     if (rule.minEntropy !== undefined && entropy < rule.minEntropy) continue;
     if (isPlaceholder(secret, valueBody(secret, compiled.keywords))) continue;
-    out.push({ rule, secret, offset, entropy, matchOffset: from + m.index, matchText: m[0] });
+    // Where the value sits in the match: found only for a candidate that passed (most do not).
+    const offset = at + (named === undefined ? 0 : Math.max(0, whole.indexOf(secret)));
+    out.push({ rule, secret, offset, entropy, matchOffset: at, matchText: whole });
   }
   return out;
 }
