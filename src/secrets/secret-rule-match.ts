@@ -46,6 +46,7 @@ const RULE_FIELDS: { [K in keyof Required<SecretRule>]: undefined } = {
   afterKeyword: undefined,
   keywordStartsWord: undefined,
   keywordReach: undefined,
+  resumeAfter: undefined,
   docs: undefined,
   tags: undefined,
   cases: undefined,
@@ -85,6 +86,16 @@ class UnnamedContext implements CheckContext {
   }
 }
 
+/** After a refused candidate: the search goes on inside its value where the rule's `resumeAfter` says. */
+function resumeInside(compiled: CompiledRule, m: RegExpExecArray, secret: string): void {
+  const resume = compiled.rule.resumeAfter;
+  if (resume === undefined) return;
+  const inValue = secret.search(resume);
+  if (inValue < 0) return;
+  const valueAt = m.index + Math.max(0, m[0].indexOf(secret));
+  compiled.re.lastIndex = valueAt + inValue + 1;
+}
+
 /**
  * Every candidate of `compiled` in `text[from, to)` that passes the rule's check, entropy floor and placeholder
  * test. `context` gives checks a wider view than `text` (the lines around it) when the caller has one.
@@ -118,11 +129,19 @@ export function matchRule(
         : compiled.checkReadsContext
           ? context(at)
           : new UnnamedContext(context, at);
-      if (!rule.check(secret, m, ctx)) continue;
+      if (!rule.check(secret, m, ctx)) {
+        resumeInside(compiled, m, secret);
+        continue;
+      }
     }
     const entropy = shannonEntropy(secret);
-    if (rule.minEntropy !== undefined && entropy < rule.minEntropy) continue;
-    if (isPlaceholder(secret, valueBody(secret, compiled.keywords))) continue;
+    if (
+      (rule.minEntropy !== undefined && entropy < rule.minEntropy) ||
+      isPlaceholder(secret, valueBody(secret, compiled.keywords))
+    ) {
+      resumeInside(compiled, m, secret);
+      continue;
+    }
     // Where the value sits in the match: found only for a candidate that passed (most do not).
     const offset = at + (named === undefined ? 0 : Math.max(0, whole.indexOf(secret)));
     out.push({ rule, secret, offset, entropy, matchOffset: at, matchText: whole });

@@ -77,6 +77,12 @@ export interface SecretRule {
    * is not followed by `=` or `:`), so it must accept everything the pattern could match there.
    */
   afterKeyword?: (bytes: Uint8Array, at: number) => boolean;
+  /**
+   * Where the search goes on when a candidate is refused: after the first match of this pattern inside the refused
+   * value (without it, or when it does not occur there, after the refused match). A value that runs over further
+   * assignments (`url=x&password=…`: the value of `url` holds the assignment to `password`) then does not hide them.
+   */
+  resumeAfter?: RegExp;
   /** Keywords count only where they start a word (after a non-letter or at a camelCase hump): `lob` in `LOB_KEY` or `myLobKey`, not in `global`. */
   keywordStartsWord?: boolean;
   /**

@@ -508,6 +508,8 @@ export const GENERIC_RULES: SecretRule[] = [
     keywords: GENERIC_KEYWORDS,
     // The secret word must be part of a name that is assigned to: most lines with `token` or `key` are prose.
     afterKeyword: assignmentFollows,
+    // A query string or form body: `url=…&password=…` (a refused `url` value holds the password's assignment).
+    resumeAfter: /[?&]/,
     // NAME = "value" | NAME: value | "name": "value" | name := `value`; the name must hold a secret word.
     // The match starts at the operator (the lookahead makes every other position fail at once) and reads the
     // name behind it: far cheaper than trying a 60-character name at every position of a line.
@@ -527,6 +529,7 @@ export const GENERIC_RULES: SecretRule[] = [
         `"client_secret": "${g.chars(40)}",`,
         `const authToken = '${g.base64url(24)}';`,
         `SIGNING_KEY := "${g.base64(32)}"`,
+        `callback_url=https://svc.example/cb?user=bot&password=${g.chars(16, 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789')}`,
       ],
       negatives: (g) => [
         'password = os.getenv("DB_PASSWORD")',
@@ -540,6 +543,7 @@ export const GENERIC_RULES: SecretRule[] = [
         'password: "hunter2hunter2"',
         'apiKey: process.env.OPENAI_API_KEY',
         'pass: result?.precision === null',
+        '"secretId":"arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db/password"',
       ],
     },
   },
