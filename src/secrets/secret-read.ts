@@ -23,7 +23,7 @@ export function toScanBytes(raw: Buffer): Buffer | null {
   return text === null ? null : Buffer.from(text, 'utf8');
 }
 
-/** The buffer `readScanBytesSync` reads into when asked to reuse one (files up to SHARED_MAX bytes). */
+/** The buffer `readOpenScanBytes` reads into when asked to reuse one (files up to SHARED_MAX bytes). */
 let shared: Buffer | null = null;
 const SHARED_MAX = 4 * 1024 * 1024;
 
@@ -34,35 +34,12 @@ function readBuffer(want: number, reuse: boolean): Buffer {
 }
 
 /**
- * Reads at most `size` bytes of a walked file (the size the walk saw) as scan bytes. Synchronous on purpose: it
+ * Reads the first `want` bytes of an open file as scan bytes; the caller closes it. Synchronous on purpose: it
  * runs on worker threads (or a CLI's only thread), where a blocking read of a small file costs a fraction of an
  * asynchronous one's round trips through the thread pool. With `reuse`, a plain UTF-8 file's bytes are in a
  * buffer the next call with `reuse` overwrites: the caller must be done with them by then (the scanner keeps no
  * reference to the bytes it scans), which spares allocating and collecting a buffer per file.
  */
-export function readScanBytesSync(
-  absPath: string,
-  size: number,
-  reuse = false,
-): { bytes: Buffer } | { skipped: 'binary' | 'unreadable' } {
-  let fd: number;
-  try {
-    fd = openSync(absPath, SCAN_OPEN_FLAGS);
-  } catch {
-    return { skipped: 'unreadable' };
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { skipped: 'unreadable' };
-    return readOpenScanBytes(fd, Math.max(0, Math.min(size, st.size)), reuse);
-  } catch {
-    return { skipped: 'unreadable' };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Reads the first `want` bytes of an open file as scan bytes (see `readScanBytesSync`); the caller closes it. */
 export function readOpenScanBytes(
   fd: number,
   want: number,
